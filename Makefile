@@ -1,0 +1,47 @@
+# xrec: `make run` (set up + the daily job on the sample) and `make test` are the two front doors.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+START ?=
+END ?=
+SIZES ?= S
+
+.PHONY: run test setup system-deps backfill bench docs compose-check clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian packages the tests use: chromium renders the run report, docker-compose validates
+# docker-compose.yml. Installed only when missing.
+system-deps:
+	@command -v chromium >/dev/null && command -v docker-compose >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null)
+
+run: setup
+	$(BIN)/xrec run --latest
+
+test: setup system-deps
+	$(BIN)/python -m pytest
+
+backfill: setup
+	@test -n "$(START)" -a -n "$(END)" || (echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" && exit 2)
+	$(BIN)/xrec backfill --start $(START) --end $(END)
+
+bench: setup
+	$(BIN)/xrec bench --sizes $(SIZES)
+
+docs: setup
+	$(BIN)/xrec docs
+
+compose-check: system-deps
+	docker-compose -f docker-compose.yml config -q
+
+clean:
+	rm -rf data .airflow dbt_project/target dbt_project/logs

@@ -1,0 +1,123 @@
+"""The one place xrec reads its configuration from.
+
+Every setting is an environment variable with an embedded default (the "embedded default"
+deployment: sample extracts, a DuckDB file, Airflow on SQLite). Nothing else in xrec, ml or the
+DAGs reads ``os.environ``; they receive a ``Settings`` and pass it down explicitly.
+The table in README.md ("Configuration") documents each variable; keep the two in step.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_PARTNERS = ("realty", "finance", "home", "automod")
+PLATFORM = "platform"
+
+
+def _path(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _opt_str(value: str) -> str | None:
+    return value or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field metadata: (ENV_VAR, default, parser)."""
+
+    landing: Path = field(metadata={"env": ("XREC_LANDING", "data/landing", _path)})
+    warehouse: Path = field(metadata={"env": ("XREC_WAREHOUSE", "data/warehouse.duckdb", _path)})
+    serving_dsn: str | None = field(metadata={"env": ("XREC_SERVING_DSN", "", _opt_str)})
+    serving_schema: str = field(metadata={"env": ("XREC_SERVING_SCHEMA", "xrec", str)})
+    exports: Path = field(metadata={"env": ("XREC_EXPORTS", "data/exports", _path)})
+    artifacts: Path = field(metadata={"env": ("XREC_ARTIFACTS", "data/artifacts", _path)})
+    partners: tuple[str, ...] = field(
+        metadata={"env": ("XREC_PARTNERS", ",".join(DEFAULT_PARTNERS), _csv)}
+    )
+    raw_gate_policy: str = field(metadata={"env": ("XREC_RAW_GATE_POLICY", "stop", str)})
+    wait_timeout_minutes: int = field(metadata={"env": ("XREC_WAIT_TIMEOUT_MINUTES", "360", int)})
+    top_k: int = field(metadata={"env": ("XREC_TOP_K", "10", int)})
+    max_per_category: int = field(metadata={"env": ("XREC_MAX_PER_CATEGORY", "4", int)})
+    holdout_days: int = field(metadata={"env": ("XREC_HOLDOUT_DAYS", "7", int)})
+    loss: str = field(metadata={"env": ("XREC_LOSS", "warp", str)})
+    components: int = field(metadata={"env": ("XREC_COMPONENTS", "32", int)})
+    epochs: int = field(metadata={"env": ("XREC_EPOCHS", "20", int)})
+    learning_rate: float = field(metadata={"env": ("XREC_LEARNING_RATE", "0.05", float)})
+    item_alpha: float = field(metadata={"env": ("XREC_ITEM_ALPHA", "1e-6", float)})
+    user_alpha: float = field(metadata={"env": ("XREC_USER_ALPHA", "1e-6", float)})
+    threads: int = field(metadata={"env": ("XREC_THREADS", "1", int)})
+    seed: int = field(metadata={"env": ("XREC_SEED", "42", int)})
+    promotion_tolerance: float = field(
+        metadata={"env": ("XREC_PROMOTION_TOLERANCE", "0.10", float)}
+    )
+    control_share: float = field(metadata={"env": ("XREC_CONTROL_SHARE", "0.10", float)})
+    airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
+    verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from ``environ`` (default: the process environment)."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            name, default, parse = f.metadata["env"]
+            values[f.name] = parse(environ.get(name, default))
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.raw_gate_policy not in {"stop", "exclude"}:
+            raise ValueError(
+                f"XREC_RAW_GATE_POLICY must be 'stop' or 'exclude', not {self.raw_gate_policy!r}"
+            )
+        if PLATFORM in self.partners:
+            raise ValueError("XREC_PARTNERS lists partners only; 'platform' is always a source")
+        if not 0 <= self.control_share < 1:
+            raise ValueError("XREC_CONTROL_SHARE must be in [0, 1)")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every source that delivers extracts: the platform first, then the partners."""
+        return (PLATFORM, *self.partners)
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return PROJECT_ROOT / "dbt_project"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return PROJECT_ROOT / "expectations"
+
+    def env(self) -> dict[str, str]:
+        """These settings as environment variables, for subprocesses (dbt, Airflow)."""
+        out = {}
+        for f in fields(self):
+            name = f.metadata["env"][0]
+            value = getattr(self, f.name)
+            if value is None:
+                out[name] = ""
+            elif isinstance(value, tuple):
+                out[name] = ",".join(value)
+            else:
+                out[name] = str(value)
+        return out
+
+
+def documented_variables() -> list[tuple[str, str]]:
+    """(variable, default) for every setting; the README table is checked against this."""
+    return [(f.metadata["env"][0], f.metadata["env"][1]) for f in fields(Settings)]
