@@ -24,6 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--users", type=int, default=2000)
     gen.add_argument("--seed", type=int, default=7)
 
+    run = sub.add_parser("run", help="run the daily DAG for one business date through Airflow")
+    when = run.add_mutually_exclusive_group(required=True)
+    when.add_argument("--date", type=_date)
+    when.add_argument("--latest", action="store_true",
+                      help="the latest complete platform drop (generates the sample if empty)")
+    run.add_argument("--partner", action="append", help="restrict to these partners (repeat)")
+
+    back = sub.add_parser("backfill", help="backfill a date range through a real Airflow scheduler")
+    back.add_argument("--start", type=_date, required=True)
+    back.add_argument("--end", type=_date, required=True)
+
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
     ing.add_argument("--source", action="append", help="repeat; default: every source")
@@ -44,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
 
         manifest = generate(Path(args.out), args.start, args.days, args.users, args.seed)
         print(f"sample extracts written; manifest: {manifest}")
+    elif args.command == "run":
+        from xrec.orchestration.commands import run_daily
+
+        return run_daily(settings, args.date, args.latest, args.partner)
+    elif args.command == "backfill":
+        from xrec.orchestration.commands import backfill
+
+        return backfill(settings, args.start, args.end)
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 

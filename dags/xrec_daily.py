@@ -1,0 +1,117 @@
+"""xrec_daily: landing drops → raw → dbt marts → LightFM → gated, published recommendations.
+
+Thin by design: every task calls one function of xrec.daily with the run's business date.
+Importing this file is cheap (no pandas/duckdb/dbt at import time).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task, task_group
+
+from xrec import daily
+from xrec.config import Settings
+from xrec.orchestration import DUCKDB_POOL, PUBLISHED_ASSETS, run_date_from_context
+
+settings = Settings.from_env()
+
+TRANSIENT = {"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
+
+
+def _run_date():
+    return run_date_from_context(get_current_context())
+
+
+@dag(
+    dag_id="xrec_daily",
+    schedule="30 23 * * *",  # late on the business day; sensors wait for drops still to come
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,  # one DuckDB writer: concurrent runs would only queue on the pool
+    default_args={"owner": "xrec", "retries": 0},
+    params={
+        "run_date": Param(None, type=["null", "string"], format="date",
+                          description="Business date override (YYYY-MM-DD); default: logical date"),
+        "partners": Param([], type="array", description="Restrict to these partners; [] = all"),
+        "full_refresh": Param(False, type="boolean", description="dbt --full-refresh"),
+    },
+    tags=["xrec"],
+    doc_md=__doc__,
+)
+def xrec_daily():
+    @task
+    def plan_sources() -> list[str]:
+        return daily.plan_sources(settings, get_current_context()["params"]["partners"])
+
+    @task_group
+    def load_source(source: str):
+        @task.sensor(
+            poke_interval=60,
+            timeout=settings.wait_timeout_minutes * 60,
+            mode="reschedule",
+        )
+        def wait_for_drop(source: str) -> bool:
+            return daily.drop_is_ready(settings, source, _run_date())
+
+        @task(pool=DUCKDB_POOL, **TRANSIENT)
+        def ingest(source: str) -> dict:
+            return daily.ingest(settings, source, _run_date())
+
+        @task(pool=DUCKDB_POOL)
+        def validate_raw(source: str) -> dict:
+            return daily.gate_raw(settings, source, _run_date())
+
+        waited = wait_for_drop(source)
+        loaded = ingest(source)
+        validated = validate_raw(source)
+        waited >> loaded >> validated
+        return validated
+
+    @task(pool=DUCKDB_POOL, **TRANSIENT)
+    def build_warehouse(gate_results: list[dict]) -> dict:
+        full_refresh = get_current_context()["params"]["full_refresh"]
+        return daily.build_warehouse(settings, _run_date(), list(gate_results), full_refresh)
+
+    @task(pool=DUCKDB_POOL)
+    def validate_marts() -> dict:
+        return daily.gate_marts(settings, _run_date())
+
+    @task(pool=DUCKDB_POOL)
+    def train_and_evaluate() -> dict:
+        return daily.train_and_evaluate(settings, _run_date())
+
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def model_is_promoted(model_run: dict) -> bool:
+        """A model that failed the promotion gate publishes nothing; yesterday's stays current."""
+        return model_run["is_promoted"]
+
+    @task(pool=DUCKDB_POOL)
+    def score() -> int:
+        return daily.score(settings, _run_date())
+
+    @task(pool=DUCKDB_POOL)
+    def validate_outputs() -> dict:
+        return daily.gate_outputs(settings, _run_date())
+
+    @task(pool=DUCKDB_POOL, outlets=PUBLISHED_ASSETS, **TRANSIENT)
+    def publish() -> dict:
+        return daily.publish(settings, _run_date())
+
+    @task(pool=DUCKDB_POOL, trigger_rule="none_failed")
+    def report() -> str:
+        return daily.report(settings, _run_date())
+
+    gates = load_source.expand(source=plan_sources())
+    warehouse = build_warehouse(gates)
+    marts_ok = validate_marts()
+    model_run = train_and_evaluate()
+    promoted = model_is_promoted(model_run)
+    scored = score()
+    outputs_ok = validate_outputs()
+    published = publish()
+    warehouse >> marts_ok >> model_run
+    promoted >> scored >> outputs_ok >> published >> report()
+
+
+xrec_daily()

@@ -1,0 +1,90 @@
+"""The Airflow environment xrec runs in: the embedded default (SQLite + LocalExecutor under
+`.airflow/`) or any metadata DB / executor the caller passes (the scheduler tests use the
+machine's PostgreSQL, and Redis + Celery)."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from xrec.config import PROJECT_ROOT, Settings
+from xrec.orchestration import DUCKDB_POOL
+
+log = logging.getLogger(__name__)
+
+# Usage telemetry off everywhere (a data team's privacy rule; offline machines wait on it).
+TELEMETRY_OFF = {
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "GX_ANALYTICS_ENABLED": "False",
+    "DO_NOT_TRACK": "1",
+    "SCARF_NO_ANALYTICS": "true",
+}
+
+
+@dataclass(frozen=True)
+class AirflowTopology:
+    """Where Airflow keeps its state and how it executes tasks."""
+
+    metadata_dsn: str | None = None  # None: SQLite under AIRFLOW_HOME
+    executor: str = "LocalExecutor"
+    broker_url: str | None = None  # Celery only
+    api_port: int = 8780  # not 8080 (often taken) nor 8793 (a Celery worker's log server)
+
+
+def _jwt_secret(home: Path) -> str:
+    """A per-installation secret shared by api-server and workers; generated, never committed."""
+    path = home / "jwt_secret"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def airflow_env(settings: Settings, topology: AirflowTopology = AirflowTopology()) -> dict[str, str]:
+    """The complete environment for an `airflow` subprocess running xrec."""
+    home = settings.airflow_home
+    dsn = topology.metadata_dsn or f"sqlite:///{home / 'airflow.db'}"
+    env = {
+        **os.environ,
+        **settings.env(),
+        **TELEMETRY_OFF,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__EXECUTOR": topology.executor,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": dsn,
+        "AIRFLOW__API__PORT": str(topology.api_port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{topology.api_port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": _jwt_secret(home),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+    if topology.broker_url:
+        env["AIRFLOW__CELERY__BROKER_URL"] = topology.broker_url
+        env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + dsn.replace("+psycopg2", "")
+    return env
+
+
+def airflow(env: dict[str, str], *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    """Run one `airflow` CLI command in ``env``; raises CalledProcessError on failure."""
+    cmd = [str(Path(sys.executable).parent / "airflow"), *args]
+    log.info("$ airflow %s", " ".join(args))
+    return subprocess.run(cmd, env=env, check=True, text=True, capture_output=capture)
+
+
+def bootstrap(settings: Settings, topology: AirflowTopology = AirflowTopology()) -> dict[str, str]:
+    """Create/upgrade the metadata DB and the DuckDB writer pool; returns the environment."""
+    env = airflow_env(settings, topology)
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    airflow(env, "db", "migrate", capture=True)
+    airflow(env, "pools", "set", DUCKDB_POOL, "1", "DuckDB allows one writing process", capture=True)
+    return env

@@ -1,0 +1,140 @@
+"""Running xrec_daily through Airflow: one day in-process (`airflow dags test`), or through a
+real scheduler (api-server + scheduler + dag-processor + triggerer [+ Celery worker]) for
+triggered runs and backfills."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date, datetime, time as clock
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from xrec.config import Settings
+from xrec.orchestration import DAG_ID
+from xrec.orchestration.airflow_home import AirflowTopology, airflow, bootstrap
+
+log = logging.getLogger(__name__)
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+SCHEDULED_AT = clock(23, 30)  # the DAG's cron time; a logical date at that time is that business day
+
+
+def logical_date_for(run_date: date) -> str:
+    return datetime.combine(run_date, SCHEDULED_AT, BUSINESS_TZ).isoformat()
+
+
+def run_day_in_process(settings: Settings, run_date: date, partners: list[str] | None = None) -> int:
+    """One DAG run for ``run_date`` with `airflow dags test` (no scheduler needed); exit code."""
+    env = bootstrap(settings)
+    conf = json.dumps({"partners": partners or []})
+    cmd = [str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID,
+           logical_date_for(run_date), "-c", conf]
+    log.info("running %s for business date %s through Airflow (dags test)", DAG_ID, run_date)
+    return subprocess.run(cmd, env=env).returncode
+
+
+class Scheduler:
+    """A real Airflow deployment on this machine, started and stopped by the caller."""
+
+    def __init__(self, settings: Settings, topology: AirflowTopology = AirflowTopology()):
+        self.settings = settings
+        self.topology = topology
+        self.processes: list[subprocess.Popen] = []
+        self.env: dict[str, str] = {}
+
+    def components(self) -> list[list[str]]:
+        parts = [["api-server", "--port", str(self.topology.api_port)], ["scheduler"],
+                 ["dag-processor"], ["triggerer"]]
+        if self.topology.executor == "CeleryExecutor":
+            parts.append(["celery", "worker", "--concurrency", "1"])
+        return parts
+
+    def __enter__(self) -> "Scheduler":
+        self.env = bootstrap(self.settings, self.topology)
+        logs = self.settings.airflow_home / "process-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        airflow_bin = str(Path(sys.executable).parent / "airflow")
+        try:
+            for args in self.components():
+                out = open(logs / f"{args[0]}{'-' + args[1] if args[0] == 'celery' else ''}.log", "ab")
+                self.processes.append(subprocess.Popen(
+                    [airflow_bin, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True))
+            self._wait_for_api()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _wait_for_api(self, timeout: float = 120) -> None:
+        url = f"http://127.0.0.1:{self.topology.api_port}/api/v2/monitor/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(1)
+        raise TimeoutError(f"Airflow api-server did not answer on {url} within {timeout}s; "
+                           f"see {self.settings.airflow_home / 'process-logs'}")
+
+    def __exit__(self, *exc) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        # Task runners are children in the same session; make sure none outlive us.
+        for process in self.processes:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.processes.clear()
+
+    def runs(self) -> list[dict]:
+        out = airflow(self.env, "dags", "list-runs", DAG_ID, "-o", "json", capture=True).stdout
+        return json.loads(out[out.index("["):]) if "[" in out else []
+
+    def wait_for_dag(self, timeout: float = 120) -> None:
+        """Wait until the dag-processor has serialised xrec_daily."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listed = airflow(self.env, "dags", "list", "-o", "json", capture=True).stdout
+            if f'"{DAG_ID}"' in listed:
+                return
+            time.sleep(2)
+        raise TimeoutError(f"{DAG_ID} was not parsed within {timeout}s")
+
+    def trigger(self, run_date: date, run_id: str | None = None) -> str:
+        run_id = run_id or f"manual__{run_date.isoformat()}"
+        airflow(self.env, "dags", "trigger", DAG_ID, "-l", logical_date_for(run_date),
+                "-r", run_id, capture=True)
+        return run_id
+
+    def backfill(self, start: date, end: date) -> None:
+        airflow(self.env, "backfill", "create", "--dag-id", DAG_ID, "--from-date",
+                logical_date_for(start), "--to-date", logical_date_for(end),
+                "--max-active-runs", "1", "--reprocess-behavior", "completed", capture=True)
+
+    def wait_for_runs(self, expected: int, timeout: float = 1800) -> list[dict]:
+        """Wait until ``expected`` runs have finished; returns all runs (with their states)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self.runs()
+            done = [r for r in runs if r["state"] in ("success", "failed")]
+            if len(done) >= expected:
+                return runs
+            time.sleep(5)
+        raise TimeoutError(f"{expected} run(s) of {DAG_ID} did not finish within {timeout}s")

@@ -1,0 +1,58 @@
+"""The few lines `xrec run` prints at the end: what happened and where to look."""
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from xrec.config import Settings
+
+
+def _query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    try:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+    except (duckdb.CatalogException, duckdb.IOException):
+        return []
+
+
+def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
+    lines = [
+        "",
+        f"xrec_daily for business date {run_date}: {'SUCCESS' if exit_code == 0 else 'FAILED'}",
+    ]
+    gates = _query(settings, """
+        select layer, count(*) filter (where passed), count(*) filter (where not passed),
+               sum(warned_expectations)
+        from data_quality_results where run_date = ? group by layer order by layer""", [run_date])
+    for layer, passed, failed, warned in gates:
+        lines.append(f"  quality gate {layer:<8} suites passed {passed}, failed {failed}, "
+                     f"warnings {warned}")
+    model = _query(settings, """
+        select model_version, primary_metric, primary_value, baseline_value, is_published,
+               decision_reason
+        from model_runs where run_date = ? order by trained_at desc limit 1""", [run_date])
+    for version, metric, value, baseline, published, reason in model:
+        lines.append(f"  model {version}: {metric} {value:.4f} vs popularity baseline "
+                     f"{baseline:.4f} -> {'published' if published else 'not published'} ({reason})")
+    counts = _query(settings, """
+        select direction, partner, count(distinct recipient_id), count(*)
+        from cross_recommendations where run_date = ? group by all order by all""", [run_date])
+    for direction, partner, recipients, rows in counts:
+        lines.append(f"  {direction:<20} {partner:<8} {recipients:>7} recipients {rows:>8} rows")
+    report = settings.artifacts / "reports" / f"{run_date}.html"
+    lines += [
+        "",
+        "Where to look:",
+        f"  warehouse (DuckDB)   {settings.warehouse}  (read-only copy for BI: "
+        f"{settings.artifacts / 'snapshot' / 'warehouse.duckdb'})",
+        f"  recommendations      select * from cross_recommendations_current",
+        f"  run report           {report}",
+        f"  partner exports      {settings.exports}",
+        f"  data docs            {settings.artifacts / 'data_docs' / 'index.html'}",
+        f"  Airflow logs         {settings.airflow_home / 'logs'}",
+    ]
+    if settings.serving_dsn:
+        lines.append(f"  Postgres (BI)        psql '{settings.serving_dsn}' -c "
+                     f"'select * from {settings.serving_schema}.cross_recommendations_current limit 10'")
+    return "\n".join(lines)
