@@ -41,7 +41,7 @@ docs: setup
 	$(BIN)/xrec docs
 
 compose-check: system-deps
-	docker-compose -f docker-compose.yml config -q
+	POSTGRES_PASSWORD=placeholder AIRFLOW_JWT_SECRET=placeholder docker-compose -f docker-compose.yml config -q
 
 clean:
 	rm -rf data .airflow dbt_project/target dbt_project/logs
