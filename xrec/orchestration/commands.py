@@ -6,6 +6,7 @@ import logging
 from datetime import date, timedelta
 
 from xrec.config import PLATFORM, Settings
+from xrec.orchestration.airflow_home import AirflowTopology
 from xrec.orchestration.runner import Scheduler, run_day_in_process
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def run_daily(settings: Settings, run_date: date | None, latest: bool,
 def backfill(settings: Settings, start: date, end: date) -> int:
     """Backfill [start, end] through a real scheduler on the embedded default; exit code."""
     days = (end - start).days + 1
-    with Scheduler(settings) as scheduler:
+    with Scheduler(settings, AirflowTopology(use_job_schedule=False)) as scheduler:
         scheduler.wait_for_dag()
         before = len(scheduler.runs())
         scheduler.backfill(start, end)

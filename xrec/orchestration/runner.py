@@ -105,7 +105,9 @@ class Scheduler:
 
     def runs(self) -> list[dict]:
         out = airflow(self.env, "dags", "list-runs", DAG_ID, "-o", "json", capture=True).stdout
-        return json.loads(out[out.index("["):]) if "[" in out else []
+        # Airflow logs warnings to stdout too: the JSON document is the line that is a list.
+        listed = [line for line in out.splitlines() if line.startswith("[")]
+        return json.loads(listed[-1]) if listed else []
 
     def wait_for_dag(self, timeout: float = 120) -> None:
         """Wait until the dag-processor has serialised xrec_daily."""

@@ -1,0 +1,6 @@
+"""Ingest's domain exception."""
+from __future__ import annotations
+
+
+class IngestError(RuntimeError):
+    """A source's drop cannot be loaded; the message names the file, the cause and the fix."""

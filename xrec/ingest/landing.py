@@ -1,0 +1,114 @@
+"""The landing folder: which drops exist for a source, which are complete, which files they hold.
+
+Layout (shared/CONTRACT.md): ``<landing>/<source>/<YYYY-MM-DD>/<entity>.csv|.csv.gz|.parquet``
+plus an empty ``_SUCCESS`` written last. Ingest only reads here; it never changes the folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from xrec.config import Settings
+from xrec.ingest.entities import entities_for
+from xrec.ingest.errors import IngestError
+
+log = logging.getLogger(__name__)
+
+SUCCESS_MARKER = "_SUCCESS"
+FORMATS = (".csv.gz", ".csv", ".parquet")  # longest suffix first
+
+
+@dataclass(frozen=True)
+class EntityFile:
+    """One delivered entity file and its fingerprint (for the load audit)."""
+
+    entity: str
+    path: Path
+    relative_path: str  # relative to the landing root, as stored in raw tables
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One dated drop folder of one source."""
+
+    source: str
+    delivery_date: date
+    folder: Path
+
+    @property
+    def is_complete(self) -> bool:
+        return (self.folder / SUCCESS_MARKER).is_file()
+
+
+def drop_folder(settings: Settings, source: str, run_date: date) -> Path:
+    """``<landing>/<source>/<run_date>``."""
+    return settings.landing / source / run_date.isoformat()
+
+
+def drop_is_complete(settings: Settings, source: str, run_date: date) -> bool:
+    """True when ``source``'s drop for exactly ``run_date`` carries its ``_SUCCESS`` marker."""
+    return (drop_folder(settings, source, run_date) / SUCCESS_MARKER).is_file()
+
+
+def drops_up_to(settings: Settings, source: str, run_date: date) -> list[Drop]:
+    """Every drop folder of ``source`` dated on or before ``run_date``, oldest first.
+
+    Later-dated folders are never opened: a run for a date sees only what had landed by then.
+    """
+    root = settings.landing / source
+    if not root.is_dir():
+        return []
+    drops = []
+    for folder in root.iterdir():
+        try:
+            delivery_date = date.fromisoformat(folder.name)
+        except ValueError:
+            if folder.is_dir():
+                log.warning("%s: ignoring folder %s (not a YYYY-MM-DD drop)", source, folder)
+            continue
+        if folder.is_dir() and delivery_date <= run_date:
+            drops.append(Drop(source, delivery_date, folder))
+    return sorted(drops, key=lambda drop: drop.delivery_date)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def entity_files(settings: Settings, drop: Drop) -> dict[str, EntityFile]:
+    """The drop's entity files by entity; unknown files are logged and ignored."""
+    known = entities_for(drop.source)
+    found: dict[str, EntityFile] = {}
+    for path in sorted(drop.folder.iterdir()):
+        if path.name == SUCCESS_MARKER or path.name.startswith("."):
+            continue
+        suffix = next((fmt for fmt in FORMATS if path.name.endswith(fmt)), None)
+        entity = path.name[: -len(suffix)] if suffix else None
+        if entity not in known or not path.is_file():
+            log.warning("%s %s: ignoring unknown file %s (expected one of %s as %s)",
+                        drop.source, drop.delivery_date, path.name, sorted(known),
+                        "/".join(FORMATS))
+            continue
+        if entity in found:
+            raise IngestError(
+                f"{drop.source} {drop.delivery_date}: {entity} is delivered twice "
+                f"({found[entity].path.name} and {path.name}); keep one file per entity "
+                "and re-deliver the drop"
+            )
+        found[entity] = EntityFile(
+            entity=entity,
+            path=path,
+            relative_path=path.relative_to(settings.landing).as_posix(),
+            size_bytes=path.stat().st_size,
+            sha256=_sha256(path),
+        )
+    return found
