@@ -1,0 +1,53 @@
+"""A real Airflow deployment (api-server, scheduler, dag-processor, triggerer) on this machine's
+PostgreSQL: triggered runs with LocalExecutor and with Celery on Redis, and a 3-day backfill
+whose days equal the daily runs of those days."""
+from datetime import timedelta
+
+import pytest
+import redis
+
+from tests.e2e.conftest import LAST_DAY
+from xrec.config import Settings
+from xrec.orchestration.airflow_home import AirflowTopology
+from xrec.orchestration.runner import Scheduler
+
+pytestmark = pytest.mark.e2e
+
+
+def _scheduler(xrec, database: str, **topology) -> Scheduler:
+    settings = Settings.from_env(xrec.env)
+    dsn = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+    return Scheduler(settings, AirflowTopology(metadata_dsn=dsn, use_job_schedule=False, **topology))
+
+
+def test_backfill_through_the_scheduler_reproduces_daily_runs(deployment, pg_database):
+    start = LAST_DAY - timedelta(days=2)
+    backfilled = deployment("backfilled")
+    with _scheduler(backfilled, pg_database("xrec_airflow")) as scheduler:
+        scheduler.wait_for_dag()
+        scheduler.backfill(start, LAST_DAY)
+        runs = scheduler.wait_for_runs(3, timeout=2400)
+    assert sorted(r["state"] for r in runs) == ["success"] * 3
+
+    daily = deployment("daily")
+    for offset in range(3):
+        day = start + timedelta(days=offset)
+        assert daily.xrec("run", "--date", day.isoformat()).returncode == 0
+        assert backfilled.recommendations(day) == daily.recommendations(day), day
+        assert backfilled.recommendations(day)
+
+
+@pytest.mark.parametrize("executor", ["LocalExecutor", "CeleryExecutor"])
+def test_triggered_run_succeeds_under_the_scheduler(deployment, pg_database, executor):
+    xrec = deployment(executor)
+    broker = None
+    if executor == "CeleryExecutor":
+        broker = "redis://127.0.0.1:6379/7"
+        redis.Redis.from_url(broker).flushdb()  # no queued tasks left from an earlier session
+    with _scheduler(xrec, pg_database("xrec_airflow"), executor=executor,
+                    broker_url=broker) as scheduler:
+        scheduler.wait_for_dag()
+        run_id = scheduler.trigger(LAST_DAY)
+        runs = scheduler.wait_for_runs(1, timeout=1800)
+    assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "success")]
+    assert xrec.query("select count(distinct partner) from cross_recommendations_current") == [(4,)]
