@@ -1,0 +1,98 @@
+"""Mart and output gates: keys, referential integrity, feature ranges and business rules."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import RUN_DATE, candidates, read_sql, write_table
+from xrec.quality import QualityGateFailed, validate_marts, validate_outputs
+from xrec.warehouse import connect
+
+
+def test_good_marts_pass(marts):
+    result = validate_marts(marts, RUN_DATE)
+
+    assert result.passed, result.failures
+    assert len(result.suites) == 9 and result.evaluated > 60
+
+
+@pytest.mark.parametrize(
+    "table, change, expectation, sample",
+    [
+        ("ml_persons", lambda f: f.assign(person_id=["P1", "P1", "P3"]),
+         "expect_column_values_to_be_unique(person_id)", "P1"),
+        ("ml_persons", lambda f: f.assign(risk_tolerance=[2, 7, 3]),
+         "expect_column_values_to_be_between(risk_tolerance)", "risk_tolerance=7"),
+        ("ml_interactions", lambda f: f.assign(weight=[1.5, 0.0]),
+         "expect_column_values_to_be_between(weight)", "weight=0.0"),
+        ("ml_interactions", lambda f: f.assign(person_id=["P1", "P9"]),
+         "expect_column_values_to_be_in_set(person_is_known)", "person_id=P9"),
+        ("ml_items", lambda f: f.assign(risk_level=[None] * 6),
+         "expect_column_values_to_be_in_set(finance_item_has_risk_level)", "item_key=finance:f_lo"),
+    ],
+    ids=["duplicate-person", "risk-out-of-range", "zero-weight", "unknown-person", "finance-without-risk"],
+)
+def test_broken_mart_stops_the_gate(marts, table, change, expectation, sample):
+    write_table(marts, f"marts.{table}", change(read_sql(marts, f"select * from marts.{table}")))
+
+    with pytest.raises(QualityGateFailed) as caught:
+        validate_marts(marts, RUN_DATE)
+
+    assert f"marts.{table}: {expectation} [error]" in str(caught.value)
+    assert sample in str(caught.value)
+
+
+def test_missing_mart_is_an_error(marts):
+    with connect(marts) as con:
+        con.execute("drop table marts.fct_interactions")
+
+    with pytest.raises(QualityGateFailed, match="table marts.fct_interactions exists"):
+        validate_marts(marts, RUN_DATE)
+
+
+def test_good_candidates_pass(marts):
+    write_table(marts, "main.recommendation_candidates", candidates())
+
+    result = validate_outputs(marts, RUN_DATE)
+
+    assert result.passed, result.failures
+    assert result.suites[0].rows == 7
+
+
+def _set(frame: pd.DataFrame, row: int, **values) -> pd.DataFrame:
+    frame = frame.copy()
+    for column, value in values.items():
+        frame.loc[row, column] = value
+    return frame
+
+
+@pytest.mark.parametrize(
+    "change, expectation, sample",
+    [
+        (lambda f: _set(f, 1, rank=3), "expect_column_values_to_be_in_set(rank_gap)", "recipient_id=u1"),
+        (lambda f: _set(f, 3, recipient_id="u2", item_id="r1", partner="realty", person_id="P2"),
+         "expect_column_values_to_be_in_set(item_not_owned)", "item_id=r1"),
+        (lambda f: _set(f, 2, item_id="f_hi"),
+         "expect_column_values_to_be_in_set(within_risk_tolerance)", "item_id=f_hi"),
+        (lambda f: _set(f, 6, partner="realty", recipient_id="f1"),
+         "expect_column_values_to_be_in_set(recipient_is_own)", "recipient_id=f1"),
+        (lambda f: _set(f, 0, score=float("inf")),
+         "expect_column_values_to_be_in_set(score_is_finite)", "item_id=r1"),
+    ],
+    ids=["rank-gap", "owned-item", "risky-finance-item", "other-partners-customer", "infinite-score"],
+)
+def test_candidate_breaking_a_business_rule_stops_publishing(marts, change, expectation, sample):
+    write_table(marts, "main.recommendation_candidates", change(candidates()))
+
+    with pytest.raises(QualityGateFailed) as caught:
+        validate_outputs(marts, RUN_DATE)
+
+    assert f"outputs.cross_recommendations: {expectation} [error]" in str(caught.value)
+    assert sample in str(caught.value)
+
+
+def test_only_run_date_candidates_are_validated(marts):
+    stale = _set(candidates(), 1, rank=5).assign(run_date=pd.Timestamp("2024-03-09").date())
+    write_table(marts, "main.recommendation_candidates", pd.concat([candidates(), stale]))
+
+    assert validate_outputs(marts, RUN_DATE).passed

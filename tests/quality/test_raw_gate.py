@@ -1,0 +1,94 @@
+"""Raw gate: one source's delivery of run_date, validated per entity suite."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import RUN_DATE, history, platform_events, read_sql, realty_items, write_quarantine, write_raw
+from xrec.quality import QualityGateFailed, validate_raw
+
+
+def test_good_delivery_passes_and_lists_quarantined_rows(settings):
+    write_raw(settings, "realty", "items", realty_items())
+    write_quarantine(settings, [
+        ("realty", "items", RUN_DATE, "realty/2024-03-10/items.csv", 7, "r9", "range:price", "price", "-3"),
+        ("finance", "items", RUN_DATE, "finance/2024-03-10/items.csv", 3, "f9", "type:price", "price", "x"),
+    ])
+
+    result = validate_raw(settings, "realty", RUN_DATE)
+
+    assert result.passed and result.failed == 0 and result.warned == 0
+    items = next(s for s in result.suites if s.suite == "raw.items")
+    assert items.rows == 2 and items.evaluated > 10 and items.quarantined_rows == 1
+    listing = settings.artifacts / "data_docs" / "quarantine" / "realty" / "2024-03-10.html"
+    assert "range:price" in listing.read_text() and "r9" in listing.read_text()
+    assert "f9" not in listing.read_text()  # another partner's rows are not shown to realty
+    assert (settings.artifacts / "data_docs" / "index.html").exists()
+
+
+def test_no_drop_that_day_is_recorded_as_passed_with_zero_rows(settings):
+    write_raw(settings, "realty", "items", realty_items())
+
+    result = validate_raw(settings, "finance", RUN_DATE)
+
+    assert result.passed and result.evaluated == 0
+    assert {s.note for s in result.suites} == {"no delivery on run_date: nothing to validate"}
+    rows = read_sql(settings, "select suite, passed from data_quality_results where source = 'finance'")
+    assert len(rows) == 4 and rows["passed"].all()
+
+
+def test_duplicate_key_in_a_delivery_only_warns(settings):
+    events = platform_events(8)
+    events.loc[1, "event_id"] = events.loc[0, "event_id"]
+    write_raw(settings, "platform", "events", events)
+
+    result = validate_raw(settings, "platform", RUN_DATE)
+
+    assert result.passed and result.warned == 1
+    assert result.failures[0].expectation == "expect_column_values_to_be_unique(event_id)"
+    assert result.failures[0].unexpected_count == 2
+
+
+@pytest.mark.parametrize(
+    "column, value, expectation, sample",
+    [
+        ("price", "-5", "expect_column_values_to_be_between(price__number)", "price__number=-5.0"),
+        ("price", "12 yuan", "expect_column_values_to_be_null(price__unparsed)", "price__unparsed=12 yuan"),
+        ("updated_at", "2024-03-11T00:00:00+08:00", "expect_column_values_to_be_between(updated_at__timestamp)",
+         "2024-03-11"),
+    ],
+    ids=["negative-price", "unparsable-price", "future-timestamp"],
+)
+def test_bad_value_stops_the_gate_naming_suite_expectation_and_row(settings, column, value, expectation, sample):
+    items = realty_items()
+    items.loc[1, column] = value
+    write_raw(settings, "realty", "items", items)
+
+    with pytest.raises(QualityGateFailed) as caught:
+        validate_raw(settings, "realty", RUN_DATE)
+
+    message = str(caught.value)
+    assert "raw gate source=realty run_date=2024-03-10" in message
+    assert f"raw.items: {expectation} [error]: 1 unexpected" in message
+    assert sample in message and "item_id=r2" in message and "_source_line=3" in message
+
+
+def test_dropped_vertical_column_fails_the_schema_expectation(settings):
+    write_raw(settings, "realty", "items", realty_items().drop(columns=["area_sqm"]))
+
+    with pytest.raises(QualityGateFailed, match="missing columns: area_sqm"):
+        validate_raw(settings, "realty", RUN_DATE)
+
+
+def test_row_count_collapse_against_previous_deliveries_fails(settings):
+    history(settings, "platform", "events", [400, 120, 100, 110])
+    write_raw(settings, "platform", "events", platform_events(8))
+
+    with pytest.raises(QualityGateFailed, match=r"expect_table_row_count_to_be_between \[error\].*observed: 8"):
+        validate_raw(settings, "platform", RUN_DATE)
+
+
+def test_row_count_within_band_passes(settings):
+    history(settings, "platform", "events", [400, 120, 100, 110])
+    write_raw(settings, "platform", "events", platform_events(60))
+
+    assert validate_raw(settings, "platform", RUN_DATE).passed

@@ -1,0 +1,155 @@
+"""Read the frames the suites validate from DuckDB (pandas, never GX's SQL datasource).
+
+Raw values are VARCHAR as delivered. A suite's ``meta.casts`` (column → kind) adds derived
+columns: ``<column>__number`` / ``<column>__timestamp`` (typed, for ranges), ``<column>__unparsed``
+(the delivered text when it does not parse as its kind, else NULL: validated to be null, so the
+failure's sample shows the bad text) and, for kind ``lower``, ``<column>__lower`` (trimmed,
+lower-cased, for case-insensitive accepted values, as ingest compares them).
+Timestamps become naive Asia/Shanghai local time, the contract's zone for offset-less values,
+so they compare with ``run_end`` (midnight after run_date, local).
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, Mapping
+
+import duckdb
+import pandas as pd
+
+LOCAL_TZ = "Asia/Shanghai"
+# Same parsing as ingest (xrec.ingest.checks): trimmed, empty = NULL, DuckDB TRY_CAST, and
+# offset-less timestamps read in Asia/Shanghai (the session time zone set in raw_frame).
+_VALUE = "nullif(trim({c}), '')"
+_PARSED = {
+    "number": f"try_cast({_VALUE} as double)",
+    "integer": f"try_cast({_VALUE} as double)",
+    "timestamp": f"timezone('{LOCAL_TZ}', try_cast({_VALUE} as timestamptz))",
+    "boolean": f"try_cast({_VALUE} as boolean)",
+}
+_TYPED_SUFFIX = {"number": "number", "integer": "number", "timestamp": "timestamp"}
+_PARAM = re.compile(r"\$([a-z_]+)")
+
+
+def run_end(run_date: date) -> datetime:
+    """The first instant after ``run_date`` (local time): nothing may happen at or after it."""
+    return datetime.combine(run_date + timedelta(days=1), datetime.min.time())
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def raw_frame(
+    con: duckdb.DuckDBPyConnection, table: str, run_date: date, casts: Mapping[str, str]
+) -> pd.DataFrame:
+    """Rows of ``raw.<table>`` delivered on ``run_date``, plus typed copies of ``casts`` columns."""
+    columns = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ?",
+            [table],
+        ).fetchall()
+    }
+    derived = [expr for col, kind in casts.items() if col in columns for expr in _derived(col, kind)]
+    select = ", ".join(["*", *derived])
+    sql = f"select {select} from raw.{quote(table)} where _delivery_date = ? order by _source_file, _source_line"
+    con.execute(f"set TimeZone = '{LOCAL_TZ}'")
+    return con.execute(sql, [run_date]).df()
+
+
+def _derived(column: str, kind: str) -> list[str]:
+    """SQL select expressions for one ``meta.casts`` entry."""
+    c = quote(column)
+    value = _VALUE.format(c=c)
+    if kind == "lower":
+        return [f"lower({value}) as {quote(column + '__lower')}"]
+    if kind not in _PARSED:
+        raise ValueError(f"unknown cast kind {kind!r} for column {column!r}")
+    parsed = _PARSED[kind].format(c=c)
+    bad = f"{parsed} is null"
+    if kind == "integer":
+        bad += f" or {parsed} <> trunc({parsed})"
+    out = [f"case when {value} is not null and ({bad}) then {c} end as {quote(column + '__unparsed')}"]
+    if kind in _TYPED_SUFFIX:
+        out.append(f"{parsed} as {quote(column + '__' + _TYPED_SUFFIX[kind])}")
+    return out
+
+
+def sql_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Run a suite's frame query, binding only the ``$name`` parameters it uses."""
+    used = {name: parameters[name] for name in set(_PARAM.findall(sql))}
+    return local_naive(con.execute(sql, used).df())
+
+
+def local_naive(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timezone-aware columns → naive local time, comparable with ``run_end``."""
+    aware = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not aware:
+        return frame
+    return frame.assign(**{c: frame[c].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None) for c in aware})
+
+
+def delivered_rows(
+    con: duckdb.DuckDBPyConnection, source: str, entity: str, run_date: date
+) -> int | None:
+    """Rows loaded for this (source, entity) delivery per raw.load_audit; None if not delivered."""
+    if not table_exists(con, "raw", "load_audit"):
+        return None
+    row = con.execute(
+        "select sum(rows_loaded) from raw.load_audit where source = ? and entity = ? and delivery_date = ?",
+        [source, entity, run_date],
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def reference_rows(
+    con: duckdb.DuckDBPyConnection, source: str, entity: str, run_date: date, window: int = 7
+) -> float | None:
+    """Median rows of the last ``window`` deliveries before ``run_date``, excluding the first.
+
+    The first delivery of an entity is usually the initial full snapshot and later drops carry
+    only changes, so it would make every following day look like a collapse; the median keeps
+    one odd day from moving the band. None when there is no such delivery yet.
+    """
+    if not table_exists(con, "raw", "load_audit"):
+        return None
+    row = con.execute(
+        """
+        with deliveries as (
+            select delivery_date, sum(rows_loaded) as rows_loaded,
+                   row_number() over (order by delivery_date) as nth
+            from raw.load_audit
+            where source = ? and entity = ? and delivery_date < ?
+            group by delivery_date
+        )
+        select median(rows_loaded)
+        from (select rows_loaded from deliveries where nth > 1 order by delivery_date desc limit ?)
+        """,
+        [source, entity, run_date, window],
+    ).fetchone()
+    return None if row[0] is None else float(row[0])
+
+
+def quarantined(con: duckdb.DuckDBPyConnection, source: str, run_date: date) -> pd.DataFrame:
+    """raw.quarantine rows of one source's delivery (empty frame when there are none)."""
+    columns = ["entity", "source_file", "source_line", "record_key", "rule", "column_name", "bad_value"]
+    if not table_exists(con, "raw", "quarantine"):
+        return pd.DataFrame(columns=columns)
+    return con.execute(
+        f"select {', '.join(columns)} from raw.quarantine where source = ? and delivery_date = ? "
+        "order by entity, source_file, source_line",
+        [source, run_date],
+    ).df()

@@ -1,0 +1,175 @@
+"""The three data-quality gates the DAG calls: raw (per source), marts and outputs.
+
+Each gate reads its frames from DuckDB (read-only), validates them with the layer's suites,
+renders Data Docs, records one ``data_quality_results`` row per suite (replacing a rerun's
+rows) and only then raises ``QualityGateFailed`` if an error-level expectation failed.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Mapping
+
+import pandas as pd
+
+from xrec.config import PLATFORM, Settings
+from xrec.quality import frames
+from xrec.quality.quarantine import write_listing
+from xrec.quality.results import Failure, GateResult, QualityGateFailed, SuiteResult, record
+from xrec.quality.suites import Suite, load_suites
+from xrec.quality.validation import Validator
+from xrec.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+ALL_SOURCES = "all"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A frame to validate with a suite, or the result to record without validating."""
+
+    suite: Suite
+    source: str
+    gx_suite_name: str
+    asset_name: str
+    frame: pd.DataFrame | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    quarantined_rows: int = 0
+    settled: SuiteResult | None = None
+
+
+def validate_raw(settings: Settings, source: str, run_date: date) -> GateResult:
+    """Validate ``source``'s delivery of ``run_date`` (rows with ``_delivery_date = run_date``).
+
+    Entities without a delivery that day are recorded as passed with 0 rows and a note.
+    """
+    if source not in settings.sources:
+        raise ValueError(f"unknown source {source!r}; configured sources: {settings.sources}")
+    kind = "platform" if source == PLATFORM else "partner"
+    suites = [s for s in load_suites(settings.expectations_dir, "raw") if s.meta.get("applies_to") == kind]
+    base = _parameters(settings, run_date)
+    jobs = []
+    con = connect(settings, read_only=True)
+    try:
+        quarantine = frames.quarantined(con, source, run_date)
+        for suite in suites:
+            table = f"{source}__{suite.entity}"
+            quarantined_rows = int((quarantine["entity"] == suite.entity).sum())
+            job = _Job(suite, source, f"{suite.name}.{source}", f"raw.{table}", quarantined_rows=quarantined_rows)
+            delivered = frames.delivered_rows(con, source, suite.entity, run_date)
+            frame = frames.raw_frame(con, table, run_date, suite.meta.get("casts", {})) if frames.table_exists(con, "raw", table) else None
+            if delivered is None and (frame is None or frame.empty):
+                jobs.append(_settle(job, 0, "no delivery on run_date: nothing to validate"))
+                continue
+            if frame is None:
+                jobs.append(_settle(job, 0, f"raw.{table} missing although delivered", missing=f"raw.{table}"))
+                continue
+            band = _row_count_band(suite, frames.reference_rows(con, source, suite.entity, run_date))
+            jobs.append(_Job(**{**job.__dict__, "frame": frame, "parameters": {**base, **band}}))
+    finally:
+        con.close()
+    write_listing(settings.artifacts / "data_docs", source, run_date, quarantine)
+    return _run_gate(settings, "raw", source, run_date, jobs)
+
+
+def validate_marts(settings: Settings, run_date: date) -> GateResult:
+    """Validate the marts the ML step and BI read (keys, referential integrity, feature ranges)."""
+    return _validate_tables(settings, "marts", run_date)
+
+
+def validate_outputs(settings: Settings, run_date: date) -> GateResult:
+    """Validate ``recommendation_candidates`` for ``run_date`` before anything is published."""
+    return _validate_tables(settings, "outputs", run_date)
+
+
+def _validate_tables(settings: Settings, layer: str, run_date: date) -> GateResult:
+    parameters = _parameters(settings, run_date)
+    jobs = []
+    con = connect(settings, read_only=True)
+    try:
+        for suite in load_suites(settings.expectations_dir, layer):
+            table = suite.meta["table"]
+            job = _Job(suite, ALL_SOURCES, suite.name, table, parameters=parameters)
+            schema, name = table.split(".")
+            if not frames.table_exists(con, schema, name):
+                jobs.append(_settle(job, 0, f"{table} does not exist", missing=table))
+                continue
+            sql = suite.frame_sql or f"select * from {table}"
+            jobs.append(_Job(**{**job.__dict__, "frame": frames.sql_frame(con, sql, parameters)}))
+    finally:
+        con.close()
+    return _run_gate(settings, layer, ALL_SOURCES, run_date, jobs)
+
+
+def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs: list[_Job]) -> GateResult:
+    run_id = uuid.uuid4().hex
+    run_name = f"{layer}-{source}-{run_date.isoformat()}-{run_id[:8]}"
+    validator = Validator(settings.artifacts / "gx", settings.artifacts / "data_docs")
+    results = []
+    for job in jobs:
+        if job.settled is not None:
+            results.append(job.settled)
+            continue
+        started = time.perf_counter()
+        selection = job.suite.applicable(job.source, set(job.frame.columns), job.parameters)
+        outcome = validator.validate(
+            suite_name=job.suite.name,
+            gx_suite_name=job.gx_suite_name,
+            asset_name=job.asset_name,
+            frame=job.frame,
+            expectations=selection.expectations,
+            parameters=job.parameters,
+            key_columns=job.suite.key_columns,
+            run_name=run_name,
+        )
+        note = "; ".join(f"skipped {name}: {reason}" for name, reason in selection.skipped)
+        results.append(
+            SuiteResult(job.suite.name, len(job.frame), outcome.evaluated, outcome.failures, job.quarantined_rows, note)
+        )
+        log.info(
+            "%s %s: %d rows, %d expectations, %d failed (%d error) in %.2fs",
+            job.suite.name, job.asset_name, len(job.frame), outcome.evaluated,
+            len(outcome.failures), len(results[-1].errors), time.perf_counter() - started,
+        )
+    validator.build_docs(run_name)
+    result = GateResult(layer, source, run_date, run_id, tuple(results))
+    record(settings, result)
+    for failure in result.failures:
+        log.warning("%s gate %s %s: %s", layer, source, run_date, failure.describe())
+    if not result.passed:
+        raise QualityGateFailed(result)
+    log.info(result.describe())
+    return result
+
+
+def _settle(job: _Job, rows: int, note: str, missing: str | None = None) -> _Job:
+    """A job decided without GX: nothing delivered (passes) or a table missing (fails)."""
+    failures = ()
+    if missing:
+        failures = (Failure(job.suite.name, f"table {missing} exists", "error", None, (note,)),)
+    settled = SuiteResult(job.suite.name, rows, len(failures), failures, job.quarantined_rows, note)
+    return _Job(**{**job.__dict__, "settled": settled})
+
+
+def _parameters(settings: Settings, run_date: date) -> dict[str, Any]:
+    """Values suites reference as ``{"$PARAMETER": name}`` (and frame SQL as ``$name``)."""
+    return {
+        "run_date": run_date,
+        "run_end": frames.run_end(run_date),
+        "run_year": run_date.year,
+        "sources": list(settings.sources),
+        "partners": list(settings.partners),
+        "top_k": settings.top_k,
+    }
+
+
+def _row_count_band(suite: Suite, reference: float | None) -> dict[str, float | None]:
+    """Row-count band around the reference delivery; None (skipped) when it is too small to judge."""
+    band = suite.meta.get("row_count_band")
+    if not band or reference is None or reference < band["min_reference_rows"]:
+        return {"row_count_floor": None, "row_count_ceiling": None}
+    return {"row_count_floor": int(reference * band["low"]), "row_count_ceiling": int(reference * band["high"])}

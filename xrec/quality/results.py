@@ -1,0 +1,199 @@
+"""Gate results: what a gate returns, what it raises, and the `data_quality_results` table."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+from xrec.config import Settings
+from xrec.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+RESULTS_TABLE = "main.data_quality_results"
+_DDL = f"""
+create table if not exists {RESULTS_TABLE} (
+    run_id varchar,
+    layer varchar,
+    source varchar,
+    run_date date,
+    suite varchar,
+    passed boolean,
+    evaluated_expectations integer,
+    failed_expectations integer,
+    warned_expectations integer,
+    quarantined_rows bigint,
+    failures json,
+    validated_at timestamp
+)
+"""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One unmet expectation: ``error`` blocks the pipeline, ``warn`` is reported only."""
+
+    suite: str
+    expectation: str
+    severity: str
+    unexpected_count: int | None
+    sample: tuple[str, ...]
+
+    def describe(self) -> str:
+        count = "" if self.unexpected_count is None else f"{self.unexpected_count} unexpected; "
+        return f"{self.suite}: {self.expectation} [{self.severity}]: {count}sample: {list(self.sample)}"
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """One suite run on one frame (one row of ``data_quality_results``)."""
+
+    suite: str
+    rows: int
+    evaluated: int
+    failures: tuple[Failure, ...] = ()
+    quarantined_rows: int = 0
+    note: str = ""
+
+    @property
+    def errors(self) -> tuple[Failure, ...]:
+        return tuple(f for f in self.failures if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Failure, ...]:
+        return tuple(f for f in self.failures if f.severity == "warn")
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Everything one gate call validated (all suites of a layer, for one source or all)."""
+
+    layer: str
+    source: str
+    run_date: date
+    run_id: str
+    suites: tuple[SuiteResult, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.suites)
+
+    @property
+    def evaluated(self) -> int:
+        return sum(s.evaluated for s in self.suites)
+
+    @property
+    def failed(self) -> int:
+        return sum(len(s.errors) for s in self.suites)
+
+    @property
+    def warned(self) -> int:
+        return sum(len(s.warnings) for s in self.suites)
+
+    @property
+    def failures(self) -> list[Failure]:
+        """Every unmet expectation, errors first."""
+        found = [f for s in self.suites for f in s.failures]
+        return sorted(found, key=lambda f: f.severity != "error")
+
+    def describe(self) -> str:
+        return (
+            f"{self.layer} gate source={self.source} run_date={self.run_date}: "
+            f"{len(self.suites)} suite(s), {self.evaluated} expectations evaluated, "
+            f"{self.failed} failed, {self.warned} warned"
+        )
+
+
+class QualityGateFailed(Exception):
+    """An error-level expectation failed; the message lists each one with sample values."""
+
+    def __init__(self, result: GateResult) -> None:
+        self.result = result
+        lines = [f"data-quality gate FAILED: {result.describe()}"]
+        lines += [f"  - {f.describe()}" for f in result.failures if f.severity == "error"]
+        lines.append(
+            "  Fix the data (or the suite in expectations/ if the rule is wrong) and rerun; "
+            "details in data_quality_results and the Data Docs site."
+        )
+        super().__init__("\n".join(lines))
+
+
+def record(settings: Settings, result: GateResult) -> None:
+    """Replace this gate's rows (same layer, source, run_date, suite) in one transaction."""
+    validated_at = datetime.now()
+    rows = [
+        (
+            result.run_id,
+            result.layer,
+            result.source,
+            result.run_date,
+            s.suite,
+            s.passed,
+            s.evaluated,
+            len(s.errors),
+            len(s.warnings),
+            s.quarantined_rows,
+            json.dumps([asdict(f) for f in s.failures], ensure_ascii=False, default=str),
+            validated_at,
+        )
+        for s in result.suites
+    ]
+    con = connect(settings)
+    try:
+        con.execute(_DDL)
+        con.execute("begin")
+        con.executemany(
+            f"delete from {RESULTS_TABLE} where layer = ? and source = ? and run_date = ? and suite = ?",
+            [(result.layer, result.source, result.run_date, s.suite) for s in result.suites],
+        )
+        if rows:
+            con.executemany(f"insert into {RESULTS_TABLE} values ({', '.join('?' * 12)})", rows)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.close()
+    log.info("recorded %d suite result(s) for %s", len(rows), result.describe())
+
+
+def summarise(settings: Settings, run_date: date) -> str:
+    """Passed/failed/warned counts per layer for ``run_date``, as a few readable lines."""
+    con = connect(settings, read_only=True)
+    try:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'main' and table_name = 'data_quality_results'"
+        ).fetchone()[0]
+        rows = (
+            con.execute(
+                f"""
+                select layer, count(*) as suites, count(*) filter (where passed) as passed,
+                       count(*) filter (where not passed) as failed,
+                       sum(failed_expectations) as failed_expectations,
+                       sum(warned_expectations) as warned_expectations,
+                       sum(quarantined_rows) as quarantined_rows
+                from {RESULTS_TABLE} where run_date = ?
+                group by layer order by array_position(['raw', 'marts', 'outputs'], layer)
+                """,
+                [run_date],
+            ).fetchall()
+            if exists
+            else []
+        )
+    finally:
+        con.close()
+    if not rows:
+        return f"data quality {run_date}: no suites recorded"
+    lines = [f"data quality {run_date}:"]
+    lines += [
+        f"  {layer:<8} suites {suites:>3}: {passed} passed, {failed} failed "
+        f"({failed_exp} failed / {warned_exp} warned expectations, {quarantine} quarantined rows)"
+        for layer, suites, passed, failed, failed_exp, warned_exp, quarantine in rows
+    ]
+    return "\n".join(lines)

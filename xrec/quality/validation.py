@@ -1,0 +1,197 @@
+"""Run suites with Great Expectations on pandas frames and build the Data Docs site.
+
+The GX project is file-backed under ``<artifacts>/gx`` (suites, validation definitions and
+validation results) with one Data Docs site, ``xrec``, written to ``<artifacts>/data_docs``.
+Frames are validated through a pandas datasource, not GX's SQL datasource, which returns empty
+metrics on DuckDB. A file lock serialises GX project writes across parallel gate tasks.
+
+Telemetry: GX reads GX_ANALYTICS_ENABLED when it is imported, so this module sets it to False
+(unless the environment already says otherwise) before the import.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import math
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import great_expectations as gx  # noqa: E402
+import pandas as pd  # noqa: E402
+from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.data_context.types.resource_identifiers import (  # noqa: E402
+    ExpectationSuiteIdentifier,
+)
+from great_expectations.expectations.expectation_configuration import (  # noqa: E402
+    ExpectationConfiguration,
+)
+
+from xrec.quality.results import Failure  # noqa: E402
+from xrec.quality.suites import label, severity  # noqa: E402
+
+log = logging.getLogger(__name__)
+# GX logs its project bookkeeping (config saves, datasource dumps) at INFO; results are ours to log.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+DATASOURCE = "xrec"
+SITE = "xrec"
+SAMPLE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one suite run on one frame found."""
+
+    evaluated: int
+    failures: tuple[Failure, ...]
+
+
+class Validator:
+    """A GX file context under ``gx_root`` whose Data Docs site is ``docs_dir``."""
+
+    def __init__(self, gx_root: Path, docs_dir: Path) -> None:
+        gx_root.mkdir(parents=True, exist_ok=True)
+        self._lock_path = gx_root / ".lock"
+        self._docs_dir = docs_dir
+        self._built: list[Any] = []
+        with self._locked():
+            is_new = not (gx_root / "gx" / "great_expectations.yml").exists()
+            self._context = gx.get_context(mode="file", project_root_dir=str(gx_root))
+            if is_new:
+                # Per-metric tqdm bars would flood the Airflow task log.
+                self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+                self._context.variables.save()
+            if SITE not in self._context.get_site_names():
+                self._context.add_data_docs_site(
+                    SITE,
+                    {
+                        "class_name": "SiteBuilder",
+                        "store_backend": {
+                            "class_name": "TupleFilesystemStoreBackend",
+                            "base_directory": str(docs_dir),
+                        },
+                        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    },
+                )
+            self._datasource = self._context.data_sources.add_or_update_pandas(DATASOURCE)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self._lock_path, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def validate(
+        self,
+        *,
+        suite_name: str,
+        gx_suite_name: str,
+        asset_name: str,
+        frame: pd.DataFrame,
+        expectations: Sequence[Mapping[str, Any]],
+        parameters: Mapping[str, Any],
+        key_columns: Sequence[str],
+        run_name: str,
+    ) -> Outcome:
+        """Validate ``frame`` against ``expectations`` and store the result for Data Docs."""
+        suite = gx.ExpectationSuite(name=gx_suite_name)
+        for exp in expectations:
+            suite.add_expectation(
+                ExpectationConfiguration(
+                    type=exp["type"], kwargs=dict(exp.get("kwargs", {})), meta=dict(exp.get("meta", {}))
+                ).to_domain_obj()
+            )
+        result_format: dict[str, Any] = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": SAMPLE_SIZE,
+        }
+        index_columns = [c for c in key_columns if c in frame.columns]
+        if index_columns:
+            result_format["unexpected_index_column_names"] = index_columns
+        with self._locked():
+            suite = self._context.suites.add_or_update(suite)
+            asset = next((a for a in self._datasource.assets if a.name == asset_name), None)
+            asset = asset or self._datasource.add_dataframe_asset(asset_name)
+            batch = next((b for b in asset.batch_definitions if b.name == "whole"), None)
+            batch = batch or asset.add_batch_definition_whole_dataframe("whole")
+            definition = self._context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=f"{gx_suite_name}@{asset_name}", data=batch, suite=suite)
+            )
+            result = definition.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=dict(parameters),
+                result_format=result_format,
+                run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
+            )
+        self._built.append(ExpectationSuiteIdentifier(name=gx_suite_name))
+        failures = tuple(
+            _failure(suite_name, r) for r in result.results if not r.success
+        )
+        return Outcome(evaluated=len(result.results), failures=failures)
+
+    def build_docs(self, run_name: str) -> Path:
+        """Render the suites and the validation results of ``run_name``, and the index."""
+        with self._locked():
+            store = self._context.validation_results_store
+            results = [k for k in store.list_keys() if k.run_id.run_name == run_name]
+            self._context.build_data_docs(
+                site_names=[SITE], resource_identifiers=[*self._built, *results]
+            )
+        log.info("data docs: %d validation result(s) rendered to %s", len(results), self._docs_dir)
+        return self._docs_dir / "index.html"
+
+
+def _failure(suite_name: str, result: Any) -> Failure:
+    config = result.expectation_config
+    exp = {"type": config.type, "kwargs": config.kwargs, "meta": config.meta or {}}
+    detail = result.result or {}
+    exception = (result.exception_info or {}).get("exception_message")
+    if exception:
+        sample: tuple[str, ...] = (f"error: {exception[:300]}",)
+    elif "partial_unexpected_index_list" in detail and detail["partial_unexpected_index_list"]:
+        sample = tuple(_row(r) for r in detail["partial_unexpected_index_list"][:SAMPLE_SIZE])
+    elif detail.get("partial_unexpected_list"):
+        sample = tuple(_value(v) for v in detail["partial_unexpected_list"][:SAMPLE_SIZE])
+    else:
+        sample = _observed(detail)
+    return Failure(
+        suite=suite_name,
+        expectation=label(exp),
+        severity=severity(exp),
+        unexpected_count=detail.get("unexpected_count"),
+        sample=sample,
+    )
+
+
+def _observed(detail: Mapping[str, Any]) -> tuple[str, ...]:
+    """Table-level expectations report an observed value (row count, missing columns)."""
+    missing = detail.get("details", {}).get("mismatched", {}).get("missing")
+    if missing:
+        return (f"missing columns: {', '.join(map(str, missing))}",)
+    if "observed_value" in detail:
+        return (f"observed: {_value(detail['observed_value'])}",)
+    return ()
+
+
+def _row(row: Any) -> str:
+    if isinstance(row, Mapping):
+        return ", ".join(f"{k}={_value(v)}" for k, v in row.items())
+    return f"row {row}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if hasattr(value, "item"):
+        value = value.item()
+    return str(value)
