@@ -35,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--start", type=_date, required=True)
     back.add_argument("--end", type=_date, required=True)
 
+    pub = sub.add_parser("publish", help="publish a gated run: current view, Parquet, snapshot, "
+                         "Postgres, exports")
+    pub.add_argument("--date", type=_date, required=True)
+    rep = sub.add_parser("report", help="render the HTML run report for a date")
+    rep.add_argument("--date", type=_date, required=True)
+    srv = sub.add_parser("serving-setup", help="create the read-only BI role on the serving database")
+    srv.add_argument("--role", default="xrec_bi")
+    srv.add_argument("--login", action="store_true", help="LOGIN role; prompts for its password")
+
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
     ing.add_argument("--source", action="append", help="repeat; default: every source")
@@ -63,6 +72,21 @@ def main(argv: list[str] | None = None) -> int:
         from xrec.orchestration.commands import backfill
 
         return backfill(settings, args.start, args.end)
+    elif args.command == "publish":
+        from xrec.publish import publish
+
+        print(publish(settings, args.date))
+    elif args.command == "report":
+        from xrec.publish.report import build_report
+
+        print(build_report(settings, args.date))
+    elif args.command == "serving-setup":
+        import getpass
+
+        from xrec.publish.postgres import setup_readonly_role
+
+        password = getpass.getpass("password: ") if args.login else None
+        setup_readonly_role(settings, args.role, password)
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 

@@ -21,13 +21,10 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
         "",
         f"xrec_daily for business date {run_date}: {'SUCCESS' if exit_code == 0 else 'FAILED'}",
     ]
-    gates = _query(settings, """
-        select layer, count(*) filter (where passed), count(*) filter (where not passed),
-               sum(warned_expectations)
-        from data_quality_results where run_date = ? group by layer order by layer""", [run_date])
-    for layer, passed, failed, warned in gates:
-        lines.append(f"  quality gate {layer:<8} suites passed {passed}, failed {failed}, "
-                     f"warnings {warned}")
+    if settings.warehouse.exists():
+        from xrec.quality import summarise
+
+        lines.append(summarise(settings, run_date))
     model = _query(settings, """
         select model_version, primary_metric, primary_value, baseline_value, is_published,
                decision_reason

@@ -1,0 +1,126 @@
+"""What xrec serves to readers: the tables, where they live in the warehouse, how they refresh.
+
+One registry drives every stable copy (Parquet, the read-only snapshot, Postgres) so the three
+never disagree about which tables BI tools can see.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+
+class Scope(Enum):
+    """How a served table relates to ``run_date``."""
+
+    PARTITION = "partition"  # history with one partition per run_date; a run replaces its own
+    HISTORY = "history"  # small run_date-stamped log: copies per date, served whole
+    SNAPSHOT = "snapshot"  # current state as of the run (marts): served whole
+
+
+@dataclass(frozen=True)
+class ServingTable:
+    name: str  # the name readers see: Postgres table, snapshot table, Parquet folder
+    relation: str  # where it lives in the DuckDB warehouse
+    scope: Scope
+
+
+CROSS_RECOMMENDATIONS = ServingTable("cross_recommendations", "main.cross_recommendations", Scope.PARTITION)
+SERVING_TABLES: tuple[ServingTable, ...] = (
+    CROSS_RECOMMENDATIONS,
+    ServingTable("model_runs", "main.model_runs", Scope.HISTORY),
+    ServingTable("data_quality_results", "main.data_quality_results", Scope.HISTORY),
+    ServingTable("dim_person", "marts.dim_person", Scope.SNAPSHOT),
+    ServingTable("dim_item", "marts.dim_item", Scope.SNAPSHOT),
+    ServingTable("bi_segment_profiles", "marts.bi_segment_profiles", Scope.SNAPSHOT),
+    ServingTable("bi_partner_overlap", "marts.bi_partner_overlap", Scope.SNAPSHOT),
+)
+CURRENT_VIEW = "cross_recommendations_current"
+
+# cross_recommendations: the contract columns, then xrec's additions (docs/interfaces.md).
+RECOMMENDATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_date", "DATE"),
+    ("model_version", "VARCHAR"),
+    ("direction", "VARCHAR"),
+    ("partner", "VARCHAR"),
+    ("recipient_id", "VARCHAR"),
+    ("item_id", "VARCHAR"),
+    ("rank", "INTEGER"),
+    ("score", "DOUBLE"),
+    ("generated_at", "TIMESTAMP"),
+    ("person_id", "VARCHAR"),
+    ("variant", "VARCHAR"),
+    ("reason", "VARCHAR"),
+)
+
+# Who receives what in each direction (CONTRACT.md "What comes out").
+PLATFORM_TO_PARTNER = "platform_to_partner"  # platform users receive the partner's items
+PARTNER_TO_PLATFORM = "partner_to_platform"  # the partner's customers receive platform courses
+
+# Defence in depth: a column that looks like contact data never leaves the warehouse.
+_CONTACT_COLUMN = re.compile(r"email|phone", re.IGNORECASE)
+
+
+def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]] | None:
+    """(name, DuckDB type) of ``relation`` in order, or None when it does not exist."""
+    schema, table = relation.split(".")
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return rows or None
+
+
+def served_columns(con: duckdb.DuckDBPyConnection, table: ServingTable) -> list[tuple[str, str]] | None:
+    """The columns of ``table`` readers get (contact-like columns dropped), None if absent."""
+    cols = columns(con, table.relation)
+    if cols is None:
+        return None
+    dropped = [name for name, _ in cols if _CONTACT_COLUMN.search(name)]
+    if dropped:
+        log.warning("%s: not serving contact-like columns %s", table.relation, dropped)
+    return [(name, dtype) for name, dtype in cols if name not in dropped]
+
+
+def select_sql(
+    con: duckdb.DuckDBPyConnection, table: ServingTable, run_dates: list[date] | None
+) -> tuple[str, list] | None:
+    """(SELECT, params) over the served columns of ``table``, in a stable row order.
+
+    With ``run_dates``, run_date-stamped tables are cut to those dates (per-date copies); with
+    None the whole table is selected. Nested types become JSON text so every copy (CSV for
+    Postgres, Parquet) reads them alike. None when the table does not exist yet (first day).
+    """
+    cols = served_columns(con, table)
+    if cols is None:
+        return None
+    exprs = ", ".join(
+        f'to_json("{name}") as "{name}"' if is_nested(dtype) else f'"{name}"' for name, dtype in cols
+    )
+    order = ", ".join(f'"{name}"' for name, _ in cols)
+    if run_dates is not None and table.scope is not Scope.SNAPSHOT:
+        return f"select {exprs} from {table.relation} where list_contains(?, run_date) order by {order}", [run_dates]
+    return f"select {exprs} from {table.relation} order by {order}", []
+
+
+def is_nested(dtype: str) -> bool:
+    """Lists, structs, maps and unions: served as JSON text."""
+    return dtype.endswith("]") or dtype.startswith(("STRUCT", "MAP", "UNION"))
+
+
+def exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    return columns(con, relation) is not None
+
+
+def latest_published_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The run_date the current view shows, or None before the first publish."""
+    if not exists(con, CROSS_RECOMMENDATIONS.relation):
+        return None
+    return con.execute(f"select max(run_date) from {CROSS_RECOMMENDATIONS.relation}").fetchone()[0]
