@@ -1,0 +1,1 @@
+"""LightFM cross-recommendations: dataset -> train -> evaluate (vs popularity) -> gate -> score."""

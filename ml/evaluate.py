@@ -1,0 +1,227 @@
+"""Offline evaluation on a time-based holdout, per direction, plus the cross-domain case.
+
+Split: interactions first seen in the last `holdout_days` before run_date are the holdout. On top,
+half of the persons known on both sides (hash-selected, stable) have ALL their partner history
+hidden: the cross-domain test asks the model to find it from their platform behaviour alone.
+
+Metrics are computed on the raw model ranking within the target catalogue (a partner's items, or
+the platform's courses), training positives excluded; business rules are not applied, so the
+model and the popularity baseline are compared on the same ground. `lightfm.evaluation` ranks
+against the whole item space, which mixes catalogues, so ranking is done here with the same
+block scorer the recommendations use (its AUC agrees with lightfm's; see tests).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ml.ab import stable_fraction
+from ml.dataset import Marts, RecDataset
+from ml.embeddings import Embeddings, row_blocks
+from ml.rules import top_k
+from xrec.config import PLATFORM
+
+log = logging.getLogger(__name__)
+
+CROSS_DOMAIN_SHARE = 0.5  # of the persons known on both sides; the rest teach the bridge
+EVAL_MAX_USERS = 5000  # per evaluated (direction, catalogue); a seeded sample beyond that
+PRIMARY_METRIC = "cross_domain.precision_at_k"
+# ml_person_features rows derived from the interactions themselves (share of weight per topic):
+# recomputed from the training split for evaluation, or the test answers leak into the features.
+INTERACTION_DERIVED_FEATURE = "topic:"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Disjoint rows of ml_interactions: what the evaluation model learns from, and the tests."""
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame  # first seen in the holdout window
+    cross_domain: pd.DataFrame  # all partner rows of the cross-domain cohort
+
+
+def split_interactions(
+    interactions: pd.DataFrame, items: pd.DataFrame, run_date: date, holdout_days: int
+) -> Split:
+    """Time-based holdout plus the cross-domain cohort's hidden partner history."""
+    platform_items = items.loc[items["source"] == PLATFORM, "item_key"]
+    on_platform = interactions["item_key"].isin(platform_items).to_numpy()
+    sides = pd.DataFrame({"person_id": interactions["person_id"], "platform": on_platform})
+    both = sides.groupby("person_id")["platform"].agg(["any", "all"])
+    dual = both.index[both["any"] & ~both["all"]]
+    cohort = dual[stable_fraction(pd.Series(dual)) < CROSS_DOMAIN_SHARE]
+    hidden = interactions["person_id"].isin(cohort).to_numpy() & ~on_platform
+    cutoff = pd.Timestamp(datetime.combine(run_date, time()) - timedelta(days=holdout_days))
+    recent = (interactions["first_at"] >= cutoff).to_numpy() & ~hidden
+    split = Split(
+        train=interactions[~hidden & ~recent],
+        holdout=interactions[recent],
+        cross_domain=interactions[hidden],
+    )
+    log.info(
+        "split: %d train, %d holdout (since %s), %d cross-domain rows of %d persons",
+        len(split.train), len(split.holdout), cutoff.date(), len(split.cross_domain), len(cohort),
+    )
+    return split
+
+
+def training_marts(marts: Marts, train: pd.DataFrame) -> Marts:
+    """`marts` with the interaction-derived person features recomputed from `train` only."""
+    topic = train["item_key"].map(marts.items.set_index("item_key")["topic"])
+    weights = (
+        train.assign(topic=topic).dropna(subset=["topic"])
+        .groupby(["person_id", "topic"], as_index=False)["weight"].sum()
+    )
+    weights["value"] = weights["weight"] / weights.groupby("person_id")["weight"].transform("sum")
+    weights["feature"] = INTERACTION_DERIVED_FEATURE + weights["topic"]
+    kept = marts.person_features[~marts.person_features["feature"].str.startswith(INTERACTION_DERIVED_FEATURE)]
+    features = pd.concat([kept, weights[["person_id", "feature", "value"]]], ignore_index=True)
+    return replace(marts, person_features=features)
+
+
+def _auc(scores: np.ndarray, positives: np.ndarray, n_excluded: np.ndarray) -> np.ndarray:
+    """Per-row ROC AUC of positives vs the other items; the n_excluded -inf items are ignored.
+
+    Compares each positive with its row (positives are few) instead of ranking whole rows.
+    Ties count half, as with average ranks.
+    """
+    rows, cols = np.nonzero(positives)
+    n_pos = positives.sum(axis=1)
+    wins = np.zeros(len(scores))
+    for part in row_blocks(len(rows), scores.shape[1]):
+        row_scores, own = scores[rows[part]], scores[rows[part], cols[part]][:, None]
+        below = (row_scores < own).sum(axis=1) + 0.5 * ((row_scores == own).sum(axis=1) - 1)
+        wins += np.bincount(rows[part], weights=below, minlength=len(scores))
+    wins -= n_pos * n_excluded + n_pos * (n_pos - 1) / 2
+    n_neg = scores.shape[1] - n_excluded - n_pos
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_neg > 0, wins / (n_pos * n_neg), np.nan)
+
+
+def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
+    if len(rows) <= EVAL_MAX_USERS:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, EVAL_MAX_USERS, replace=False))
+
+
+def _per_row(
+    embeddings: Embeddings, train: sp.csr_matrix, test: sp.csr_matrix, rows: np.ndarray,
+    items: slice, k: int, category: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per evaluated user: precision, recall, NDCG, AUC, diversity; plus the recommended items."""
+    train_items, test_items = train[:, items], test[:, items]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    parts: dict[str, list[np.ndarray]] = {m: [] for m in ("precision", "recall", "ndcg", "auc", "diversity", "items")}
+    for block in row_blocks(len(rows), items.stop - items.start):
+        users = rows[block]
+        scores = embeddings.score_block(users, items)
+        seen = train_items[users].tocoo()
+        scores[seen.row, seen.col] = -np.inf
+        positives = test_items[users].toarray() > 0
+        top, _ = top_k(scores, k)
+        hits = np.take_along_axis(positives, top, axis=1)
+        n_pos = positives.sum(axis=1)
+        parts["precision"].append(hits.sum(axis=1) / k)
+        parts["recall"].append(hits.sum(axis=1) / n_pos)
+        ideal = np.cumsum(discounts)[np.minimum(n_pos, k) - 1]
+        parts["ndcg"].append(hits @ discounts[: top.shape[1]] / ideal)
+        parts["auc"].append(_auc(scores, positives, train_items[users].getnnz(axis=1)))
+        listed = category[items][top]
+        same = (listed[:, :, None] == listed[:, None, :]).sum(axis=(1, 2)) - top.shape[1]
+        pairs = max(1, top.shape[1] * (top.shape[1] - 1))
+        parts["diversity"].append(1 - same / pairs)
+        parts["items"].append(np.unique(top) + items.start)
+    return {name: np.concatenate(values) if values else np.empty(0) for name, values in parts.items()}
+
+
+def _summary(per_row: dict[str, np.ndarray], catalogue_size: int) -> dict[str, float]:
+    users = len(per_row["precision"])
+    out = {"users": users, "coverage": len(np.unique(per_row["items"])) / max(1, catalogue_size)}
+    for name in ("precision", "recall", "ndcg"):
+        out[f"{name}_at_k"] = float(per_row[name].mean()) if users else 0.0
+    out["auc"] = float(np.nanmean(per_row["auc"])) if users else 0.0
+    out["diversity"] = float(per_row["diversity"].mean()) if users else 0.0
+    return out
+
+
+def _test_rows(test: sp.csr_matrix, items: slice, allowed: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((test[:, items].getnnz(axis=1) > 0) & allowed)
+
+
+def cold_start_auc(
+    embeddings: Embeddings, dataset: RecDataset, train: sp.csr_matrix, test: sp.csr_matrix, seed: int
+) -> dict[str, float]:
+    """AUC of test interactions with items that have no training interaction at all.
+
+    Per catalogue, a user's cold test items are ranked against the items that are neither
+    training nor other test positives of that user.
+    """
+    cold = train.getnnz(axis=0) == 0
+    cold_test = sp.csr_matrix(test @ sp.diags(cold.astype(np.float32)))
+    cold_test.eliminate_zeros()
+    other = sp.csr_matrix(train + (test - cold_test))  # excluded from the negatives
+    aucs = []
+    for source in dataset.items["source"].unique():
+        items = dataset.domain(source)
+        rows = _sample(_test_rows(cold_test, items, np.ones(train.shape[0], bool)), seed)
+        for block in row_blocks(len(rows), items.stop - items.start):
+            users = rows[block]
+            scores = embeddings.score_block(users, items)
+            excluded = other[users][:, items]
+            ex = excluded.tocoo()
+            scores[ex.row, ex.col] = -np.inf
+            positives = cold_test[users][:, items].toarray() > 0
+            aucs.append(_auc(scores, positives, excluded.getnnz(axis=1)))
+    pooled = np.concatenate(aucs) if aucs else np.empty(0)
+    return {"auc": float(np.nanmean(pooled)) if len(pooled) else float("nan"),
+            "items": int((cold & (test.getnnz(axis=0) > 0)).sum()), "users": len(pooled)}
+
+
+def evaluate(
+    embeddings: Embeddings, dataset: RecDataset, split: Split, recipients: pd.DataFrame, k: int, seed: int
+) -> dict:
+    """All offline metrics of one scorer (the model or the baseline) on `split`."""
+    train = dataset.interaction_matrices(split.train)[0].tocsr()
+    holdout = dataset.interaction_matrices(split.holdout)[0].tocsr()
+    hidden = dataset.interaction_matrices(split.cross_domain)[0].tocsr()
+    category = pd.factorize(dataset.items["category"])[0]
+    persons = pd.Series(dataset.person_ids)
+    platform_users = persons.isin(recipients.loc[recipients["recipient_source"] == PLATFORM, "person_id"]).to_numpy()
+    partner_users = persons.isin(recipients.loc[recipients["recipient_source"] != PLATFORM, "person_id"]).to_numpy()
+    partners = [s for s in dataset.items["source"].unique() if s != PLATFORM]
+
+    def measure(test: sp.csr_matrix, items: slice, allowed: np.ndarray) -> dict[str, np.ndarray]:
+        rows = _sample(_test_rows(test, items, allowed), seed)
+        return _per_row(embeddings, train, test, rows, items, k, category)
+
+    platform = dataset.domain(PLATFORM)
+    metrics: dict = {"k": k, "platform_to_partner": {}, "cross_domain": {}}
+    for partner in partners:
+        items = dataset.domain(partner)
+        size = items.stop - items.start
+        metrics["platform_to_partner"][partner] = _summary(measure(holdout, items, platform_users), size)
+    metrics["partner_to_platform"] = _summary(
+        measure(holdout, platform, partner_users), platform.stop - platform.start
+    )
+    everyone = np.ones(len(persons), bool)
+    pooled = {partner: measure(hidden, dataset.domain(partner), everyone) for partner in partners}
+    for partner, per_row in pooled.items():
+        items = dataset.domain(partner)
+        metrics["cross_domain"][partner] = _summary(per_row, items.stop - items.start)
+    if pooled:
+        all_rows = {name: np.concatenate([p[name] for p in pooled.values()]) for name in pooled[partners[0]]}
+        partner_items = sum(dataset.domain(p).stop - dataset.domain(p).start for p in partners)
+        metrics["cross_domain"]["all"] = _summary(all_rows, partner_items)
+    test_all = sp.csr_matrix(holdout + hidden)
+    metrics["cold_start_items"] = cold_start_auc(embeddings, dataset, train, test_all, seed)
+    return metrics
+
+
+def primary_value(metrics: dict) -> float:
+    """The promotion metric: cross-domain precision@k over all partners."""
+    return float(metrics["cross_domain"].get("all", {}).get("precision_at_k", 0.0))

@@ -1,0 +1,149 @@
+"""Top-k recommendations for every recipient, per direction and partner, as candidate rows.
+
+One block of recipients at a time: a matmul against the target catalogue (biases folded in, see
+ml.embeddings), the business rules as -inf masks, a per-category capped argpartition. No Python
+loop over recipients or items; the only loops are over partners, blocks and categories.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from ml.ab import CONTROL, MODEL, is_control
+from ml.dataset import RecDataset
+from ml.embeddings import Embeddings, row_blocks
+from ml.rules import RuleContext, capped_top_k, mask_ineligible
+from xrec.config import PLATFORM, Settings
+from xrec.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+PLATFORM_TO_PARTNER = "platform_to_partner"
+PARTNER_TO_PLATFORM = "partner_to_platform"
+CANDIDATES_DDL = """
+create table if not exists main.recommendation_candidates (
+    run_date date, model_version varchar, direction varchar, partner varchar,
+    recipient_id varchar, item_id varchar, rank integer, score double,
+    generated_at timestamp, person_id varchar, variant varchar, reason varchar
+)"""
+COLUMNS = [
+    "run_date", "model_version", "direction", "partner", "recipient_id", "item_id", "rank",
+    "score", "generated_at", "person_id", "variant", "reason",
+]
+
+
+@dataclass(frozen=True)
+class Scorers:
+    """What ranks the items: the model for most recipients, popularity for the control group."""
+
+    model: Embeddings
+    popularity: Embeddings
+
+
+def recommend(
+    embeddings: Embeddings, user_rows: np.ndarray, items: slice, rules: RuleContext, k: int, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(item indices, scores), each (len(user_rows), k), best first; -inf where fewer than k
+    items are allowed. Item indices are positions in the whole item space."""
+    n_items = items.stop - items.start
+    k = min(k, n_items)
+    top = np.empty((len(user_rows), k), np.int64)
+    scores = np.empty((len(user_rows), k), np.float32)
+    category = rules.category[items]
+    for block in row_blocks(len(user_rows), n_items):
+        users = user_rows[block]
+        block_scores = embeddings.score_block(users, items)
+        mask_ineligible(block_scores, users, items, rules)
+        top[block], scores[block] = capped_top_k(block_scores, category, k, cap)
+    return top + items.start, scores
+
+
+def _frame(
+    dataset: RecDataset, recipients: pd.DataFrame, top: np.ndarray, scores: np.ndarray, variant: str
+) -> pd.DataFrame:
+    k = top.shape[1]
+    flat_top, flat_scores = top.ravel(), scores.ravel()
+    keep = np.isfinite(flat_scores)  # -inf only trails a row, so the kept ranks stay dense
+    items = dataset.items
+    topic = items["topic"].fillna(items["category"]).to_numpy(object)[flat_top[keep]]
+    category = items["category"].to_numpy(object)[flat_top[keep]]
+    reason = ("topic: " + pd.Series(topic)) if variant == MODEL else ("popular in " + pd.Series(category))
+    return pd.DataFrame(
+        {
+            "recipient_id": np.repeat(recipients["recipient_id"].to_numpy(object), k)[keep],
+            "person_id": np.repeat(recipients["person_id"].to_numpy(object), k)[keep],
+            "item_id": items["item_id"].to_numpy(object)[flat_top[keep]],
+            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(recipients))[keep],
+            "score": flat_scores[keep].astype(np.float64),
+            "variant": variant,
+            "reason": reason.to_numpy(object),
+        }
+    )
+
+
+def score_direction(
+    dataset: RecDataset, scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
+    partner: str, items: slice, settings: Settings,
+) -> pd.DataFrame:
+    """Candidates for `recipients` (person_id, recipient_id) over the item range `items`."""
+    rows = dataset.user_index(recipients["person_id"])
+    control = is_control(partner, recipients["recipient_id"], settings.control_share)
+    frames = []
+    for variant, embeddings, chosen in ((MODEL, scorers.model, ~control), (CONTROL, scorers.popularity, control)):
+        top, scores = recommend(embeddings, rows[chosen], items, rules, settings.top_k, settings.max_per_category)
+        frames.append(_frame(dataset, recipients[chosen], top, scores, variant))
+    return pd.concat(frames, ignore_index=True)
+
+
+def score_all(
+    settings: Settings, run_date: date, version: str, dataset: RecDataset,
+    scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every candidate row of run_date: platform users -> each partner's items, and each
+    partner's customers -> platform courses."""
+    known = dataset.user_index(recipients["person_id"]) >= 0
+    if not known.all():
+        log.warning("ml_recipients: %d rows name an unknown person; not scored", int((~known).sum()))
+    recipients = recipients[known].sort_values(["recipient_source", "recipient_id"], ignore_index=True)
+    platform_users = recipients[recipients["recipient_source"] == PLATFORM]
+    frames = []
+    for partner in settings.partners:
+        customers = recipients[recipients["recipient_source"] == partner]
+        for direction, who, items in (
+            (PLATFORM_TO_PARTNER, platform_users, dataset.domain(partner)),
+            (PARTNER_TO_PLATFORM, customers, dataset.domain(PLATFORM)),
+        ):
+            if who.empty or items.stop == items.start:
+                log.warning("%s %s: nothing to score (%d recipients, %d items)",
+                            direction, partner, len(who), items.stop - items.start)
+                continue
+            frame = score_direction(dataset, scorers, rules, who, partner, items, settings)
+            frames.append(frame.assign(direction=direction, partner=partner))
+            log.info("%s %s: %d rows for %d recipients", direction, partner, len(frame), len(who))
+    generated_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.assign(run_date=run_date, model_version=version, generated_at=generated_at)[COLUMNS]
+
+
+def write_candidates(settings: Settings, run_date: date, frame: pd.DataFrame) -> int:
+    """Replace the run_date partition of recommendation_candidates with `frame` (one transaction)."""
+    with connect(settings) as con:
+        con.execute(CANDIDATES_DDL)
+        con.execute("begin transaction")
+        con.execute("delete from main.recommendation_candidates where run_date = ?", [run_date])
+        if len(frame):
+            con.register("candidates_frame", frame)
+            con.execute(
+                f"insert into main.recommendation_candidates ({', '.join(COLUMNS)}) "
+                f"select {', '.join(COLUMNS)} from candidates_frame"
+            )
+            con.unregister("candidates_frame")
+        con.execute("commit")
+    log.info("recommendation_candidates for %s: %d rows written", run_date, len(frame))
+    return len(frame)

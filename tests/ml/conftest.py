@@ -1,0 +1,51 @@
+"""A small synthetic warehouse (marts.ml_* with a planted topic structure) and a trained run."""
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import duckdb
+import pytest
+
+from ml.synthetic import SyntheticSize, build_marts
+from xrec.config import Settings
+
+RUN_DATE = date(2026, 3, 1)
+
+
+def make_settings(root, **overrides) -> Settings:
+    env = {"XREC_WAREHOUSE": str(root / "warehouse.duckdb"), "XREC_ARTIFACTS": str(root / "artifacts"),
+           "XREC_THREADS": "1"}
+    env.update(overrides)
+    return Settings.from_env(env)
+
+
+def make_warehouse(root, seed: int = 0, **overrides) -> Settings:
+    settings = make_settings(root, **overrides)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        build_marts(con, RUN_DATE, SyntheticSize(), seed=seed)
+    return settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_telemetry():
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """(settings, ModelRun, rows written) of one full train+score on the synthetic warehouse."""
+    from ml.pipeline import score_candidates, train_and_evaluate
+
+    settings = make_warehouse(tmp_path_factory.mktemp("trained"))
+    run = train_and_evaluate(settings, RUN_DATE)
+    rows = score_candidates(settings, RUN_DATE)
+    return settings, run, rows
+
+
+def candidates(settings: Settings):
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(
+            "select * from main.recommendation_candidates order by direction, partner, recipient_id, rank"
+        ).df()

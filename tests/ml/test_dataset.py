@@ -1,0 +1,51 @@
+import numpy as np
+
+from ml.dataset import build_dataset, known_interactions, load_marts
+from tests.ml.conftest import make_warehouse
+
+
+def test_ids_round_trip_and_match_lightfm_mapping(tmp_path):
+    marts = load_marts(make_warehouse(tmp_path))
+    dataset = build_dataset(marts)
+    users = marts.persons["person_id"].sample(50, random_state=1)
+    items = marts.items["item_key"].sample(50, random_state=1)
+    assert (dataset.person_ids[dataset.user_index(users)] == users.to_numpy()).all()
+    assert (dataset.item_keys[dataset.item_index(items)] == items.to_numpy()).all()
+    user_map, _, item_map, _ = dataset.dataset.mapping()
+    assert [user_map[p] for p in users] == list(dataset.user_index(users))
+    assert [item_map[i] for i in items] == list(dataset.item_index(items))
+    assert dataset.user_index(np.array(["nobody"]))[0] == -1
+
+
+def test_matrices_equal_lightfm_builders(tmp_path):
+    marts = load_marts(make_warehouse(tmp_path))
+    dataset = build_dataset(marts)
+    lfm = dataset.dataset
+    long = marts.person_features.groupby("person_id")[["feature", "value"]].apply(
+        lambda f: dict(zip(f["feature"], f["value"]))
+    )
+    expected = lfm.build_user_features(long.items())
+    assert np.allclose(dataset.user_features.toarray(), expected.toarray())
+    items_long = marts.item_features.groupby("item_key")[["feature", "value"]].apply(
+        lambda f: dict(zip(f["feature"], f["value"]))
+    )
+    assert np.allclose(dataset.item_features.toarray(), lfm.build_item_features(items_long.items()).toarray())
+
+    interactions = known_interactions(marts)
+    ones, weights = dataset.interaction_matrices(interactions)
+    ref_ones, ref_weights = lfm.build_interactions(
+        zip(interactions["person_id"], interactions["item_key"], interactions["weight"])
+    )
+    assert (ones.toarray() == ref_ones.toarray()).all()
+    assert np.allclose(weights.toarray(), ref_weights.toarray())
+
+
+def test_unseen_items_are_represented_by_features_only(tmp_path):
+    marts = load_marts(make_warehouse(tmp_path))
+    interactions = known_interactions(marts)
+    seen = interactions[interactions["item_key"] != interactions["item_key"].iloc[0]]
+    dataset = build_dataset(marts, seen)
+    row = dataset.item_index([interactions["item_key"].iloc[0]])[0]
+    identity = dataset.dataset.mapping()[3][interactions["item_key"].iloc[0]]
+    assert dataset.item_features[row, identity] == 0
+    assert np.isclose(dataset.item_features[row].sum(), 1.0)

@@ -1,0 +1,45 @@
+import numpy as np
+import scipy.sparse as sp
+from lightfm.evaluation import auc_score
+
+from ml.dataset import build_dataset, known_interactions, load_marts
+from ml.embeddings import model_embeddings
+from ml.evaluate import _per_row, split_interactions, training_marts
+from ml.registry import load_artifact
+from tests.ml.conftest import RUN_DATE
+
+
+def test_split_is_disjoint_time_based_and_hides_cohort_partner_history(trained):
+    settings, _, _ = trained
+    marts = load_marts(settings)
+    interactions = known_interactions(marts)
+    split = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
+    assert len(split.train) + len(split.holdout) + len(split.cross_domain) == len(interactions)
+    assert split.holdout["first_at"].min() >= split.train["first_at"].max() - np.timedelta64(settings.holdout_days, "D")
+    cohort = split.cross_domain["person_id"].unique()
+    assert len(cohort) > 0 and not split.cross_domain["item_key"].str.startswith("platform:").any()
+    partner_train = split.train[~split.train["item_key"].str.startswith("platform:")]
+    assert not partner_train["person_id"].isin(cohort).any()
+    # the interaction-derived topic features come from the training split only
+    features = training_marts(marts, split.train).person_features
+    assert not features[features["feature"].str.startswith("topic:")]["person_id"].isin(
+        set(interactions["person_id"]) - set(split.train["person_id"])).any()
+
+
+def test_auc_agrees_with_lightfm_evaluation(trained):
+    settings, run, _ = trained
+    marts = load_marts(settings)
+    interactions = known_interactions(marts)
+    dataset = build_dataset(marts, interactions)
+    model, _ = load_artifact(run.artifact_path)
+    first = interactions.drop_duplicates("person_id").iloc[:300]  # one test positive per user
+    train_frame = interactions.drop(first.index)
+    train = dataset.interaction_matrices(train_frame)[0].tocsr()
+    test = dataset.interaction_matrices(first)[0].tocsr()
+    rows = np.flatnonzero(test.getnnz(axis=1))
+    everything = slice(0, len(dataset.item_keys))
+    category = np.zeros(len(dataset.item_keys), int)
+    ours = _per_row(model_embeddings(model, dataset), train, test, rows, everything, 10, category)["auc"]
+    theirs = auc_score(model, sp.csr_matrix(test, dtype=np.float32), sp.csr_matrix(train, dtype=np.float32),
+                       user_features=dataset.user_features, item_features=dataset.item_features)
+    assert np.allclose(ours, theirs, atol=0.01)
