@@ -66,9 +66,8 @@ def build_warehouse(
 
     included = [r["source"] for r in gate_results if r["included"]]
     excluded = [r["source"] for r in gate_results if not r["included"]]
-    partners = [s for s in included if s != PLATFORM]
-    dbt_build(settings, run_date, sources=partners, full_refresh=full_refresh)
-    return {"partners": partners, "excluded": excluded}
+    dbt_build(settings, run_date, sources=included, full_refresh=full_refresh)
+    return {"sources": included, "excluded": excluded}
 
 
 def gate_marts(settings: Settings, run_date: date) -> dict:
