@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--role", default="xrec_bi")
     srv.add_argument("--login", action="store_true", help="LOGIN role; prompts for its password")
 
+    dbt = sub.add_parser("dbt", help="build the dbt warehouse as of a date, without Airflow")
+    dbt.add_argument("--date", type=_date, required=True)
+    dbt.add_argument("--source", action="append", help="repeat; default: every source")
+    dbt.add_argument("--full-refresh", action="store_true")
+    sub.add_parser("docs", help="generate the dbt docs site (offline)")
+
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
     ing.add_argument("--source", action="append", help="repeat; default: every source")
@@ -87,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
 
         password = getpass.getpass("password: ") if args.login else None
         setup_readonly_role(settings, args.role, password)
+    elif args.command == "dbt":
+        from xrec.transform import dbt_build
+
+        dbt_build(settings, args.date, sources=args.source, full_refresh=args.full_refresh)
+    elif args.command == "docs":
+        from xrec.transform import dbt_docs
+
+        print(f"dbt docs: {dbt_docs(settings)}")
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 

@@ -30,13 +30,43 @@ def logical_date_for(run_date: date) -> str:
 
 
 def run_day_in_process(settings: Settings, run_date: date, partners: list[str] | None = None) -> int:
-    """One DAG run for ``run_date`` with `airflow dags test` (no scheduler needed); exit code."""
+    """One DAG run for ``run_date`` with `airflow dags test` (no scheduler needed); exit code.
+
+    Airflow's full output goes to a log file; the terminal shows each task as it starts and
+    ends, and every error line, so a newcomer sees progress rather than a wall of logs.
+    """
     env = bootstrap(settings)
     conf = json.dumps({"partners": partners or []})
     cmd = [str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID,
            logical_date_for(run_date), "-c", conf]
-    log.info("running %s for business date %s through Airflow (dags test)", DAG_ID, run_date)
-    return subprocess.run(cmd, env=env).returncode
+    log_path = settings.airflow_home / "logs" / f"xrec-run-{run_date}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"running {DAG_ID} for business date {run_date} through Airflow; full log: {log_path}",
+          flush=True)
+    started: dict[str, float] = {}
+    with open(log_path, "w") as full_log, subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:
+            full_log.write(line)
+            progress = _progress_line(line, started)
+            if progress:
+                print(progress, flush=True)
+    return proc.returncode
+
+
+def _progress_line(line: str, started: dict[str, float]) -> str | None:
+    """A short terminal line for a task start/end or an error in `dags test` output."""
+    if "[DAG TEST] starting task_id=" in line or "[DAG TEST] end task task_id=" in line:
+        task = line.split("task_id=", 1)[1].split()[0]
+        index = line.split("map_index=", 1)[1].split()[0]
+        name = task if index == "-1" else f"{task}[{index}]"
+        if "starting" in line:
+            started[name] = time.monotonic()
+            return None
+        return f"  done  {name:<34} {time.monotonic() - started.pop(name, time.monotonic()):6.1f}s"
+    if "[error" in line and "Traceback" not in line:
+        return "  ERROR " + line.split("[error", 1)[1].split("]", 1)[-1].strip()[:400]
+    return None
 
 
 class Scheduler:

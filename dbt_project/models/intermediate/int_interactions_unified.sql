@@ -1,0 +1,95 @@
+{#- Platform events and partner interactions in one event stream keyed by person and item_key.
+    weight = var('event_weights')[event_type] * 0.5 ^ (age_days / var('decay_half_life_days')),
+    age measured from occurred_at to the end of run_date (Asia/Shanghai). Events of unknown
+    accounts, unknown types or without a time cannot be weighted and are left out. -#}
+with
+
+platform_events as (
+
+    select * from {{ ref('stg_platform__events') }}
+
+),
+
+partner_interactions as (
+
+    select * from {{ ref('stg_partners__interactions') }}
+
+),
+
+identity as (
+
+    select * from {{ ref('int_identity') }}
+
+),
+
+events as (
+
+    select
+        'platform:' || event_id as interaction_key,
+        'platform' as source,
+        user_id as account_id,
+        course_id as item_id,
+        event_type,
+        rating,
+        amount,
+        occurred_at
+    from platform_events
+    union all
+    select
+        partner || ':' || interaction_id as interaction_key,
+        partner as source,
+        customer_id as account_id,
+        item_id,
+        event_type,
+        null::integer as rating,
+        amount,
+        occurred_at
+    from partner_interactions
+
+),
+
+weighted as (
+
+    select
+        events.*,
+        identity.person_id,
+        events.source || ':' || events.item_id as item_key,
+        case events.event_type
+            {% for event_type, weight in var('event_weights').items() %}
+            when '{{ event_type }}' then {{ weight }}::double
+            {% endfor %}
+        end as event_weight,
+        greatest(
+            0.0,
+            epoch(({{ run_date() }} + interval 1 day)::timestamp - events.occurred_at) / 86400.0
+        ) as age_days
+    from events
+    inner join identity
+        on events.source = identity.account_source
+        and events.account_id = identity.account_id
+    where events.occurred_at is not null
+
+),
+
+final as (
+
+    select
+        interaction_key,
+        person_id,
+        item_key,
+        source,
+        item_id,
+        account_id,
+        event_type,
+        rating,
+        amount,
+        occurred_at,
+        event_weight,
+        age_days,
+        event_weight * pow(0.5, age_days / {{ var('decay_half_life_days') }}) as weight
+    from weighted
+    where event_weight is not null
+
+)
+
+select * from final

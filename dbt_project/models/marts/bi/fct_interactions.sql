@@ -1,0 +1,28 @@
+{#- One row per deduplicated event or interaction, platform and partners alike. -#}
+with
+
+interactions as (
+
+    select * from {{ ref('int_interactions_unified') }}
+
+),
+
+final as (
+
+    select
+        interaction_key,
+        person_id,
+        item_key,
+        source,
+        event_type,
+        rating,
+        amount,
+        occurred_at,
+        occurred_at::date as occurred_date,
+        event_weight,
+        weight as decayed_weight
+    from interactions
+
+)
+
+select * from final

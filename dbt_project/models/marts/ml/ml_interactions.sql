@@ -1,0 +1,32 @@
+{#- One row per person x item up to run_date; weight = sum of decayed event weights.
+    Events on items missing from the catalogue are left out (they cannot be recommended). -#}
+with
+
+interactions as (
+
+    select * from {{ ref('int_interactions_unified') }}
+
+),
+
+items as (
+
+    select * from {{ ref('int_items_unified') }}
+
+),
+
+final as (
+
+    select
+        interactions.person_id,
+        interactions.item_key,
+        sum(interactions.weight) as weight,
+        count(*)::integer as event_count,
+        min(interactions.occurred_at) as first_at,
+        max(interactions.occurred_at) as last_at
+    from interactions
+    inner join items on interactions.item_key = items.item_key
+    group by interactions.person_id, interactions.item_key
+
+)
+
+select * from final

@@ -1,0 +1,101 @@
+"""dbt_build on the tiny raw layer: the marts a consumer reads, the partner exclusion, failures."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import pytest
+
+from xrec.config import Settings
+from xrec.transform import DbtBuildFailed, dbt_build, dbt_docs
+
+
+def query(settings: Settings, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_schemas_hold_the_documented_marts(tiny_built: Settings) -> None:
+    tables = {
+        (schema, name)
+        for schema, name in query(
+            tiny_built, "select table_schema, table_name from information_schema.tables"
+        )
+    }
+    for name in ("ml_persons", "ml_recipients", "ml_items", "ml_interactions",
+                 "ml_person_features", "ml_item_features", "dim_person", "dim_item",
+                 "fct_interactions", "bi_partner_overlap", "bi_segment_profiles"):
+        assert ("marts", name) in tables
+    assert ("staging", "stg_platform__users") in tables
+    assert ("intermediate", "int_identity") in tables
+
+
+def test_staging_cleans_dedupes_and_respects_run_date(tiny_built: Settings) -> None:
+    users = dict(query(tiny_built, "select user_id, city from staging.stg_platform__users"))
+    # user 4 was delivered after run_date; ' Shanghai '/'上海市', "xi'an", unknown 'Atlantis'
+    assert users == {"1": "shanghai", "2": "xian", "3": None}
+    events = query(tiny_built, "select event_id, _delivery_date from staging.stg_platform__events order by 1")
+    assert [e for e, _ in events] == ["E1", "E2", "E3"]  # E1 re-sent once, E4 delivered late
+    assert str(events[0][1]) == "2026-03-01"  # the first delivery wins
+
+
+def test_identity_resolution(tiny_built: Settings) -> None:
+    persons = dict(query(
+        tiny_built,
+        "select account_source || ':' || account_id, person_id from intermediate.int_identity",
+    ))
+    assert persons["realty:R1"] == "platform:1"  # email -> user 1 beats phone -> user 3
+    assert persons["finance:F1"] == "platform:1"  # phone only
+    assert persons["home:H1"] == "platform:2"  # email only
+    # F2 and H2 share an email, H2 and A1 a phone: one partner-only person
+    assert persons["finance:F2"] == persons["home:H2"] == persons["automod:A1"] == "automod:A1"
+    dupes = query(tiny_built, "select person_id from marts.dim_person group by 1 having count(*) > 1")
+    assert dupes == []
+
+
+def test_ml_marts_are_usable(tiny_built: Settings) -> None:
+    assert query(tiny_built, "select count(*) from marts.ml_interactions where weight <= 0") == [(0,)]
+    features = {f for (f,) in query(
+        tiny_built, "select feature from marts.ml_person_features where person_id = 'platform:1'")}
+    assert {"age_band:35-44", "city_tier:1", "account:realty", "account:finance"} <= features
+    assert any(f.startswith("topic:") for f in features) and any(f.startswith("segment:") for f in features)
+    item_features = {f for (f,) in query(
+        tiny_built, "select feature from marts.ml_item_features where item_key = 'finance:finance-I1'")}
+    assert {"source:finance", "topic:real_estate_investing", "category:mortgage", "risk:4"} <= item_features
+    columns = {c for (c,) in query(
+        tiny_built, "select column_name from information_schema.columns where table_name = 'dim_person'")}
+    assert not {"email_sha256", "phone_sha256"} & columns
+
+
+def test_excluded_partner_leaves_the_marts(tiny_raw: Settings, tiny_run_date: date) -> None:
+    dbt_build(tiny_raw, tiny_run_date, sources=["platform", "realty", "home", "automod"])
+    assert query(tiny_raw, "select count(*) from marts.ml_items where source = 'finance'") == [(0,)]
+    assert query(tiny_raw, "select count(*) from marts.ml_recipients where recipient_source = 'finance'") == [(0,)]
+    # F1 was user 1's only finance link: user 1 is still there, without a finance account
+    assert query(tiny_raw, "select count(*) from marts.ml_person_features where feature = 'account:finance'") == [(0,)]
+    with pytest.raises(ValueError, match="platform"):
+        dbt_build(tiny_raw, tiny_run_date, sources=["realty"])
+
+
+def test_build_failure_names_the_failing_node(tiny_raw: Settings, tiny_run_date: date) -> None:
+    with duckdb.connect(str(tiny_raw.warehouse)) as con:
+        con.execute("update raw.platform__events set event_type = 'teleport'")
+    with pytest.raises(DbtBuildFailed, match="accepted_values_stg_platform__events_event_type"):
+        dbt_build(tiny_raw, tiny_run_date)
+
+
+def test_docs_describe_every_model_and_column(tiny_built: Settings) -> None:
+    index = dbt_docs(tiny_built)
+    assert index.is_file()
+    manifest = json.loads((index.parent / "manifest.json").read_text())
+    catalog = json.loads((index.parent / "catalog.json").read_text())
+    undocumented = [
+        f"{uid}.{column}"
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed")
+        for column in [None, *catalog["nodes"][uid]["columns"]]
+        if not (node["columns"].get(column, {}) if column else node).get("description")
+    ]
+    assert undocumented == []
+    assert {"exposure.xrec.bi_dashboards", "exposure.xrec.cross_recommendations"} <= set(manifest["exposures"])
