@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     dbt.add_argument("--full-refresh", action="store_true")
     sub.add_parser("docs", help="generate the dbt docs site (offline)")
 
+    sim = sub.add_parser("simulate-outcomes", help="play the partners: write outcome drops for the "
+                         "recommendations published on a date (sample data only)")
+    sim.add_argument("--date", type=_date, required=True)
+    sim.add_argument("--seed", type=int, default=7)
+
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
     ing.add_argument("--source", action="append", help="repeat; default: every source")
@@ -101,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         from xrec.transform import dbt_docs
 
         print(f"dbt docs: {dbt_docs(settings)}")
+    elif args.command == "simulate-outcomes":
+        from xrec.feedback import simulate_outcomes
+
+        for path in simulate_outcomes(settings, args.date, args.seed):
+            print(path)
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 

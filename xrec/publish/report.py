@@ -34,7 +34,8 @@ QUALITY = "main.data_quality_results"
 QUARANTINE = "raw.quarantine"
 ITEMS = "marts.ml_items"
 SEGMENTS = "marts.bi_segment_profiles"
-FEEDBACK_MART = "marts.bi_feedback_daily"  # partner, recommended_date, impressions, clicks, conversions
+FEEDBACK_MART = "marts.bi_feedback_daily"  # recommended_date, partner, variant, impressions, clicks, conversions
+AB_UPLIFT = "marts.bi_ab_uplift"  # model vs control per partner and metric
 OUTCOMES = "staging.stg_partners__outcomes"  # used until the feedback mart exists
 HISTORY_DAYS = 30
 
@@ -262,12 +263,17 @@ def _segments_plot(con: duckdb.DuckDBPyConnection) -> Plot:
 
 
 def _outcomes_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
-    plot = dict(id="fig-outcomes", title="Click-through and conversion")
+    plot = dict(id="fig-outcomes", title="Click-through and conversion: model vs control")
     if exists(con, FEEDBACK_MART):
-        source = f"select recommended_date, partner, impressions, clicks, conversions from {FEEDBACK_MART}"
+        # outcomes matching no delivered recommendation (variant 'unmatched') have nothing to compare
+        source = (
+            f"select recommended_date, partner, variant, sum(impressions) as impressions, sum(clicks) as clicks, "
+            f"sum(conversions) as conversions from {FEEDBACK_MART} where variant in ('model', 'control') group by all"
+        )
     elif exists(con, OUTCOMES):
         source = (
-            f"select recommended_date, partner, count(*) filter (where event_type = 'impression') as impressions, "
+            f"select recommended_date, partner, 'all' as variant, "
+            f"count(*) filter (where event_type = 'impression') as impressions, "
             f"count(*) filter (where event_type = 'click') as clicks, "
             f"count(*) filter (where event_type = 'conversion') as conversions from {OUTCOMES} group by all"
         )
@@ -276,23 +282,51 @@ def _outcomes_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
     daily = _frame(
         con,
         f"select * from ({source}) where recommended_date between ? - {HISTORY_DAYS} and ? and impressions > 0 "
-        f"order by recommended_date, partner",
+        f"order by recommended_date, partner, variant",
         [run_date, run_date],
     )
     if daily.empty:
         return Plot(**plot, note=f"No outcomes yet for recommendations up to {run_date}.")
     daily["ctr"] = daily["clicks"] / daily["impressions"]
     daily["conversion"] = daily["conversions"] / daily["impressions"]
+    colours = {partner: f"C{i}" for i, partner in enumerate(sorted(daily["partner"].unique()))}
     fig = Figure(figsize=(10, 3.6))
     axes = fig.subplots(1, 2, sharex=True)
     for ax, measure in zip(axes, ("ctr", "conversion")):
-        for partner, rows in daily.groupby("partner"):
-            ax.plot(rows["recommended_date"], rows[measure], marker="o", label=partner)
+        for (partner, variant), rows in daily.groupby(["partner", "variant"]):
+            control = variant == "control"
+            ax.plot(rows["recommended_date"], rows[measure], color=colours[partner], ls="--" if control else "-",
+                    marker="s" if control else "o", mfc="none" if control else colours[partner],
+                    label=f"{partner} ({variant})")
         ax.set_title(f"{measure} (per impression)", fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    # Pad by a day so a single delivery date does not stretch the date axis over years.
+    dates = pd.to_datetime(daily["recommended_date"])
+    axes[0].set_xlim(dates.min() - pd.Timedelta(days=1), dates.max() + pd.Timedelta(days=1))
+    axes[0].legend(fontsize=7, ncol=2)
     fig.autofmt_xdate()
-    return Plot(**plot, caption="Partner outcomes by the date the recommendation was delivered.", png=_png(fig))
+    return Plot(
+        **plot,
+        caption="Partner outcomes by the date the recommendation was delivered; solid dots = model, hollow "
+        "squares = popularity control. Table: CTR pooled over all delivery dates (bi_ab_uplift), in %, with the 95% "
+        "interval of the uplift; significant when that interval excludes 0.",
+        png=_png(fig),
+        table=_uplift_table(con),
+    )
+
+
+def _uplift_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """The CTR A/B read-out in percent, or None before the uplift mart exists."""
+    if not exists(con, AB_UPLIFT):
+        return None
+    table = _frame(
+        con,
+        f"select partner, model_impressions, control_impressions, 100 * model_rate as model_ctr_pct, "
+        f"100 * control_rate as control_ctr_pct, 100 * uplift_abs as uplift_pp, 100 * uplift_ci_low as ci_low_pp, "
+        f"100 * uplift_ci_high as ci_high_pp, is_significant from {AB_UPLIFT} where metric = 'ctr' "
+        f"order by partner = 'all', partner",
+    )
+    return None if table.empty else table
 
 
 def _legend_below(fig: Figure, ax) -> None:

@@ -1,6 +1,8 @@
 {#- LightFM item features, long form (item_key, feature, value), all with value 1:
     source:<source>, category:<category>, topic:<topic>, price_band:<band>, risk:<1..5> (finance),
-    city_tier:<n> (items with a known city). -#}
+    city_tier:<n> and city:<city> (items with a known city), and the facets a person's taste
+    carries across sources: style:<style> (home items; interior-design courses tagged with a
+    home style) and brand:<brand> (automod items; car-culture courses tagged with a car brand). -#}
 with
 
 items as (
@@ -12,6 +14,52 @@ items as (
 cities as (
 
     select * from {{ ref('cities') }}
+
+),
+
+courses as (
+
+    select * from {{ ref('stg_platform__courses') }}
+
+),
+
+partner_facets as (
+
+    {#- vertical columns that are facets: (partner, column) -#}
+    select 'home:' || item_id as item_key, 'style' as facet, {{ lower_snake('style') }} as value
+    from {{ ref('stg_home__items') }}
+    union all
+    select 'automod:' || item_id, 'brand', {{ lower_snake('brand') }}
+    from {{ ref('stg_automod__items') }}
+
+),
+
+facet_values as (
+
+    select distinct facet, value from partner_facets where value is not null
+
+),
+
+course_tags as (
+
+    select course_id, unnest(tags) as tag from courses
+
+),
+
+course_facets as (
+
+    {#- a course tag equal to a partner's facet value is that facet of the course -#}
+    select distinct 'platform:' || course_tags.course_id as item_key, facet_values.facet, facet_values.value
+    from course_tags
+    inner join facet_values on course_tags.tag = facet_values.value
+
+),
+
+facets as (
+
+    select item_key, facet, value from partner_facets where value is not null
+    union all
+    select item_key, facet, value from course_facets
 
 ),
 
@@ -29,6 +77,11 @@ features as (
     union all
     select items.item_key, 'city_tier:' || cities.city_tier
     from items inner join cities on items.city = cities.city
+    union all
+    select item_key, 'city:' || city from items where city is not null
+    union all
+    select items.item_key, facets.facet || ':' || facets.value
+    from items inner join facets on items.item_key = facets.item_key
 
 ),
 

@@ -1,6 +1,8 @@
 {#- LightFM user features, long form (person_id, feature, value):
-    age_band:<band>, city_tier:<n>, risk:<1..5>, segment:<id> and account:<source> with value 1;
-    topic:<topic> with the person's share of decayed interaction weight on that topic (sums to 1). -#}
+    age_band:<band>, city_tier:<n>, city:<city>, segment:<id> and account:<source> with value 1;
+    interaction-derived families topic:, style:, brand:, risk: with the person's share of decayed
+    interaction weight on items carrying each such feature of ml_item_features (a person's values
+    of one family sum to 1). ml/evaluate.py recomputes these from the training split (same rule). -#}
 with
 
 persons as (
@@ -21,22 +23,23 @@ interactions as (
 
 ),
 
-topics as (
+item_features as (
 
-    select * from {{ ref('int_item_topics') }}
+    select * from {{ ref('ml_item_features') }}
 
 ),
 
-topic_weights as (
+derived_weights as (
 
     select
         interactions.person_id,
-        topics.topic,
+        split_part(item_features.feature, ':', 1) as family,
+        item_features.feature,
         sum(interactions.weight) as weight
     from interactions
-    inner join topics on interactions.item_key = topics.item_key
-    where topics.topic is not null
-    group by interactions.person_id, topics.topic
+    inner join item_features on interactions.item_key = item_features.item_key
+    where split_part(item_features.feature, ':', 1) in ('topic', 'style', 'brand', 'risk')
+    group by all
 
 ),
 
@@ -46,14 +49,14 @@ features as (
     union all
     select person_id, 'city_tier:' || city_tier, 1.0 from persons where city_tier is not null
     union all
-    select person_id, 'risk:' || risk_tolerance, 1.0 from persons
+    select person_id, 'city:' || city, 1.0 from persons where city is not null
     union all
     select person_id, 'segment:' || segment_id, 1.0 from persons
     union all
     select distinct person_id, 'account:' || account_source, 1.0 from identity
     union all
-    select person_id, 'topic:' || topic, weight / sum(weight) over (partition by person_id)
-    from topic_weights
+    select person_id, feature, weight / sum(weight) over (partition by person_id, family)
+    from derived_weights
 
 ),
 
