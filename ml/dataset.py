@@ -1,12 +1,20 @@
 """The LightFM dataset: one user space (persons), one item space (courses + partner items).
 
-Ids and feature names are mapped by `lightfm.data.Dataset` (identity features on, so the model
-is hybrid); the sparse matrices are then built with numpy from those mappings, because the
-Dataset builders append one Python tuple at a time (minutes at 5M interactions). The result is
-the same matrix LightFM's builders produce, including their l1 row normalisation (tested), with
-one deliberate difference: a person or item with no training interaction gets no identity
-feature. WARP samples such an item only as a negative, so its identity vector would learn
-"never pick me" and bury every new item; without it, cold ids are scored from their features.
+Ids and feature names are mapped by `lightfm.data.Dataset`; the sparse matrices are then built
+with numpy from those mappings, because the Dataset builders append one Python tuple at a time
+(minutes at 5M interactions). Choices that make the planted signals learnable (measured on the
+generated sample):
+- persons are represented by features only (no identity feature): their interaction-derived
+  shares (topic/style/brand/risk) already summarise their history, and a person known on one
+  side only is then scored on the other side exactly like everyone else;
+- items keep an identity feature (their own popularity and quirks), except items with no
+  training interaction: WARP samples such an item only as a negative, so its identity vector
+  would learn "never pick me" and bury every new item (ml.embeddings imputes it instead);
+- only the feature families in USER_FEATURES / ITEM_FEATURES are used (constant or redundant
+  ones such as source:, city_tier:, segment:, account: only dilute the others);
+- rows are l2-normalised, not l1 as LightFM's builders do: with l1 a one-hot feature among
+  eight weighs 1/8 on each side, so a user-item feature pair (city:x with city:x) enters the
+  score at 1/64 and WARP barely learns it.
 """
 from __future__ import annotations
 
@@ -25,6 +33,15 @@ from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
+# Feature families ('<family>:<value>') the model uses, of those the marts offer.
+USER_FEATURES = ("age_band", "city", "topic", "style", "brand", "risk")
+ITEM_FEATURES = ("category", "topic", "price_band", "risk", "city", "style", "brand")
+
+
+def _families(families: tuple[str, ...]) -> str:
+    return "split_part(feature, ':', 1) in (" + ", ".join(f"'{f}'" for f in families) + ")"
+
+
 MART_SQL = {
     "persons": "select person_id, city, risk_tolerance from marts.ml_persons order by person_id",
     "recipients": "select person_id, recipient_source, recipient_id from marts.ml_recipients",
@@ -32,8 +49,9 @@ MART_SQL = {
                        cast(risk_level as integer) as risk_level, is_active
                 from marts.ml_items order by source = 'platform' desc, source, item_key""",
     "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions",
-    "person_features": "select person_id, feature, value from marts.ml_person_features",
-    "item_features": "select item_key, feature, value from marts.ml_item_features",
+    "person_features": "select person_id, feature, value from marts.ml_person_features "
+                       f"where {_families(USER_FEATURES)}",
+    "item_features": f"select item_key, feature, value from marts.ml_item_features where {_families(ITEM_FEATURES)}",
 }
 
 
@@ -122,19 +140,21 @@ class RecDataset:
 
 
 def _feature_matrix(
-    ids: np.ndarray, feature_map: dict, long: pd.DataFrame, id_column: str, seen: np.ndarray
+    ids: np.ndarray, feature_map: dict, long: pd.DataFrame, id_column: str, seen: np.ndarray | None
 ) -> sp.csr_matrix:
-    """Identity feature (for `seen` ids) + weighted long features per row, l1-normalised."""
+    """Identity feature (for `seen` ids; none when None) + weighted long features, l2-normalised."""
     n = len(ids)
     index = pd.Index(ids).get_indexer(long[id_column])
-    seen = seen | (np.bincount(index, minlength=n) == 0)  # an empty row cannot be normalised
     names = pd.Index(list(feature_map)).get_indexer(long["feature"])
-    identity = pd.Index(list(feature_map)).get_indexer(ids)
-    rows = np.concatenate([np.flatnonzero(seen), index])
-    cols = np.concatenate([identity[seen], names])
-    values = np.concatenate([np.ones(int(seen.sum()), np.float32), long["value"].to_numpy(np.float32)])
+    rows, cols, values = index, names, long["value"].to_numpy(np.float32)
+    if seen is not None:
+        seen = seen | (np.bincount(index, minlength=n) == 0)  # an empty row cannot be normalised
+        identity = pd.Index(list(feature_map)).get_indexer(ids)
+        rows = np.concatenate([np.flatnonzero(seen), rows])
+        cols = np.concatenate([identity[seen], cols])
+        values = np.concatenate([np.ones(int(seen.sum()), np.float32), values])
     matrix = sp.coo_matrix((values, (rows, cols)), shape=(n, len(feature_map))).tocsr()
-    return normalize(matrix, norm="l1", copy=False)
+    return normalize(matrix, norm="l2", copy=False)
 
 
 def _clean_features(long: pd.DataFrame, id_column: str, known: np.ndarray, mart: str) -> pd.DataFrame:
@@ -161,8 +181,8 @@ def _seen(ids: np.ndarray, seen: pd.DataFrame | None, column: str) -> np.ndarray
 def build_dataset(marts: Marts, seen: pd.DataFrame | None = None) -> RecDataset:
     """Map persons, items and feature names; build the weighted, normalised feature matrices.
 
-    `seen` are the training interactions: only their persons and items get an identity
-    feature (all do when None), except ids without any feature, which keep it.
+    `seen` are the training interactions: only their items get an identity feature (all do
+    when None), except items without any feature, which keep it. Persons have none.
     """
     person_ids = marts.persons["person_id"].astype(str).to_numpy()
     item_keys = marts.items["item_key"].astype(str).to_numpy()
@@ -176,7 +196,7 @@ def build_dataset(marts: Marts, seen: pd.DataFrame | None = None) -> RecDataset:
     if clash:
         raise MartDataError(f"feature names equal to ids would share an embedding: {sorted(clash)[:5]}")
 
-    dataset = Dataset(user_identity_features=True, item_identity_features=True)
+    dataset = Dataset(user_identity_features=False, item_identity_features=True)
     dataset.fit(
         users=person_ids,
         items=item_keys,
@@ -190,9 +210,7 @@ def build_dataset(marts: Marts, seen: pd.DataFrame | None = None) -> RecDataset:
         item_keys=item_keys,
         persons=marts.persons.reset_index(drop=True),
         items=marts.items.reset_index(drop=True),
-        user_features=_feature_matrix(
-            person_ids, user_feature_map, person_features, "person_id", _seen(person_ids, seen, "person_id")
-        ),
+        user_features=_feature_matrix(person_ids, user_feature_map, person_features, "person_id", None),
         item_features=_feature_matrix(
             item_keys, item_feature_map, item_features, "item_key", _seen(item_keys, seen, "item_key")
         ),

@@ -2,12 +2,18 @@
 
 users = [user_embedding, user_bias, 1] and items = [item_embedding, 1, item_bias], so
 users @ items.T == user_embedding @ item_embedding.T + user_bias + item_bias == LightFM.predict.
+
+An item without training interactions has no identity feature (see ml.dataset), so LightFM would
+score it from its features alone, below every warm item whose identity adds a learnt offset. Its
+unknown identity is imputed instead with the mean identity term of the warm items of its source:
+a new item starts as an average item of its catalogue, moved by what its features say.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from lightfm import LightFM
 
 from ml.dataset import RecDataset
@@ -28,10 +34,33 @@ class Embeddings:
         return self.users[user_rows] @ self.items[items].T
 
 
+def _impute_cold_identity(
+    model: LightFM, dataset: RecDataset, bias: np.ndarray, vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add to each item without identity feature the mean identity term of its source's warm items."""
+    identity = pd.Index(dataset.id_maps()["item_features"]).get_indexer(dataset.item_keys)
+    weight = np.asarray(dataset.item_features[np.arange(len(identity)), identity]).ravel()
+    warm = weight > 0
+    term_bias = weight * model.item_biases[identity]
+    term_vectors = weight[:, None] * model.item_embeddings[identity]
+    bias, vectors = bias.copy(), vectors.copy()
+    for source in dataset.items["source"].unique():
+        rows = dataset.domain(source)
+        cold = np.flatnonzero(~warm[rows]) + rows.start
+        known = np.flatnonzero(warm[rows]) + rows.start
+        if len(cold) and len(known):
+            bias[cold] += term_bias[known].mean()
+            vectors[cold] += term_vectors[known].mean(axis=0)
+    return bias, vectors
+
+
 def model_embeddings(model: LightFM, dataset: RecDataset) -> Embeddings:
-    """Fold LightFM's feature-based representations and biases into two float32 matrices."""
+    """Fold LightFM's feature-based representations and biases into two float32 matrices
+    (cold items get the imputed identity term)."""
     user_bias, user_vectors = model.get_user_representations(dataset.user_features)
-    item_bias, item_vectors = model.get_item_representations(dataset.item_features)
+    item_bias, item_vectors = _impute_cold_identity(
+        model, dataset, *model.get_item_representations(dataset.item_features)
+    )
     ones_users = np.ones((len(user_bias), 1), np.float32)
     ones_items = np.ones((len(item_bias), 1), np.float32)
     users = np.hstack([user_vectors, user_bias[:, None], ones_users]).astype(np.float32)

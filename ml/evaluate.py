@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 CROSS_DOMAIN_SHARE = 0.5  # of the persons known on both sides; the rest teach the bridge
 EVAL_MAX_USERS = 5000  # per evaluated (direction, catalogue); a seeded sample beyond that
 PRIMARY_METRIC = "cross_domain.precision_at_k"
-# ml_person_features rows derived from the interactions themselves (share of weight per topic):
+# ml_person_features families derived from the person's own interactions: the person's share of
+# interaction weight on items carrying each feature of the family (in ml_item_features). They are
 # recomputed from the training split for evaluation, or the test answers leak into the features.
-INTERACTION_DERIVED_FEATURE = "topic:"
+INTERACTION_DERIVED_FAMILIES = ("topic", "style", "brand", "risk")
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,23 @@ def split_interactions(
     return split
 
 
+def interaction_shares(interactions: pd.DataFrame, item_features: pd.DataFrame) -> pd.DataFrame:
+    """(person_id, feature, value): per person and derived family, the share of interaction
+    weight on items with each feature of the family (as ml_person_features computes it)."""
+    family = item_features["feature"].str.split(":", n=1).str[0]
+    derived = item_features.loc[family.isin(INTERACTION_DERIVED_FAMILIES), ["item_key", "feature"]]
+    rows = interactions[["person_id", "item_key", "weight"]].merge(derived, on="item_key")
+    rows["family"] = rows["feature"].str.split(":", n=1).str[0]
+    weights = rows.groupby(["person_id", "family", "feature"], as_index=False)["weight"].sum()
+    weights["value"] = weights["weight"] / weights.groupby(["person_id", "family"])["weight"].transform("sum")
+    return weights[["person_id", "feature", "value"]]
+
+
 def training_marts(marts: Marts, train: pd.DataFrame) -> Marts:
     """`marts` with the interaction-derived person features recomputed from `train` only."""
-    topic = train["item_key"].map(marts.items.set_index("item_key")["topic"])
-    weights = (
-        train.assign(topic=topic).dropna(subset=["topic"])
-        .groupby(["person_id", "topic"], as_index=False)["weight"].sum()
-    )
-    weights["value"] = weights["weight"] / weights.groupby("person_id")["weight"].transform("sum")
-    weights["feature"] = INTERACTION_DERIVED_FEATURE + weights["topic"]
-    kept = marts.person_features[~marts.person_features["feature"].str.startswith(INTERACTION_DERIVED_FEATURE)]
-    features = pd.concat([kept, weights[["person_id", "feature", "value"]]], ignore_index=True)
+    family = marts.person_features["feature"].str.split(":", n=1).str[0]
+    kept = marts.person_features[~family.isin(INTERACTION_DERIVED_FAMILIES)]
+    features = pd.concat([kept, interaction_shares(train, marts.item_features)], ignore_index=True)
     return replace(marts, person_features=features)
 
 

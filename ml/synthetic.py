@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ml.evaluate import interaction_shares
 from xrec.config import DEFAULT_PARTNERS, PLATFORM, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -181,32 +182,31 @@ def build_marts(
     inter["item_key"] = items["item_key"].to_numpy()[inter["item"]]
 
     recipients = pd.concat(recipients, ignore_index=True)
-    # Like marts.ml_person_features: attributes with value 1, and topic:<topic> = the person's
-    # share of interaction weight on that topic (derived from the interactions themselves).
-    topic_weight = (
-        inter.assign(topic=items["topic"].to_numpy()[inter["item"]])
-        .groupby(["person_id", "topic"], as_index=False)["weight"].sum()
-    )
-    topic_weight["value"] = topic_weight["weight"] / topic_weight.groupby("person_id")["weight"].transform("sum")
-    person_features = pd.concat(
-        [
-            pd.DataFrame({"person_id": persons["person_id"], "feature": "age_band:" + persons["age_band"], "value": 1.0}),
-            pd.DataFrame({"person_id": persons["person_id"], "feature": "risk:" + persons["risk_tolerance"].astype(str), "value": 1.0}),
-            pd.DataFrame({"person_id": persons["person_id"], "feature": "segment:" + persons["segment_id"].astype(str), "value": 1.0}),
-            recipients.assign(feature="account:" + recipients["recipient_source"], value=1.0)[["person_id", "feature", "value"]],
-            topic_weight.assign(feature="topic:" + topic_weight["topic"])[["person_id", "feature", "value"]],
-        ],
-        ignore_index=True,
-    )
     item_features = pd.concat(
         [
             items[["item_key"]].assign(feature="source:" + items["source"]),
             items[["item_key"]].assign(feature="category:" + items["category"]),
             items[["item_key"]].assign(feature="topic:" + items["topic"]),
             items[["item_key"]].assign(feature="price_band:" + items["price_band"]),
+            items.loc[items["risk_level"].notna(), ["item_key"]].assign(
+                feature="risk:" + items["risk_level"].dropna().astype(str)),
+            items.loc[items["city"].notna(), ["item_key"]].assign(feature="city:" + items["city"].dropna()),
         ],
         ignore_index=True,
     ).assign(value=1.0)
+    # Like marts.ml_person_features: attributes with value 1, and the interaction-derived shares
+    # (topic:, risk:, ...) by the same rule the evaluation recomputes them with.
+    person_features = pd.concat(
+        [
+            pd.DataFrame({"person_id": persons["person_id"], "feature": "age_band:" + persons["age_band"], "value": 1.0}),
+            persons.loc[persons["city"].notna(), ["person_id"]].assign(
+                feature="city:" + persons["city"].dropna(), value=1.0),
+            pd.DataFrame({"person_id": persons["person_id"], "feature": "segment:" + persons["segment_id"].astype(str), "value": 1.0}),
+            recipients.assign(feature="account:" + recipients["recipient_source"], value=1.0)[["person_id", "feature", "value"]],
+            interaction_shares(inter, item_features),
+        ],
+        ignore_index=True,
+    )
 
     tables = {
         "ml_persons": persons.drop(columns=["on_platform", "on_partners", "topic_a", "topic_b"]),

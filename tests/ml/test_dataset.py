@@ -1,6 +1,7 @@
 import numpy as np
+from sklearn.preprocessing import normalize
 
-from ml.dataset import build_dataset, known_interactions, load_marts
+from ml.dataset import ITEM_FEATURES, USER_FEATURES, build_dataset, known_interactions, load_marts
 from tests.ml.conftest import make_warehouse
 
 
@@ -17,19 +18,22 @@ def test_ids_round_trip_and_match_lightfm_mapping(tmp_path):
     assert dataset.user_index(np.array(["nobody"]))[0] == -1
 
 
-def test_matrices_equal_lightfm_builders(tmp_path):
+def test_matrices_equal_lightfm_builders_with_l2_rows(tmp_path):
+    """Same cells as LightFM's builders (persons without identity), rows l2- not l1-normalised."""
     marts = load_marts(make_warehouse(tmp_path))
     dataset = build_dataset(marts)
     lfm = dataset.dataset
     long = marts.person_features.groupby("person_id")[["feature", "value"]].apply(
         lambda f: dict(zip(f["feature"], f["value"]))
     )
-    expected = lfm.build_user_features(long.items())
+    expected = normalize(lfm.build_user_features(long.items(), normalize=False), norm="l2")
     assert np.allclose(dataset.user_features.toarray(), expected.toarray())
+    assert set(dataset.id_maps()["user_features"]).isdisjoint(dataset.person_ids)
     items_long = marts.item_features.groupby("item_key")[["feature", "value"]].apply(
         lambda f: dict(zip(f["feature"], f["value"]))
     )
-    assert np.allclose(dataset.item_features.toarray(), lfm.build_item_features(items_long.items()).toarray())
+    expected = normalize(lfm.build_item_features(items_long.items(), normalize=False), norm="l2")
+    assert np.allclose(dataset.item_features.toarray(), expected.toarray())
 
     interactions = known_interactions(marts)
     ones, weights = dataset.interaction_matrices(interactions)
@@ -48,4 +52,11 @@ def test_unseen_items_are_represented_by_features_only(tmp_path):
     row = dataset.item_index([interactions["item_key"].iloc[0]])[0]
     identity = dataset.dataset.mapping()[3][interactions["item_key"].iloc[0]]
     assert dataset.item_features[row, identity] == 0
-    assert np.isclose(dataset.item_features[row].sum(), 1.0)
+    assert np.isclose(np.linalg.norm(dataset.item_features[row].toarray()), 1.0)
+
+
+def test_unused_feature_families_are_not_loaded(tmp_path):
+    marts = load_marts(make_warehouse(tmp_path))
+    families = set(marts.person_features["feature"].str.split(":").str[0])
+    assert families <= set(USER_FEATURES) and "segment" not in families
+    assert set(marts.item_features["feature"].str.split(":").str[0]) <= set(ITEM_FEATURES)

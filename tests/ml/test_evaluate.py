@@ -43,3 +43,23 @@ def test_auc_agrees_with_lightfm_evaluation(trained):
     theirs = auc_score(model, sp.csr_matrix(test, dtype=np.float32), sp.csr_matrix(train, dtype=np.float32),
                        user_features=dataset.user_features, item_features=dataset.item_features)
     assert np.allclose(ours, theirs, atol=0.01)
+
+
+def test_cold_items_get_the_mean_identity_of_their_catalogue(trained):
+    """Warm items score exactly as LightFM.predict; a cold item is lifted by its catalogue's mean
+    identity term, so it is not buried under every warm item."""
+    settings, run, _ = trained
+    marts = load_marts(settings)
+    interactions = known_interactions(marts)
+    cold_key = interactions["item_key"].iloc[0]
+    dataset = build_dataset(marts, interactions[interactions["item_key"] != cold_key])
+    model, _ = load_artifact(run.artifact_path)
+    embeddings = model_embeddings(model, dataset)
+    user = np.array([0])
+    predicted = model.predict(0, np.arange(len(dataset.item_keys)), user_features=dataset.user_features,
+                              item_features=dataset.item_features)
+    ours = embeddings.score_block(user, slice(0, len(dataset.item_keys)))[0]
+    cold = dataset.item_index([cold_key])[0]
+    warm = dataset.item_index(interactions.loc[interactions["item_key"] != cold_key, "item_key"].unique())
+    assert np.allclose(ours[warm], predicted[warm], atol=1e-4)
+    assert not np.isclose(ours[cold], predicted[cold], atol=1e-4)

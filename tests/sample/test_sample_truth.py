@@ -102,3 +102,19 @@ def test_event_mix_and_popularity_are_long_tailed(sample):
     interactions = frame(sample, "interactions")["event_type"].value_counts()
     assert interactions["view"] > 3 * interactions["favorite"]
     assert interactions["favorite"] > interactions["inquiry"] > interactions["purchase"]
+
+
+def test_style_and_brand_tastes_show_on_both_sides(sample):
+    """Home style and car brand drive partner picks, and the same taste shows in which tagged
+    interior-design / car-culture courses a person takes on the platform."""
+    joined = engagement(sample, "interactions", "customer_id", "item_id")
+    home, automod = joined[joined["source"] == "home"], joined[joined["source"] == "automod"]
+    assert (home["style"] == home["facet"]).mean() > 0.6
+    assert (automod["brand"] == automod["facet"]).mean() > 0.6
+    events = engagement(sample, "events", "user_id", "course_id")
+    styled = events[events["topic"] == "interior_design"]
+    assert (styled["style"] == styled["facet"]).mean() > 0.6
+    courses = frame(sample, "courses").merge(pd.read_parquet(sample.truth("items")), left_on="course_id",
+                                             right_on="item_id")
+    tagged = courses[courses["facet"] != ""]
+    assert len(tagged) and all(f in t.split("|") for f, t in zip(tagged["facet"], tagged["tags"]))

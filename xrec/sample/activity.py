@@ -2,7 +2,9 @@
 
 ~80% of a person's events go to items of one of their latent topics (Zipf-like popularity
 inside the topic), the rest to globally popular items. Realty customers mostly look at
-listings in their own city; finance customers favour products near their risk tolerance.
+listings in their own city; finance customers favour products near their risk tolerance; on-topic
+events on items with a facet (home style, car brand; also the platform's interior-design and
+car-culture courses) mostly match the person's own style or brand.
 """
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ SECOND_TOPIC_SHARE = 0.4        # share of a two-topic person's on-topic events 
 PLATFORM_EVENTS_PER_USER_DAY = 2.0
 PARTNER_EVENTS_PER_CUSTOMER_DAY = 0.7
 LOCAL_LISTING_SHARE = 0.85      # realty interactions restricted to the customer's city
-RISK_AFFINITY = 1.2             # finance: weight exp(-k * |risk_level - tolerance|)
-GLOBAL_POPULARITY_POWER = 2.0   # sharpens popularity for the "globally popular" share
+FACET_MATCH_SHARE = 0.9        # on-topic facet events restricted to the person's value
+RISK_AFFINITY = 3.0             # finance: weight exp(-k * |risk_level - tolerance|)
+GLOBAL_POPULARITY_POWER = 1.0   # the "globally popular" share follows popularity as is
 # Event mixes (on-topic, off-topic): on-topic events convert more.
 PLATFORM_TYPES = np.array(["view", "purchase", "complete", "rate"])
 PLATFORM_MIX = ([0.66, 0.16, 0.11, 0.07], [0.86, 0.08, 0.04, 0.02])
@@ -51,6 +54,17 @@ def _event_topics(topics: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.where(rng.random(n) < ON_TOPIC_SHARE, topic, -1)
 
 
+def _facet_context(cat: Catalogue, people: People, actors: np.ndarray, topic: np.ndarray,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Per on-topic event whose topic has a facet in ``cat``: mostly the actor's preferred value."""
+    size = int(max(cat.topic.max(initial=-1), topic.max(initial=-1))) + 2   # last slot: topic -1
+    topic_kind = np.full(size, -1, dtype=np.int64)
+    topic_kind[cat.topic] = cat.facet_kind    # one kind per topic within a catalogue
+    kind = topic_kind[topic]
+    value = np.take_along_axis(people.facets[actors], np.maximum(kind, 0)[:, None], axis=1)[:, 0]
+    return np.where((kind >= 0) & (rng.random(len(actors)) < FACET_MATCH_SHARE), value, -1)
+
+
 def _affinity(cat: Catalogue, context: int) -> np.ndarray | float:
     if context < 0:
         return 1.0
@@ -58,7 +72,7 @@ def _affinity(cat: Catalogue, context: int) -> np.ndarray | float:
         return (cat.city == context).astype(float)
     if cat.source == "finance":
         return np.exp(-RISK_AFFINITY * np.abs(cat.risk_level - context))
-    return 1.0
+    return (cat.facet == context).astype(float)
 
 
 def _pick_items(cat: Catalogue, day: int, topic: np.ndarray, context: np.ndarray,
@@ -103,7 +117,8 @@ def platform_events(users: PlatformUsers, courses: Catalogue, day: int, run_date
     """platform/events for one day (string cells, ordered by occurred_at)."""
     actors = _actors(users.people, day, PLATFORM_EVENTS_PER_USER_DAY, rng)
     topic = _event_topics(users.people.topics[actors], rng)
-    course = _pick_items(courses, day, topic, np.full(len(actors), -1), rng)
+    context = _facet_context(courses, users.people, actors, topic, rng)
+    course = _pick_items(courses, day, topic, context, rng)
     on_topic = topic >= 0
     event_type = _types(PLATFORM_TYPES, PLATFORM_MIX, on_topic, rng)
     rating = np.where(on_topic, rng.choice(5, size=len(actors), p=RATING_MIX[0]),
@@ -130,7 +145,7 @@ def partner_interactions(customers: Customers, items: Catalogue, day: int, run_d
     elif items.source == "finance":
         context = people.risk_tolerance[actors]
     else:
-        context = np.full(len(actors), -1)
+        context = _facet_context(items, people, actors, topic, rng)
     item = _pick_items(items, day, topic, context, rng)
     event_type = _types(PARTNER_TYPES, PARTNER_MIX, topic >= 0, rng)
     return pd.DataFrame({

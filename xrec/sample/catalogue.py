@@ -1,7 +1,9 @@
 """What people interact with: platform courses and each partner's items.
 
 Every item has a category of its source (hence a topic), a Zipf-like popularity rank within its
-topic, and the vertical's own attributes (realty city/size, finance risk level, ...).
+topic, and the vertical's own attributes (realty city/size, finance risk level, ...). Home items
+have a style and automod items fit a car brand: these "facets" are also tags of the platform's
+interior-design and car-culture courses, so a taste shown on the platform carries to partners.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from xrec.sample.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
-ZIPF_EXPONENT = 1.1
+# Within-topic popularity: long-tailed but not so steep that the head explains everything.
+ZIPF_EXPONENT = 0.7
 LATE_SHARE = 0.10        # items first published after day 0
 ACTIVE_SHARE = 0.95
 # Chinese labels for the seed categories, used in bilingual titles.
@@ -45,6 +48,12 @@ ROOMS = np.array(["living_room", "bedroom", "kitchen", "study", "bathroom", "kid
 BRANDS = {"BMW": ["3 Series", "5 Series", "X3"], "Audi": ["A4L", "Q5L"], "Toyota": ["Camry", "RAV4"],
           "Honda": ["Civic", "Accord"], "Tesla": ["Model 3", "Model Y"], "BYD": ["Han", "Seal"],
           "Volkswagen": ["Golf GTI", "Passat"]}
+BRAND_NAMES = np.array(list(BRANDS))
+# Facets (a lasting personal preference visible on both sides): values, and the platform topic
+# whose courses are tagged with them. Column j of People.facets is a preference for facet j.
+FACET_VALUES = (STYLES, BRAND_NAMES)
+FACET_TOPICS = ("interior_design", "car_culture")
+PARTNER_FACET = {"home": 0, "automod": 1}   # every item of these partners has that facet
 PART_TYPES = {"wheels": "wheel", "exhaust": "exhaust_system", "detailing": "coating",
               "audio": "speaker", "performance_tuning": "ecu_tune"}
 PRODUCT_TYPES = {"mortgage": "mortgage_loan", "property_fund": "fund", "reit": "reit",
@@ -72,6 +81,8 @@ class Catalogue:
     first_at: np.ndarray        # datetime64[s] published_at
     popularity: np.ndarray      # Zipf weight within the item's topic
     risk_level: np.ndarray      # finance: 1..5, else 0
+    facet_kind: np.ndarray      # which facet (index into FACET_VALUES) the item has, -1 none
+    facet: np.ndarray           # the item's value of that facet, -1 none
     attributes: dict[str, np.ndarray] = field(default_factory=dict)  # vertical columns (strings)
 
 
@@ -98,8 +109,32 @@ def _titles(source: str, category: np.ndarray, tax: Taxonomy, rng: np.random.Gen
     return title.to_numpy(dtype=object)
 
 
-def _vertical(source: str, names: np.ndarray, city: np.ndarray, tax: Taxonomy,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def _facets(source: str, topic: np.ndarray, tax: Taxonomy,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(facet kind, facet value) per item, -1 where none: every home/automod item, and the
+    platform's courses of each facet's topic."""
+    if source in PARTNER_FACET:
+        kind = np.full(len(topic), PARTNER_FACET[source], dtype=np.int64)
+    else:
+        topic_kind = np.full(len(tax.topics), -1, dtype=np.int64)
+        if source == "platform":
+            topic_kind[[tax.topics.index(t) for t in FACET_TOPICS]] = np.arange(len(FACET_TOPICS))
+        kind = topic_kind[topic]
+    sizes = np.array([len(values) for values in FACET_VALUES])
+    value = np.where(kind >= 0, rng.integers(0, sizes[np.maximum(kind, 0)]), -1)
+    return kind, value
+
+
+def facet_labels(kind: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Facet value names per item ('' where the item has no facet)."""
+    labels = np.full(len(kind), "", dtype=object)
+    for j, values in enumerate(FACET_VALUES):
+        labels[kind == j] = values[value[kind == j]]
+    return labels
+
+
+def _vertical(source: str, names: np.ndarray, kind: np.ndarray, facet: np.ndarray, city: np.ndarray,
+              tax: Taxonomy, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """(price_cents, risk_level, vertical attribute columns) for one source."""
     n = len(names)
     risk = np.zeros(n, dtype=np.int64)
@@ -107,8 +142,9 @@ def _vertical(source: str, names: np.ndarray, city: np.ndarray, tax: Taxonomy,
     if source == "platform":
         price_cny = rng.choice([0, 9.9, 19.9, 49.9, 99, 199, 299, 599], size=n,
                                p=[0.08, 0.12, 0.15, 0.2, 0.2, 0.12, 0.08, 0.05])
-        attrs["tags"] = (pd.Series(names) + "|" + pd.Series(rng.choice(
-            ["新手", "高分", "热门", "bestseller", "new", "直播"], size=n))).to_numpy(dtype=object)
+        tags = pd.Series(names) + "|" + pd.Series(facet_labels(kind, facet)) + "|" + pd.Series(rng.choice(
+            ["新手", "高分", "热门", "bestseller", "new", "直播"], size=n))
+        attrs["tags"] = tags.str.replace("||", "|", regex=False).to_numpy(dtype=object)
         attrs["instructor"] = rng.choice(INSTRUCTORS, size=n).astype(object)
     elif source == "realty":
         tier = tax.city_tiers[city]
@@ -133,12 +169,11 @@ def _vertical(source: str, names: np.ndarray, city: np.ndarray, tax: Taxonomy,
                      min_investment=minimum.astype(str).astype(object))
     elif source == "home":
         price_cny = np.rint(rng.lognormal(7.5, 0.9, n))
-        attrs.update(style=rng.choice(STYLES, size=n).astype(object),
+        attrs.update(style=STYLES[facet].astype(object),
                      room=np.where(names == "kids_furniture", "kids_room",
                                    rng.choice(ROOMS[:-1], size=n)).astype(object))
     elif source == "automod":
-        brands = np.array(list(BRANDS))
-        brand = rng.choice(brands, size=n)
+        brand = BRAND_NAMES[facet]
         model = np.array([BRANDS[b][i % len(BRANDS[b])] for b, i in zip(brand, rng.integers(0, 6, n))])
         price_cny = np.rint(rng.lognormal(8.0, 0.8, n))
         attrs.update(brand=brand.astype(object), car_model=model.astype(object),
@@ -155,14 +190,15 @@ def build_catalogue(source: str, n: int, start: date, days: int, tax: Taxonomy,
     names = np.array(tax.categories[source])[category]
     city_w = 1.0 / tax.city_tiers
     city = rng.choice(len(tax.cities), size=n, p=city_w / city_w.sum())
-    price_cents, risk, attrs = _vertical(source, names, city, tax, rng)
+    topic = tax.category_topic[source][category]
+    kind, facet = _facets(source, topic, tax, rng)
+    price_cents, risk, attrs = _vertical(source, names, kind, facet, city, tax, rng)
     city = np.where(rng.random(n) < CITY_EMPTY_SHARE[source], -1, city)
     late = rng.random(n) < (LATE_SHARE if days > 1 else 0.0)
     first_day = np.sort(np.where(late, rng.integers(1, max(days, 2), n), 0))
     day0 = np.datetime64(start.isoformat(), "s")
     offset = np.where(first_day == 0, -rng.integers(86_400, 700 * 86_400, n),
                       first_day * 86_400 + rng.integers(0, 86_400, n))
-    topic = tax.category_topic[source][category]
     log.info("built %d %s items", n, source)
     return Catalogue(
         source=source,
@@ -170,5 +206,6 @@ def build_catalogue(source: str, n: int, start: date, days: int, tax: Taxonomy,
         category=category, topic=topic, title=_titles(source, category, tax, rng),
         price_cents=price_cents, city=city, is_active=rng.random(n) < ACTIVE_SHARE,
         first_day=first_day, first_at=day0 + offset.astype("timedelta64[s]"),
-        popularity=_zipf_within(topic, rng), risk_level=risk, attributes=attrs,
+        popularity=_zipf_within(topic, rng), risk_level=risk, facet_kind=kind, facet=facet,
+        attributes=attrs,
     )

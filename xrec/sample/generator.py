@@ -18,7 +18,7 @@ import pandas as pd
 
 from xrec.config import DEFAULT_PARTNERS, PLATFORM
 from xrec.sample.activity import partner_interactions, platform_events
-from xrec.sample.catalogue import Catalogue, build_catalogue
+from xrec.sample.catalogue import FACET_VALUES, Catalogue, build_catalogue, facet_labels
 from xrec.sample.csvfile import FileFormat, write_csv
 from xrec.sample.dirt import (DIRT, EVENT_RULES, INTERACTION_RULES, ITEM_RULES, PERSON_RULES,
                               PLANT_COLUMN, insert_resent, malformed_line, plant_duplicates,
@@ -273,7 +273,7 @@ def _superseded(files: list[PlannedFile]) -> list[PlannedFile]:
 
 
 def _truth(out: Path, world: World, tax: Taxonomy) -> dict:
-    """Planted topics, identity links and item topics as Parquet; summary figures inline."""
+    """Planted topics/traits, identity links and item topics/facets as Parquet; summary figures inline."""
     topic_names = np.array([*tax.topics, ""], dtype=object)   # index -1 -> ''
     city_names = np.array([*tax.cities, ""], dtype=object)
 
@@ -283,6 +283,8 @@ def _truth(out: Path, world: World, tax: Taxonomy) -> dict:
                              "topic_2": topic_names[people.topics[:, 1]],
                              "city": city_names[people.city], "birth_year": people.birth_year,
                              "risk_tolerance": people.risk_tolerance,
+                             "style": FACET_VALUES[0][people.facets[:, 0]],
+                             "brand": FACET_VALUES[1][people.facets[:, 1]],
                              "platform_user_id": platform_user_id})
 
     users = world.users
@@ -303,7 +305,7 @@ def _truth(out: Path, world: World, tax: Taxonomy) -> dict:
         "source": cat.source, "item_id": cat.item_id,
         "category": np.array(tax.categories[cat.source], dtype=object)[cat.category],
         "topic": topic_names[cat.topic], "city": city_names[cat.city],
-        "risk_level": cat.risk_level}) for cat in catalogues], ignore_index=True)
+        "risk_level": cat.risk_level, "facet": facet_labels(cat.facet_kind, cat.facet)}) for cat in catalogues], ignore_index=True)
     links = pd.concat(links, ignore_index=True)
     folder = truth_dir(out)
     return {

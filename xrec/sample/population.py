@@ -1,9 +1,9 @@
 """The people behind the sample: platform users, partner customers and their latent traits.
 
-Every person has 1-2 latent topics, a home city, a birth year and a risk tolerance that falls
-with age. About 30% of platform users are also customers of partners whose topics they share;
-partners also have customers who never use the platform. This is the entity state the daily
-generator keeps (never the event history).
+Every person has 1-2 latent topics, a home city, a birth year, a risk tolerance that falls
+with age, a home style and a car brand (the catalogue's facets). About 30% of platform users
+are also customers of partners whose topics they share; partners also have customers who never
+use the platform. This is the entity state the daily generator keeps (never the event history).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import date
 
 import numpy as np
 
+from xrec.sample.catalogue import FACET_VALUES
 from xrec.sample.identity import canonical_emails, canonical_phones, sha256_hex
 from xrec.sample.taxonomy import Taxonomy
 
@@ -43,6 +44,7 @@ class People:
     birth_year: np.ndarray
     gender: np.ndarray
     risk_tolerance: np.ndarray  # 1..5, falls with age
+    facets: np.ndarray          # (n, len(FACET_VALUES)) preferred value index per facet
     activity: np.ndarray        # relative event rate (long-tailed)
     first_day: np.ndarray       # day index of the first drop carrying the row
     first_at: np.ndarray        # datetime64[s]: signup / customer-since
@@ -99,12 +101,14 @@ def _people(n: int, start: date, days: int, primary_pool: np.ndarray, tax: Taxon
     age = np.clip(np.rint(rng.normal(35, 9, n)), 20, 65).astype(np.int64)
     risk = np.clip(np.rint(4.6 - (age - 22) / 10 + rng.normal(0, 0.6, n)), 1, 5).astype(np.int64)
     first_day = _first_days(n, days, rng)
+    facets = np.stack([rng.integers(0, len(values), n) for values in FACET_VALUES], axis=1)
     return People(
         topics=np.stack([primary, second], axis=1),
         city=rng.choice(len(tax.cities), size=n, p=city_w / city_w.sum()),
         birth_year=start.year - age,
         gender=rng.choice(np.array(["M", "F", "U"]), size=n, p=[0.48, 0.48, 0.04]),
         risk_tolerance=risk,
+        facets=facets,
         activity=rng.lognormal(0.0, 0.8, n),
         first_day=first_day,
         first_at=_first_at(first_day, start, rng),

@@ -19,7 +19,9 @@ final as (
     select
         interactions.person_id,
         interactions.item_key,
-        sum(interactions.weight) as weight,
+        -- rounded: DuckDB's parallel sums differ in the last bits between runs, and a rerun
+        -- of a day must give the same marts (and so the same model version)
+        round(sum(interactions.weight), 9) as weight,
         count(*)::integer as event_count,
         min(interactions.occurred_at) as first_at,
         max(interactions.occurred_at) as last_at

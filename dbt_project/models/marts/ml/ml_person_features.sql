@@ -62,7 +62,9 @@ features as (
 
 final as (
 
-    select person_id::varchar as person_id, feature::varchar as feature, value::double as value
+    -- rounded for run-to-run stability (parallel float sums), as in ml_interactions
+    select person_id::varchar as person_id, feature::varchar as feature,
+        round(value, 9)::double as value
     from features
 
 )
