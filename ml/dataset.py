@@ -178,11 +178,21 @@ def _seen(ids: np.ndarray, seen: pd.DataFrame | None, column: str) -> np.ndarray
     return mask
 
 
-def build_dataset(marts: Marts, seen: pd.DataFrame | None = None) -> RecDataset:
+def user_feature_names(marts: Marts) -> np.ndarray:
+    """The sorted person feature names of `marts` (a dataset's user feature space)."""
+    return np.sort(marts.person_features["feature"].dropna().unique().astype(object))
+
+
+def build_dataset(
+    marts: Marts, seen: pd.DataFrame | None = None, user_vocabulary: np.ndarray | None = None
+) -> RecDataset:
     """Map persons, items and feature names; build the weighted, normalised feature matrices.
 
     `seen` are the training interactions: only their items get an identity feature (all do
     when None), except items without any feature, which keep it. Persons have none.
+    `user_vocabulary` adds person feature names to the space (e.g. those of the full marts, so
+    a model trained on a split shares its id/feature spaces with the final dataset and can be
+    continued on it); the item space is always every item, identity and feature.
     """
     person_ids = marts.persons["person_id"].astype(str).to_numpy()
     item_keys = marts.items["item_key"].astype(str).to_numpy()
@@ -200,7 +210,10 @@ def build_dataset(marts: Marts, seen: pd.DataFrame | None = None) -> RecDataset:
     dataset.fit(
         users=person_ids,
         items=item_keys,
-        user_features=np.sort(person_features["feature"].unique()),
+        user_features=np.union1d(
+            person_features["feature"].unique().astype(object),
+            np.empty(0, object) if user_vocabulary is None else user_vocabulary,
+        ),
         item_features=np.sort(item_features["feature"].unique()),
     )
     _, user_feature_map, _, item_feature_map = dataset.mapping()

@@ -2,7 +2,9 @@
 
 Split: interactions first seen in the last `holdout_days` before run_date are the holdout. On top,
 half of the persons known on both sides (hash-selected, stable) have ALL their partner history
-hidden: the cross-domain test asks the model to find it from their platform behaviour alone.
+hidden: the cross-domain test asks the model to find it from their platform behaviour alone, so
+all of their platform behaviour up to run_date (the holdout window included) is training data,
+as it is when a platform user is scored for a partner they have never used.
 
 Metrics are computed on the raw model ranking within the target catalogue (a partner's items, or
 the platform's courses), training positives excluded; business rules are not applied, so the
@@ -56,9 +58,10 @@ def split_interactions(
     both = sides.groupby("person_id")["platform"].agg(["any", "all"])
     dual = both.index[both["any"] & ~both["all"]]
     cohort = dual[stable_fraction(pd.Series(dual)) < CROSS_DOMAIN_SHARE]
-    hidden = interactions["person_id"].isin(cohort).to_numpy() & ~on_platform
+    in_cohort = interactions["person_id"].isin(cohort).to_numpy()
+    hidden = in_cohort & ~on_platform
     cutoff = pd.Timestamp(datetime.combine(run_date, time()) - timedelta(days=holdout_days))
-    recent = (interactions["first_at"] >= cutoff).to_numpy() & ~hidden
+    recent = (interactions["first_at"] >= cutoff).to_numpy() & ~in_cohort
     split = Split(
         train=interactions[~hidden & ~recent],
         holdout=interactions[recent],

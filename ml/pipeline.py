@@ -1,9 +1,10 @@
 """The two ML steps the DAG calls: train+evaluate+gate, then score.
 
 Evaluation uses a model trained without the holdout (and without the cross-domain cohort's
-partner history); the model that scores is then trained on all interactions up to run_date, so
-the newest behaviour (the most predictive) is not thrown away. The gate judges the evaluation
-model; the final model has the same data pipeline and hyper-parameters plus one more week.
+partner history); the model that scores then continues it (or yesterday's published model, when
+its id spaces still match) on all interactions up to run_date for a few epochs, so the newest
+behaviour (the most predictive) is not thrown away and the full fit is not paid twice. Both
+datasets share one id/feature space for that. The gate judges the evaluation model.
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pandas as pd
 from lightfm import LightFM
 
 from ml.baseline import popularity_embeddings
-from ml.dataset import MartDataError, RecDataset, build_dataset, data_window, known_interactions, load_marts
+from ml.dataset import (
+    MartDataError, RecDataset, build_dataset, data_window, known_interactions, load_marts, user_feature_names,
+)
 from ml.embeddings import model_embeddings
 from ml.evaluate import PRIMARY_METRIC, evaluate, primary_value, split_interactions, training_marts
 from ml.gate import promotion_decision
@@ -24,7 +27,7 @@ from ml.registry import (
 )
 from ml.rules import build_rule_context
 from ml.score import COLUMNS, Scorers, score_all, write_candidates
-from ml.train import model_params, train_model
+from ml.train import model_params, refit_epochs, train_model
 from xrec.config import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     version = model_version(run_date, data_fingerprint(marts), params)
 
     split = split_interactions(interactions, marts.items, run_date, settings.holdout_days)
-    eval_data = build_dataset(training_marts(marts, split.train), split.train)
+    eval_data = build_dataset(training_marts(marts, split.train), split.train, user_feature_names(marts))
     eval_model = train_model(settings, eval_data, split.train)
     metrics = evaluate(model_embeddings(eval_model, eval_data), eval_data, split, marts.recipients,
                        settings.top_k, settings.seed)
@@ -63,7 +66,12 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     promoted, reason = promotion_decision(value, baseline_value, previous_value, settings.promotion_tolerance)
 
     final_data = build_dataset(marts, interactions)
-    final_model = train_model(settings, final_data, interactions, warm_start=_warm_start(previous, final_data))
+    start = _warm_start(previous, final_data)
+    if start is None:
+        if eval_data.id_maps() != final_data.id_maps():
+            raise MartDataError("evaluation and final datasets have different id/feature spaces")
+        start = eval_model
+    final_model = train_model(settings, final_data, interactions, warm_start=start, epochs=refit_epochs(settings))
     artifact = save_artifact(settings, version, final_model, final_data.id_maps(),
                              {"model": metrics, "baseline": baseline})
     start, end = data_window(interactions, run_date)

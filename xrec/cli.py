@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if settings.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # GX logs its own bookkeeping at INFO (one line per registered method): not progress.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     if args.command == "generate":
         from pathlib import Path
 

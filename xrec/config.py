@@ -56,7 +56,7 @@ class Settings:
     loss: str = field(metadata={"env": ("XREC_LOSS", "warp", str)})
     components: int = field(metadata={"env": ("XREC_COMPONENTS", "32", int)})
     epochs: int = field(metadata={"env": ("XREC_EPOCHS", "20", int)})
-    learning_rate: float = field(metadata={"env": ("XREC_LEARNING_RATE", "0.05", float)})
+    learning_rate: float = field(metadata={"env": ("XREC_LEARNING_RATE", "0.1", float)})
     item_alpha: float = field(metadata={"env": ("XREC_ITEM_ALPHA", "1e-6", float)})
     user_alpha: float = field(metadata={"env": ("XREC_USER_ALPHA", "1e-6", float)})
     threads: int = field(metadata={"env": ("XREC_THREADS", "1", int)})

@@ -1,8 +1,9 @@
 import numpy as np
 from sklearn.preprocessing import normalize
 
-from ml.dataset import ITEM_FEATURES, USER_FEATURES, build_dataset, known_interactions, load_marts
-from tests.ml.conftest import make_warehouse
+from ml.dataset import ITEM_FEATURES, USER_FEATURES, build_dataset, known_interactions, load_marts, user_feature_names
+from ml.evaluate import split_interactions, training_marts
+from tests.ml.conftest import RUN_DATE, make_warehouse
 
 
 def test_ids_round_trip_and_match_lightfm_mapping(tmp_path):
@@ -60,3 +61,15 @@ def test_unused_feature_families_are_not_loaded(tmp_path):
     families = set(marts.person_features["feature"].str.split(":").str[0])
     assert families <= set(USER_FEATURES) and "segment" not in families
     assert set(marts.item_features["feature"].str.split(":").str[0]) <= set(ITEM_FEATURES)
+
+
+def test_training_split_dataset_shares_the_final_id_spaces(tmp_path):
+    """With the full marts' person feature names, a model trained on the split can be continued
+    on all data (the final model refits the evaluation model)."""
+    settings = make_warehouse(tmp_path)
+    marts = load_marts(settings)
+    interactions = known_interactions(marts)
+    split = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
+    train_marts = training_marts(marts, split.train)
+    full = build_dataset(marts, interactions)
+    assert build_dataset(train_marts, split.train, user_feature_names(marts)).id_maps() == full.id_maps()

@@ -63,3 +63,15 @@ def test_cold_items_get_the_mean_identity_of_their_catalogue(trained):
     warm = dataset.item_index(interactions.loc[interactions["item_key"] != cold_key, "item_key"].unique())
     assert np.allclose(ours[warm], predicted[warm], atol=1e-4)
     assert not np.isclose(ours[cold], predicted[cold], atol=1e-4)
+
+
+def test_cross_domain_cohort_keeps_all_platform_behaviour_for_training(trained):
+    settings, _, _ = trained
+    marts = load_marts(settings)
+    interactions = known_interactions(marts)
+    split = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
+    cohort = split.cross_domain["person_id"].unique()
+    platform = interactions[interactions["item_key"].str.startswith("platform:")]
+    cohort_platform = platform[platform["person_id"].isin(cohort)]
+    assert len(cohort_platform) and cohort_platform["item_key"].isin(split.train["item_key"]).all()
+    assert not split.holdout["person_id"].isin(cohort).any()

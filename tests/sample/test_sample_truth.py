@@ -118,3 +118,12 @@ def test_style_and_brand_tastes_show_on_both_sides(sample):
                                              right_on="item_id")
     tagged = courses[courses["facet"] != ""]
     assert len(tagged) and all(f in t.split("|") for f, t in zip(tagged["facet"], tagged["tags"]))
+
+
+def test_investment_courses_reveal_risk_tolerance(sample):
+    """Investment courses carry a risk grade tag (R1..R5), and the grade of those a person takes
+    mostly equals their risk tolerance, the level finance products are picked by."""
+    events = engagement(sample, "events", "user_id", "course_id")
+    graded = events[events["facet"].str.fullmatch(r"R[1-5]")]
+    assert set(graded["topic"]) == {"personal_finance", "real_estate_investing"}
+    assert (graded["facet"] == "R" + graded["risk_tolerance"].astype(str)).mean() > 0.6

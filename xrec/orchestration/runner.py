@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,19 +44,28 @@ def run_day_in_process(settings: Settings, run_date: date, partners: list[str] |
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"running {DAG_ID} for business date {run_date} through Airflow; full log: {log_path}",
           flush=True)
-    started: dict[str, float] = {}
+    state: dict = {}
     with open(log_path, "w") as full_log, subprocess.Popen(
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:
             full_log.write(line)
-            progress = _progress_line(line, started)
+            progress = _progress_line(line, state)
             if progress:
                 print(progress, flush=True)
     return proc.returncode
 
 
-def _progress_line(line: str, started: dict[str, float]) -> str | None:
-    """A short terminal line for a task start/end or an error in `dags test` output."""
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Failed|Exception|Timeout)\w*: ")
+_ERROR_EVENT = re.compile(r"^\S+ \[error\s*\] (.*?)\s+\[[\w.]+\]")
+
+
+def _progress_line(line: str, state: dict) -> str | None:
+    """A short terminal line for a task start/end, an error event or an exception (with its
+    indented detail lines) in `dags test` output; None for everything else."""
+    started = state.setdefault("started", {})
+    if state.get("in_exception") and line.startswith("  "):
+        return "    " + line.rstrip()
+    state["in_exception"] = False
     if "[DAG TEST] starting task_id=" in line or "[DAG TEST] end task task_id=" in line:
         task = line.split("task_id=", 1)[1].split()[0]
         index = line.split("map_index=", 1)[1].split()[0]
@@ -64,9 +74,11 @@ def _progress_line(line: str, started: dict[str, float]) -> str | None:
             started[name] = time.monotonic()
             return None
         return f"  done  {name:<34} {time.monotonic() - started.pop(name, time.monotonic()):6.1f}s"
-    if "[error" in line and "Traceback" not in line:
-        return "  ERROR " + line.split("[error", 1)[1].split("]", 1)[-1].strip()[:400]
-    return None
+    if _EXCEPTION.match(line):
+        state["in_exception"] = True
+        return "  FAILED " + line.rstrip()
+    event = _ERROR_EVENT.match(line)
+    return f"  ERROR {event.group(1)}" if event else None
 
 
 class Scheduler:

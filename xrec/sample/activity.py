@@ -3,8 +3,8 @@
 ~80% of a person's events go to items of one of their latent topics (Zipf-like popularity
 inside the topic), the rest to globally popular items. Realty customers mostly look at
 listings in their own city; finance customers favour products near their risk tolerance; on-topic
-events on items with a facet (home style, car brand; also the platform's interior-design and
-car-culture courses) mostly match the person's own style or brand.
+events on items with a facet (home style, car brand, risk grade; also the platform's
+interior-design, car-culture and investment courses) mostly match the person's own value.
 """
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Every item has a category of its source (hence a topic), a Zipf-like popularity 
 topic, and the vertical's own attributes (realty city/size, finance risk level, ...). Home items
 have a style and automod items fit a car brand: these "facets" are also tags of the platform's
 interior-design and car-culture courses, so a taste shown on the platform carries to partners.
+Personal-finance and real-estate-investing courses carry a risk grade tag (R1..R5), the risk
+facet matching finance items' risk_level.
 """
 from __future__ import annotations
 
@@ -49,10 +51,14 @@ BRANDS = {"BMW": ["3 Series", "5 Series", "X3"], "Audi": ["A4L", "Q5L"], "Toyota
           "Honda": ["Civic", "Accord"], "Tesla": ["Model 3", "Model Y"], "BYD": ["Han", "Seal"],
           "Volkswagen": ["Golf GTI", "Passat"]}
 BRAND_NAMES = np.array(list(BRANDS))
-# Facets (a lasting personal preference visible on both sides): values, and the platform topic
-# whose courses are tagged with them. Column j of People.facets is a preference for facet j.
-FACET_VALUES = (STYLES, BRAND_NAMES)
-FACET_TOPICS = ("interior_design", "car_culture")
+# Risk grades as Chinese platforms label investment content (R1 conservative .. R5 aggressive).
+RISK_GRADES = np.array(["R1", "R2", "R3", "R4", "R5"])
+# Facets (a lasting personal preference visible on both sides): values, and the platform topics
+# whose courses are tagged with them. Column j of People.facets is a preference for facet j; the
+# risk facet is the person's risk tolerance, which finance items match by their risk_level.
+FACET_VALUES = (STYLES, BRAND_NAMES, RISK_GRADES)
+FACET_TOPICS = (("interior_design",), ("car_culture",), ("personal_finance", "real_estate_investing"))
+RISK_FACET = 2
 PARTNER_FACET = {"home": 0, "automod": 1}   # every item of these partners has that facet
 PART_TYPES = {"wheels": "wheel", "exhaust": "exhaust_system", "detailing": "coating",
               "audio": "speaker", "performance_tuning": "ecu_tune"}
@@ -118,7 +124,8 @@ def _facets(source: str, topic: np.ndarray, tax: Taxonomy,
     else:
         topic_kind = np.full(len(tax.topics), -1, dtype=np.int64)
         if source == "platform":
-            topic_kind[[tax.topics.index(t) for t in FACET_TOPICS]] = np.arange(len(FACET_TOPICS))
+            for j, topics in enumerate(FACET_TOPICS):
+                topic_kind[[tax.topics.index(t) for t in topics]] = j
         kind = topic_kind[topic]
     sizes = np.array([len(values) for values in FACET_VALUES])
     value = np.where(kind >= 0, rng.integers(0, sizes[np.maximum(kind, 0)]), -1)

@@ -1,7 +1,8 @@
 """The people behind the sample: platform users, partner customers and their latent traits.
 
 Every person has 1-2 latent topics, a home city, a birth year, a risk tolerance that falls
-with age, a home style and a car brand (the catalogue's facets). About 30% of platform users
+with age (also the risk grade of the investment courses they pick), a home style and a car
+brand (the catalogue's facets). About 30% of platform users
 are also customers of partners whose topics they share; partners also have customers who never
 use the platform. This is the entity state the daily generator keeps (never the event history).
 """
@@ -13,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from xrec.sample.catalogue import FACET_VALUES
+from xrec.sample.catalogue import FACET_VALUES, RISK_FACET
 from xrec.sample.identity import canonical_emails, canonical_phones, sha256_hex
 from xrec.sample.taxonomy import Taxonomy
 
@@ -101,7 +102,8 @@ def _people(n: int, start: date, days: int, primary_pool: np.ndarray, tax: Taxon
     age = np.clip(np.rint(rng.normal(35, 9, n)), 20, 65).astype(np.int64)
     risk = np.clip(np.rint(4.6 - (age - 22) / 10 + rng.normal(0, 0.6, n)), 1, 5).astype(np.int64)
     first_day = _first_days(n, days, rng)
-    facets = np.stack([rng.integers(0, len(values), n) for values in FACET_VALUES], axis=1)
+    facets = np.stack([risk - 1 if j == RISK_FACET else rng.integers(0, len(values), n)
+                       for j, values in enumerate(FACET_VALUES)], axis=1)
     return People(
         topics=np.stack([primary, second], axis=1),
         city=rng.choice(len(tax.cities), size=n, p=city_w / city_w.sum()),

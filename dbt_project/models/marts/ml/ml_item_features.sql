@@ -2,7 +2,8 @@
     source:<source>, category:<category>, topic:<topic>, price_band:<band>, risk:<1..5> (finance),
     city_tier:<n> and city:<city> (items with a known city), and the facets a person's taste
     carries across sources: style:<style> (home items; interior-design courses tagged with a
-    home style) and brand:<brand> (automod items; car-culture courses tagged with a car brand). -#}
+    home style), brand:<brand> (automod items; car-culture courses tagged with a car brand) and
+    risk:<1..5> also for courses tagged with a risk grade R1..R5 (investment courses). -#}
 with
 
 items as (
@@ -55,11 +56,22 @@ course_facets as (
 
 ),
 
+course_risk as (
+
+    {#- a course's risk grade tag R1..R5 (lower-snaked to r1..r5) is its risk level, as a finance item's -#}
+    select distinct 'platform:' || course_id as item_key, 'risk' as facet, substr(tag, 2) as value
+    from course_tags
+    where regexp_full_match(tag, 'r[1-5]')
+
+),
+
 facets as (
 
     select item_key, facet, value from partner_facets where value is not null
     union all
     select item_key, facet, value from course_facets
+    union all
+    select item_key, facet, value from course_risk
 
 ),
 
