@@ -42,16 +42,20 @@ def _families(families: tuple[str, ...]) -> str:
     return "split_part(feature, ':', 1) in (" + ", ".join(f"'{f}'" for f in families) + ")"
 
 
+# Every query is ordered: DuckDB scans in parallel, and LightFM's id maps and SGD order follow
+# row order, so an unordered read would make a rerun of the same day train a different model.
 MART_SQL = {
     "persons": "select person_id, city, risk_tolerance from marts.ml_persons order by person_id",
-    "recipients": "select person_id, recipient_source, recipient_id from marts.ml_recipients",
+    "recipients": "select person_id, recipient_source, recipient_id from marts.ml_recipients order by all",
     "items": """select item_key, source, item_id, category, topic, city,
                        cast(risk_level as integer) as risk_level, is_active
                 from marts.ml_items order by source = 'platform' desc, source, item_key""",
-    "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions",
+    "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions "
+                    "order by person_id, item_key",
     "person_features": "select person_id, feature, value from marts.ml_person_features "
-                       f"where {_families(USER_FEATURES)}",
-    "item_features": f"select item_key, feature, value from marts.ml_item_features where {_families(ITEM_FEATURES)}",
+                       f"where {_families(USER_FEATURES)} order by person_id, feature",
+    "item_features": f"select item_key, feature, value from marts.ml_item_features where {_families(ITEM_FEATURES)} "
+                     "order by item_key, feature",
 }
 
 
