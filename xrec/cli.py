@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--date", type=_date, required=True)
     sim.add_argument("--seed", type=int, default=7)
 
+    bench = sub.add_parser("bench", help="time the daily job on generated data (bench/results/)")
+    bench.add_argument("--sizes", default="S", help="comma-separated of T, S, M, L (L: 1M users)")
+    bench.add_argument("--repeats", type=int, default=1, help="runs per size; figures are medians")
+    bench.add_argument("--out", help="results folder (default: bench/results)")
+
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
     ing.add_argument("--source", action="append", help="repeat; default: every source")
@@ -113,6 +118,17 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in simulate_outcomes(settings, args.date, args.seed):
             print(path)
+    elif args.command == "bench":
+        from pathlib import Path
+
+        from xrec.bench import DEFAULT_OUT_DIR, parse_sizes, run_benchmark
+
+        # XREC_* settings in the environment (e.g. XREC_EPOCHS, XREC_THREADS) apply; the
+        # benchmark replaces every path with its scratch folder and never uses the serving DSN.
+        out = Path(args.out) if args.out else DEFAULT_OUT_DIR
+        path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env())
+        print((path.parent / "latest.md").read_text())
+        print(f"results: {path}")
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 

@@ -1,0 +1,37 @@
+"""The harness end to end at size T: the real daily job, timed, with references and quality."""
+import json
+
+import pytest
+
+from xrec.bench import run_benchmark
+from xrec.bench.job import STAGES
+
+# 10 epochs keep the test short; the model still beats popularity at size T, so every stage runs.
+OVERRIDES = {"XREC_EPOCHS": "10"}
+
+
+@pytest.mark.e2e
+def test_benchmark_at_size_t_times_every_stage(tmp_path):
+    path = run_benchmark(["T"], tmp_path, repeats=1, settings_overrides=OVERRIDES)
+
+    doc = json.loads(path.read_text())
+    assert path.name.startswith("bench-") and json.loads((tmp_path / "latest.json").read_text()) == doc
+    assert not (tmp_path / "scratch").exists()  # a finished size leaves no scratch data behind
+    size = doc["sizes"]["T"]
+    run = size["median"]
+    assert run["promoted"], f"model not promoted at size T: {run['quality']['decision_reason']}"
+    for stage in (*STAGES, "reference"):
+        assert run["stages"][stage]["seconds"] > 0, stage
+        assert run["stages"][stage]["peak_rss_mb"] > 0, stage
+    assert set(run["stages"]["train_evaluate"]["parts"]) >= {"fit", "evaluate", "build_dataset"}
+    assert "export" in run["stages"]["publish"]["parts"]
+    assert run["counts"]["raw_rows_read"] > 0 and run["counts"]["cross_recommendations"] > 0
+    derived = run["derived"]
+    for rate in ("ingest_rows_per_s", "train_interactions_per_s", "score_cells_per_s"):
+        assert derived[rate] > 0, rate
+    assert all(value > 0 for value in derived["ratios"].values())
+    assert run["quality"]["primary_value"] is not None and run["quality"]["baseline_value"] is not None
+    assert doc["machine"]["logical_cores"] >= 1 and len(doc["machine"]["load_average_end"]) == 3
+
+    text = (tmp_path / "latest.md").read_text()
+    assert "| dbt |" in text and "## Targets" in text and "PASS" in text

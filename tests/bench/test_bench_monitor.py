@@ -1,0 +1,42 @@
+"""Stage clock, RSS sampling and probes."""
+import sys
+import time
+import types
+
+import numpy as np
+
+from xrec.bench.monitor import Probe, RssSampler, StageClock, probed
+
+
+def test_stages_record_time_peak_rss_and_parts():
+    with RssSampler(interval=0.01) as sampler:
+        clock = StageClock(sampler)
+        with clock.stage("alloc"):
+            with clock.part("fill"):
+                block = np.ones(64 * 1024 * 1024 // 8)  # 64 MB, touched
+                time.sleep(0.05)
+            del block
+        with clock.stage("idle"):
+            time.sleep(0.02)
+    alloc, idle = clock.stages["alloc"], clock.stages["idle"]
+    assert alloc.seconds >= 0.05 and idle.seconds >= 0.02
+    assert alloc.peak_rss_mb > 64 and idle.peak_rss_mb > 0
+    assert alloc.parts["fill"].calls == 1 and alloc.parts["fill"].seconds >= 0.05
+    assert idle.parts == {}
+
+
+def test_probe_times_calls_counts_units_and_restores(monkeypatch):
+    module = types.ModuleType("bench_probe_target")
+    module.work = lambda rows: len(rows)
+    monkeypatch.setitem(sys.modules, "bench_probe_target", module)
+    original = module.work
+    probes = (Probe("bench_probe_target", "work", "work", lambda args, kwargs: len(args[0])),
+              Probe("bench_probe_target", "missing", "nothing"))
+    with RssSampler() as sampler:
+        clock = StageClock(sampler)
+        with probed(clock, probes), clock.stage("step"):
+            assert module.work([1, 2, 3]) == 3
+            module.work([4])
+    assert module.work is original
+    part = clock.stages["step"].parts["work"]
+    assert (part.calls, part.units) == (2, 4)

@@ -1,0 +1,114 @@
+"""The daily job as the DAG runs it (xrec.daily, step by step), one timed stage per step,
+plus the row counts and model quality of the run it produced."""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import date
+
+from xrec import daily
+from xrec.bench.monitor import Probe, StageClock
+from xrec.config import Settings
+from xrec.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+JOB_STAGES = ("ingest", "gate_raw", "dbt", "gate_marts", "train_evaluate", "score", "gate_outputs",
+              "publish", "report")
+MODEL_STAGES = ("train_evaluate", "score")
+STAGES = ("generate", *JOB_STAGES)
+
+
+def _interaction_rows(args: tuple, kwargs: dict) -> int:
+    """Rows handed to ml.train.train_model(settings, dataset, interactions, ...)."""
+    return len(kwargs["interactions"] if "interactions" in kwargs else args[2])
+
+
+# Functions the steps call, looked up by name at call time, so wrapping them times the parts.
+PROBES = (
+    Probe("ml.pipeline", "load_marts", "load_marts"),
+    Probe("ml.pipeline", "build_dataset", "build_dataset"),
+    Probe("ml.pipeline", "train_model", "fit", _interaction_rows),
+    Probe("ml.pipeline", "evaluate", "evaluate"),
+    Probe("ml.pipeline", "score_all", "rank"),
+    Probe("ml.pipeline", "write_candidates", "write_candidates"),
+    Probe("xrec.publish.step", "publish_partition", "cross_recommendations"),
+    Probe("xrec.publish.step", "write_parquet", "parquet"),
+    Probe("xrec.publish.step", "write_snapshot", "snapshot"),
+    Probe("xrec.publish.step", "load_serving", "postgres"),
+    Probe("xrec.publish.step", "write_partner_exports", "export"),
+)
+
+
+def run_daily_job(settings: Settings, run_date: date, clock: StageClock) -> bool:
+    """Every step of the daily job for run_date, in DAG order; per-source steps are parts.
+
+    Like the DAG's short-circuit, a model that fails the promotion gate skips score, the output
+    gate and publish (those stages are then absent); returns whether the model was promoted.
+    """
+    sources = daily.plan_sources(settings)
+    with clock.stage("ingest"):
+        for source in sources:
+            with clock.part(source):
+                daily.ingest(settings, source, run_date)
+    with clock.stage("gate_raw"):
+        gates = []
+        for source in sources:
+            with clock.part(source):
+                gates.append(daily.gate_raw(settings, source, run_date))
+    with clock.stage("dbt"):
+        daily.build_warehouse(settings, run_date, gates)
+    with clock.stage("gate_marts"):
+        daily.gate_marts(settings, run_date)
+    with clock.stage("train_evaluate"):
+        model_run = daily.train_and_evaluate(settings, run_date)
+    if model_run["is_promoted"]:
+        with clock.stage("score"):
+            daily.score(settings, run_date)
+        with clock.stage("gate_outputs"):
+            daily.gate_outputs(settings, run_date)
+        with clock.stage("publish"):
+            daily.publish(settings, run_date)
+    else:
+        log.warning("bench %s: model not promoted (%s); score, output gate and publish skipped "
+                    "as in the DAG", run_date, model_run["reason"])
+    with clock.stage("report"):
+        daily.report(settings, run_date)
+    return model_run["is_promoted"]
+
+
+def data_counts(settings: Settings, run_date: date) -> dict:
+    """Rows at each layer of the run: landing rows read, marts, candidates, published rows."""
+    with connect(settings, read_only=True) as con:
+        read, loaded, quarantined, files = con.execute(
+            "select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
+            "coalesce(sum(rows_quarantined), 0), count(*) from raw.load_audit"
+        ).fetchone()
+        counts = {"raw_files": files, "raw_rows_read": read, "raw_rows_loaded": loaded,
+                  "raw_rows_quarantined": quarantined}
+        for mart in ("ml_persons", "ml_recipients", "ml_items", "ml_interactions"):
+            counts[mart] = con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+        for table in ("recommendation_candidates", "cross_recommendations"):
+            counts[table] = con.execute(
+                f"select count(*) from main.{table} where run_date = ?", [run_date]
+            ).fetchone()[0]
+        counts["recipients_by_source"] = dict(con.execute(
+            "select recipient_source, count(*) from marts.ml_recipients group by 1 order by 1"
+        ).fetchall())
+        counts["items_by_source"] = dict(con.execute(
+            "select source, count(*) from marts.ml_items group by 1 order by 1"
+        ).fetchall())
+    return counts
+
+
+def model_quality(settings: Settings, run_date: date) -> dict:
+    """The model_runs row of run_date: the model's metrics beside the popularity baseline's."""
+    from ml.registry import run_for
+
+    run = run_for(settings, run_date)
+    if run is None:
+        raise LookupError(f"model_runs has no row for {run_date} in {settings.warehouse}")
+    row = asdict(run)
+    keep = ("model_version", "primary_metric", "primary_value", "baseline_value", "previous_value",
+            "is_published", "decision_reason", "metrics", "baseline_metrics", "params")
+    return {key: row.get(key) for key in keep}

@@ -1,0 +1,161 @@
+"""Wall time and peak RSS per stage: a psutil sampler thread plus a stage clock with parts.
+
+Peak RSS covers this process and its children (dbt and GX run in-process today, but a step may
+start subprocesses). Parts time the functions a step calls (see `probed`) without changing them.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SECONDS = 0.05
+MB = 1024 * 1024
+
+
+def tree_rss(process: psutil.Process) -> int:
+    """Resident bytes of `process` plus all its live descendants."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:  # the child exited between listing and reading
+            continue
+    return total
+
+
+class RssSampler:
+    """Samples the process tree's RSS in a daemon thread; `take_peak` closes a window."""
+
+    def __init__(self, interval: float = SAMPLE_SECONDS):
+        self._process = psutil.Process()
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="xrec-bench-rss", daemon=True)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.sample()
+
+    def sample(self) -> int:
+        rss = tree_rss(self._process)
+        with self._lock:
+            self._peak = max(self._peak, rss)
+        return rss
+
+    def take_peak(self) -> int:
+        """The peak since the previous call (sampled once more now); starts the next window."""
+        current = self.sample()
+        with self._lock:
+            peak, self._peak = self._peak, current
+        return peak
+
+
+@dataclass
+class Part:
+    calls: int = 0
+    seconds: float = 0.0
+    units: int = 0  # what the call processed, when its probe counts (e.g. interactions fitted)
+
+
+@dataclass
+class Stage:
+    seconds: float
+    peak_rss_mb: float
+    parts: dict[str, Part] = field(default_factory=dict)
+
+
+class StageClock:
+    """Times named stages (one window of the sampler each) and the parts called inside them."""
+
+    def __init__(self, sampler: RssSampler, label: str = ""):
+        self._sampler = sampler
+        self._label = label
+        self.stages: dict[str, Stage] = {}
+        self.current: str | None = None
+        self._parts: dict[str, Part] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self._sampler.take_peak()
+        self.current, self._parts = name, {}
+        started = time.perf_counter()
+        yield  # no finally: after a failure `current` still names the stage that failed
+        seconds = time.perf_counter() - started
+        self.stages[name] = Stage(seconds, self._sampler.take_peak() / MB, self._parts)
+        log.info("bench %s %s: %.2f s, peak RSS %.0f MB", self._label, name, seconds,
+                 self.stages[name].peak_rss_mb)
+        self.current, self._parts = None, {}
+
+    @contextmanager
+    def part(self, name: str, units: int = 0) -> Iterator[None]:
+        """Adds the block's time to part `name` of the current stage (outside a stage: ignored)."""
+        parts = self._parts
+        started = time.perf_counter()
+        yield
+        part = parts.setdefault(name, Part())
+        part.calls += 1
+        part.seconds += time.perf_counter() - started
+        part.units += units
+
+    def timed(self, name: str, function: Callable, units: Callable[[tuple, dict], int] | None) -> Callable:
+        """`function`, each call timed as part `name` (counting `units(args, kwargs)`)."""
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with self.part(name, units(args, kwargs) if units else 0):
+                return function(*args, **kwargs)
+        return wrapper
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A function that a step looks up in `module` at call time, timed as part `part`."""
+
+    module: str
+    attribute: str
+    part: str
+    units: Callable[[tuple, dict], int] | None = None
+
+
+@contextmanager
+def probed(clock: StageClock, probes: tuple[Probe, ...]) -> Iterator[None]:
+    """Wrap each probe's function with a timer for the duration of the block, then restore it.
+
+    A probe whose module or function is missing (renamed by its owner) is skipped with a warning:
+    its stage is still timed as a whole.
+    """
+    installed = []
+    try:
+        for probe in probes:
+            try:
+                module = importlib.import_module(probe.module)
+                original = getattr(module, probe.attribute)
+            except (ImportError, AttributeError) as error:
+                log.warning("probe %s.%s unavailable (%s); part %r not timed",
+                            probe.module, probe.attribute, error, probe.part)
+                continue
+            setattr(module, probe.attribute, clock.timed(probe.part, original, probe.units))
+            installed.append((module, probe.attribute, original))
+        yield
+    finally:
+        for module, attribute, original in reversed(installed):
+            setattr(module, attribute, original)

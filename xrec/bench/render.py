@@ -1,0 +1,106 @@
+"""The benchmark document as a Markdown report (bench/results/latest.md)."""
+from __future__ import annotations
+
+from xrec.bench.job import STAGES
+
+
+def _num(value, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def _headline(metrics: dict, partners: list[str], prefix: str = "") -> dict[str, float]:
+    """Nested metrics flattened to 'a.b' keys, keeping rates (floats) not broken down by partner;
+    the per-partner figures and counts stay in the JSON."""
+    out = {}
+    for key, value in (metrics or {}).items():
+        if key in partners:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_headline(value, partners, f"{name}."))
+        elif isinstance(value, float):
+            out[name] = value
+    return out
+
+
+def render_markdown(doc: dict) -> str:
+    """Date, machine, sizes, per-stage time/RSS, throughput, reference ratios, quality, targets."""
+    m, sizes = doc["machine"], doc["sizes"]
+    names = list(sizes)
+    lines = [
+        f"# xrec benchmark — {doc['created_at']}", "",
+        f"Machine: {m['cpu_model']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM, "
+        f"Python {m['python']}, {m['platform']}. Load average (1/5/15 min) at start "
+        f"{m['load_average_start']}, at end {m['load_average_end']}.",
+        f"Repeats: {doc['repeats']} (figures are medians). Settings overrides: "
+        f"{doc['settings_overrides'] or 'none'}. The daily job runs in one process through "
+        "xrec.daily, as the DAG's tasks do; Postgres serving is skipped (no DSN); stage peak RSS is "
+        "the whole process (plus children), so it includes what earlier stages left allocated.", "",
+        "## Sizes", "",
+    ]
+    count_keys = ["raw_rows_read", "raw_rows_quarantined", "ml_persons", "ml_recipients",
+                  "ml_items", "ml_interactions", "recommendation_candidates", "cross_recommendations"]
+    rows = [["users", *(_num(sizes[n]["spec"]["users"]) for n in names)],
+            ["days", *(_num(sizes[n]["spec"]["days"]) for n in names)],
+            ["run_date", *(sizes[n]["spec"]["run_date"] for n in names)]]
+    rows += [[key, *(_num(sizes[n]["median"]["counts"][key], 0) for n in names)] for key in count_keys]
+    lines += _table(["", *names], rows) + ["", "## Stages (seconds / peak RSS MB)", ""]
+
+    rows = []
+    for stage in (*STAGES, "reference"):
+        cells = []
+        for n in names:
+            s = sizes[n]["median"]["stages"].get(stage)
+            if s is None:
+                cells.append("skipped (model not promoted)")
+                continue
+            parts = ", ".join(f"{p} {_num(v['seconds'])}" for p, v in s["parts"].items())
+            cells.append(f"{_num(s['seconds'])} s / {_num(s['peak_rss_mb'], 0)} MB"
+                         + (f" ({parts})" if parts else ""))
+        rows.append([stage, *cells])
+    for key, label in (("job_seconds", "daily job (ingest..report)"),
+                       ("end_to_end_seconds", "end to end (generate..report)"),
+                       ("orchestration_sql_seconds", "non-model stages"),
+                       ("model_seconds", "model stages (train+evaluate, score)"),
+                       ("peak_rss_mb", "peak RSS MB (daily job)")):
+        rows.append([f"**{label}**", *(_num(sizes[n]["median"]["derived"][key]) for n in names)])
+    lines += _table(["stage", *names], rows) + ["", "## Throughput and references", ""]
+
+    rows = [[label, *(_num(sizes[n]["median"]["derived"][key], 0) for n in names)] for key, label in (
+        ("ingest_rows_per_s", "ingest rows/s (load_audit rows_read)"),
+        ("train_interactions_per_s", "train interactions x epochs / fit s"),
+        ("score_cells_per_s", "score stage recipients x items / s"))]
+    rows += [[label, *(_num(sizes[n]["median"]["reference"].get(key), 0) for n in names)]
+             for key, label in (("fit_interactions_per_s", "bare LightFM.fit interactions x epochs / s"),
+                                ("bare_cells_per_s", "bare matmul+argpartition cells/s"),
+                                ("predict_cells_per_s", "LightFM.predict cells/s"),
+                                ("ours_cells_per_s", "ml ranker alone cells/s"))]
+    ratio_keys = list(sizes[names[0]]["median"]["derived"]["ratios"])
+    rows += [[f"ratio {key}", *(_num(sizes[n]["median"]["derived"]["ratios"][key], 3) for n in names)]
+             for key in ratio_keys]
+    lines += _table(["figure", *names], rows) + ["", "## Model quality (model / popularity baseline; per-partner figures in the JSON)", ""]
+
+    quality = {n: sizes[n]["median"]["quality"] for n in names}
+    partners = doc["partners"]
+    rows = [["decision", *(f"published={quality[n]['is_published']}: {quality[n]['decision_reason']}"
+                           for n in names)],
+            ["primary metric", *(f"{quality[n]['primary_metric']}: {_num(quality[n]['primary_value'], 4)} / "
+                                 f"{_num(quality[n]['baseline_value'], 4)}" for n in names)]]
+    headline = {n: (_headline(quality[n]["metrics"], partners),
+                    _headline(quality[n]["baseline_metrics"], partners)) for n in names}
+    keys = dict.fromkeys(key for n in names for key in headline[n][0])
+    rows += [[key, *(f"{_num(headline[n][0].get(key), 4)} / {_num(headline[n][1].get(key), 4)}"
+                     for n in names)] for key in keys]
+    lines += _table(["model / baseline", *names], rows)
+    lines += ["", "## Targets (set for size M)", ""]
+    rows = [[t["size"], t["target"], _num(t["value"]), _num(t["limit"]), t["status"]] for t in doc["targets"]]
+    return "\n".join(lines + _table(["size", "target", "value", "limit", "status"], rows)) + "\n"

@@ -1,0 +1,144 @@
+"""`run_benchmark`: per size, generate the sample, run the daily job, measure, write the results."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from xrec.bench.job import PROBES, data_counts, model_quality, run_daily_job
+from xrec.bench.machine import machine_info
+from xrec.bench.monitor import RssSampler, StageClock, probed
+from xrec.bench.reference import reference_figures
+from xrec.bench.render import render_markdown
+from xrec.bench.sizes import SIZES, BenchSize
+from xrec.bench.summary import check_targets, derive, median_of
+from xrec.config import PROJECT_ROOT, Settings
+from xrec.sample import generate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUT_DIR = PROJECT_ROOT / "bench" / "results"
+
+
+class BenchmarkFailed(RuntimeError):
+    """A benchmark run stopped: names the size, the stage and where its scratch data was kept."""
+
+
+# Variables the benchmark always sets itself (scratch paths; no serving DSN).
+SCRATCH_VARIABLES = ("XREC_LANDING", "XREC_WAREHOUSE", "XREC_EXPORTS", "XREC_ARTIFACTS",
+                     "AIRFLOW_HOME", "XREC_SERVING_DSN")
+
+
+def effective_overrides(overrides: dict) -> dict[str, str]:
+    """The overrides that change something: neither a scratch variable nor equal to the embedded
+    default (so a caller may pass its whole `settings.env()` without undoing a size's presets)."""
+    defaults = Settings.from_env({}).env()
+    return {str(k): str(v) for k, v in overrides.items()
+            if k not in SCRATCH_VARIABLES and defaults.get(k) != str(v)}
+
+
+def scratch_settings(scratch: Path, overrides: dict[str, str]) -> Settings:
+    """Settings whose every path is under `scratch`. No serving DSN: benchmark rows must never
+    reach the Postgres schema BI reads."""
+    return Settings.from_env({
+        **overrides,
+        "XREC_LANDING": str(scratch / "landing"),
+        "XREC_WAREHOUSE": str(scratch / "warehouse.duckdb"),
+        "XREC_EXPORTS": str(scratch / "exports"),
+        "XREC_ARTIFACTS": str(scratch / "artifacts"),
+        "AIRFLOW_HOME": str(scratch / "airflow"),
+        "XREC_SERVING_DSN": "",
+    })
+
+
+def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str]) -> dict:
+    """Generate `size` from scratch, run the daily job for its last date, measure everything."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    settings = scratch_settings(scratch, {**size.settings, **overrides})
+    clock = StageClock(sampler, label=size.name)
+    try:
+        with clock.stage("generate"):
+            generate(settings.landing, size.start, size.days, size.users, size.seed)
+        with probed(clock, PROBES):
+            promoted = run_daily_job(settings, size.run_date, clock)
+        with clock.stage("reference"):
+            reference = reference_figures(settings, size.run_date)
+        run = {"promoted": promoted,
+               "stages": {name: asdict(stage) for name, stage in clock.stages.items()},
+               "counts": data_counts(settings, size.run_date),
+               "quality": model_quality(settings, size.run_date),
+               "reference": reference}
+    except Exception as error:
+        raise BenchmarkFailed(
+            f"benchmark size {size.name} ({size.users} users, {size.days} days, run_date "
+            f"{size.run_date}) failed in stage {clock.current or 'measurement'}: "
+            f"{type(error).__name__}: {error}\nscratch data kept in {scratch}"
+        ) from error
+    run["derived"] = derive(run, settings.epochs, list(settings.partners))
+    return run
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def run_benchmark(
+    sizes: list[str],
+    out_dir: Path,
+    repeats: int = 1,
+    settings_overrides: dict | None = None,
+) -> Path:
+    """Benchmark the daily job at each size (T, S, M, L) `repeats` times; returns the JSON path.
+
+    Writes `bench-<UTC timestamp>.json`, `latest.json` and `latest.md` to `out_dir`; each run's
+    data lives in `out_dir/scratch/<size>/`, removed once the size has finished (kept on failure).
+    `settings_overrides` are XREC_* variables (e.g. XREC_EPOCHS); paths are always the scratch's,
+    and values equal to the embedded defaults are ignored (see `effective_overrides`).
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    unknown = [name for name in sizes if name not in SIZES]
+    if unknown:
+        raise ValueError(f"unknown benchmark size(s) {unknown}; choose from {', '.join(SIZES)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    overrides = effective_overrides(settings_overrides or {})
+    created = datetime.now(timezone.utc)
+    machine = machine_info()
+    results = {}
+    with RssSampler() as sampler:
+        for name in sizes:
+            size, scratch = SIZES[name], out_dir / "scratch" / name
+            runs = []
+            for repeat in range(1, repeats + 1):
+                log.info("bench %s: run %d/%d (%d users, %d days)", name, repeat, repeats, size.users, size.days)
+                runs.append(_run_once(size, scratch, sampler, overrides))
+            shutil.rmtree(scratch, ignore_errors=True)
+            spec = {**asdict(size), "start": size.start.isoformat(), "run_date": size.run_date.isoformat()}
+            results[name] = {"spec": spec, "runs": runs, "median": median_of(runs)}
+    machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    doc = {
+        "created_at": created.isoformat(timespec="seconds"),
+        "machine": machine,
+        "repeats": repeats,
+        "settings_overrides": overrides,
+        "partners": list(Settings.from_env(overrides).partners),
+        "sizes": results,
+        "targets": check_targets({name: r["median"] for name, r in results.items()}),
+    }
+    text = json.dumps(doc, indent=2, default=str)
+    path = out_dir / f"bench-{created:%Y%m%dT%H%M%SZ}.json"
+    _write_atomic(path, text)
+    _write_atomic(out_dir / "latest.json", text)
+    _write_atomic(out_dir / "latest.md", render_markdown(doc))
+    scratch_root = out_dir / "scratch"
+    if scratch_root.exists() and not any(scratch_root.iterdir()):
+        scratch_root.rmdir()
+    log.info("benchmark written to %s", path)
+    return path

@@ -1,0 +1,117 @@
+"""From timed runs to figures: medians over repeats, throughput, reference ratios, targets."""
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from xrec.bench.job import JOB_STAGES, MODEL_STAGES
+from xrec.config import PLATFORM
+
+# The budget is set for size M; other sizes are checked against the same limits for information.
+TARGET_SIZE = "M"
+JOB_SECONDS_MAX = 600.0
+SCORE_VS_BARE_MIN = 0.5
+PEAK_RSS_MB_MAX = 6 * 1024.0
+SCALING_SLACK = 1.2
+
+
+def median_of(runs: list[Any]) -> Any:
+    """Element-wise median of repeated results with the same shape: numbers (not bools) become
+    their median, dicts are combined key by key (the first run's keys), anything else is taken
+    from the first run."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {key: median_of([run[key] for run in runs if key in run]) for key in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool) and all(
+        isinstance(run, (int, float)) for run in runs
+    ):
+        return statistics.median(runs)
+    return first
+
+
+def scoring_cells(counts: dict, partners: list[str]) -> int:
+    """Recipient x candidate-item pairs the scorer ranks: platform users x each partner's items,
+    and each partner's customers x platform courses."""
+    recipients, items = counts["recipients_by_source"], counts["items_by_source"]
+    return sum(
+        recipients.get(PLATFORM, 0) * items.get(p, 0) + recipients.get(p, 0) * items.get(PLATFORM, 0)
+        for p in partners
+    )
+
+
+def _rate(units: float, seconds: float) -> float | None:
+    return units / seconds if seconds > 0 else None
+
+
+def _ratio(ours: float | None, reference: float | None) -> float | None:
+    return ours / reference if ours is not None and reference else None
+
+
+def derive(run: dict, epochs: int, partners: list[str]) -> dict:
+    """Totals, throughput and reference ratios of one run (its stages, counts and references)."""
+    stages, counts, reference = run["stages"], run["counts"], run["reference"]
+    present = [s for s in JOB_STAGES if s in stages]  # score..publish are absent when not promoted
+    fit = stages["train_evaluate"]["parts"].get("fit")
+    # Without the fit probe, the whole stage over the mart's rows: slower-looking, never faster.
+    fit_units = (fit["units"] if fit else counts["ml_interactions"]) * epochs
+    fit_seconds = fit["seconds"] if fit else stages["train_evaluate"]["seconds"]
+    cells = scoring_cells(counts, partners)
+    rates = {
+        "ingest_rows_per_s": _rate(counts["raw_rows_read"], stages["ingest"]["seconds"]),
+        "train_interactions_per_s": _rate(fit_units, fit_seconds),
+        "score_cells_per_s": _rate(cells, stages["score"]["seconds"]) if "score" in stages else None,
+    }
+    job = sum(stages[s]["seconds"] for s in present)
+    model = sum(stages[s]["seconds"] for s in MODEL_STAGES if s in stages)
+    return {
+        "job_seconds": job,
+        "end_to_end_seconds": job + stages["generate"]["seconds"],
+        "model_seconds": model,
+        "orchestration_sql_seconds": job - model,
+        "peak_rss_mb": max(stages[s]["peak_rss_mb"] for s in present),
+        "skipped_stages": [s for s in JOB_STAGES if s not in stages],
+        "score_cells": cells,
+        "fit_interactions_x_epochs": fit_units,
+        **rates,
+        "ratios": {
+            "train_vs_bare_fit": _ratio(rates["train_interactions_per_s"],
+                                        reference.get("fit_interactions_per_s")),
+            "score_vs_bare_matmul": _ratio(rates["score_cells_per_s"], reference.get("bare_cells_per_s")),
+            "score_vs_lightfm_predict": _ratio(rates["score_cells_per_s"],
+                                               reference.get("predict_cells_per_s")),
+            "ranker_vs_bare_matmul": reference.get("ours_vs_bare"),
+        },
+    }
+
+
+def _check(size: str, target: str, value: float | None, limit: float, ok: bool | None) -> dict:
+    status = "n/a" if ok is None else ("PASS" if ok else "MISS")
+    return {"size": size, "target": target, "value": value, "limit": limit, "status": status}
+
+
+def check_targets(medians: dict[str, dict]) -> list[dict]:
+    """PASS/MISS per target and measured size (median figures); the scaling target needs S and M."""
+    checks = []
+    for size, figures in medians.items():
+        d = figures["derived"]
+        score_ratio = d["ratios"]["score_vs_bare_matmul"]
+        checks += [
+            _check(size, "full job seconds <= 600", d["job_seconds"], JOB_SECONDS_MAX,
+                   d["job_seconds"] <= JOB_SECONDS_MAX),
+            _check(size, "orchestration+SQL seconds <= model seconds", d["orchestration_sql_seconds"],
+                   d["model_seconds"], d["orchestration_sql_seconds"] <= d["model_seconds"]),
+            _check(size, "scoring rate / bare matmul rate >= 0.5", score_ratio, SCORE_VS_BARE_MIN,
+                   None if score_ratio is None else score_ratio >= SCORE_VS_BARE_MIN),
+            _check(size, "peak RSS MB <= 6144", d["peak_rss_mb"], PEAK_RSS_MB_MAX,
+                   d["peak_rss_mb"] <= PEAK_RSS_MB_MAX),
+        ]
+    if "S" in medians and TARGET_SIZE in medians:
+        small, big = medians["S"], medians[TARGET_SIZE]
+        time_ratio = big["derived"]["job_seconds"] / small["derived"]["job_seconds"]
+        data_ratio = big["counts"]["raw_rows_read"] / small["counts"]["raw_rows_read"]
+        checks.append(_check(f"{TARGET_SIZE}/S", "time ratio <= 1.2 x data ratio", time_ratio,
+                             SCALING_SLACK * data_ratio, time_ratio <= SCALING_SLACK * data_ratio))
+    else:
+        checks.append(_check(f"{TARGET_SIZE}/S", "time ratio <= 1.2 x data ratio", None,
+                             SCALING_SLACK, None))
+    return checks
