@@ -11,7 +11,8 @@ generated sample):
   training interaction: WARP samples such an item only as a negative, so its identity vector
   would learn "never pick me" and bury every new item (ml.embeddings imputes it instead);
 - only the feature families in USER_FEATURES / ITEM_FEATURES are used (constant or redundant
-  ones such as source:, city_tier:, segment:, account: only dilute the others);
+  ones such as source:, city_tier:, segment:, account: only dilute the others; age_band: too,
+  as the risk shares already carry what age says about a person's choices);
 - rows are l2-normalised, not l1 as LightFM's builders do: with l1 a one-hot feature among
   eight weighs 1/8 on each side, so a user-item feature pair (city:x with city:x) enters the
   score at 1/64 and WARP barely learns it.
@@ -34,7 +35,7 @@ from xrec.warehouse import connect
 log = logging.getLogger(__name__)
 
 # Feature families ('<family>:<value>') the model uses, of those the marts offer.
-USER_FEATURES = ("age_band", "city", "topic", "style", "brand", "risk")
+USER_FEATURES = ("city", "topic", "style", "brand", "risk")
 ITEM_FEATURES = ("category", "topic", "price_band", "risk", "city", "style", "brand")
 
 

@@ -58,7 +58,10 @@ def _facet_context(cat: Catalogue, people: People, actors: np.ndarray, topic: np
                    rng: np.random.Generator) -> np.ndarray:
     """Per on-topic event whose topic has a facet in ``cat``: mostly the actor's preferred value."""
     size = int(max(cat.topic.max(initial=-1), topic.max(initial=-1))) + 2   # last slot: topic -1
-    topic_kind = np.full(size, -1, dtype=np.int64)
+    kinds = np.unique(cat.facet_kind)
+    # a catalogue whose every item has the same facet (home styles, automod brands): the taste
+    # also steers the off-topic (popular) picks; a course catalogue mixes facets and untagged topics
+    topic_kind = np.full(size, kinds[0] if len(kinds) == 1 else -1, dtype=np.int64)
     topic_kind[cat.topic] = cat.facet_kind    # one kind per topic within a catalogue
     kind = topic_kind[topic]
     value = np.take_along_axis(people.facets[actors], np.maximum(kind, 0)[:, None], axis=1)[:, 0]

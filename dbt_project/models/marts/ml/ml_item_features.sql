@@ -1,6 +1,6 @@
 {#- LightFM item features, long form (item_key, feature, value), all with value 1:
     source:<source>, category:<category>, topic:<topic>, price_band:<band>, risk:<1..5> (finance),
-    city_tier:<n> and city:<city> (items with a known city), and the facets a person's taste
+    city_tier:<n> and city:<city> (realty listings with a known city), and the facets a person's taste
     carries across sources: style:<style> (home items; interior-design courses tagged with a
     home style), brand:<brand> (automod items; car-culture courses tagged with a car brand) and
     risk:<1..5> also for courses tagged with a risk grade R1..R5 (investment courses). -#}
@@ -87,10 +87,13 @@ features as (
     union all
     select item_key, 'risk:' || risk_level from items where risk_level is not null
     union all
+    -- only a listing's city is where its buyer lives; another item's city is a seller's address,
+    -- and sharing city:<city> with it would blur the person-city to listing-city match
     select items.item_key, 'city_tier:' || cities.city_tier
     from items inner join cities on items.city = cities.city
+    where items.source = 'realty'
     union all
-    select item_key, 'city:' || city from items where city is not null
+    select item_key, 'city:' || city from items where city is not null and source = 'realty'
     union all
     select items.item_key, facets.facet || ':' || facets.value
     from items inner join facets on items.item_key = facets.item_key
