@@ -30,6 +30,14 @@ def model_params(settings: Settings) -> dict:
     }
 
 
+def lightfm_arguments(settings: Settings) -> dict:
+    """The `LightFM(...)` constructor arguments among the run's parameters."""
+    params = model_params(settings)
+    for training_only in ("epochs", "refit_epochs"):
+        params.pop(training_only)
+    return params
+
+
 def refit_epochs(settings: Settings) -> int:
     """Epochs that continue a trained model on the full data (a quarter of a fresh fit): the
     evaluation model has already learnt all but the newest week, which needs far fewer passes."""
@@ -49,11 +57,9 @@ def train_model(
     A warm start is copied, never mutated, so the model it came from stays what it was.
     With settings.threads == 1 the result is bit-for-bit reproducible (fixed random_state).
     """
-    params = model_params(settings)
-    params.pop("refit_epochs")
-    epochs = params.pop("epochs") if epochs is None else epochs
+    epochs = settings.epochs if epochs is None else epochs
     if warm_start is None:
-        model = LightFM(**params)
+        model = LightFM(**lightfm_arguments(settings))
     else:
         model = copy.deepcopy(warm_start)
     matrix, weights = dataset.interaction_matrices(interactions)

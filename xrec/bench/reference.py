@@ -11,7 +11,7 @@ from lightfm import LightFM
 
 from ml.dataset import build_dataset, known_interactions, load_marts
 from ml.reference import scorer_comparison
-from ml.train import model_params
+from ml.train import lightfm_arguments
 from xrec.config import Settings
 
 log = logging.getLogger(__name__)
@@ -23,10 +23,9 @@ def bare_fit(settings: Settings, run_date: date) -> dict:
     interactions = known_interactions(marts)
     dataset = build_dataset(marts, interactions)
     matrix, weights = dataset.interaction_matrices(interactions)
-    params = model_params(settings)
-    epochs = params.pop("epochs")
+    epochs = settings.epochs
     started = time.perf_counter()
-    LightFM(**params).fit(matrix, user_features=dataset.user_features,
+    LightFM(**lightfm_arguments(settings)).fit(matrix, user_features=dataset.user_features,
                           item_features=dataset.item_features, sample_weight=weights,
                           epochs=epochs, num_threads=settings.threads)
     seconds = time.perf_counter() - started
