@@ -1,7 +1,8 @@
 """A real Airflow deployment (api-server, scheduler, dag-processor, triggerer) on this machine's
 PostgreSQL: triggered runs with LocalExecutor and with Celery on Redis, and a 3-day backfill
 whose days equal the daily runs of those days."""
-from datetime import timedelta
+import socket
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
@@ -14,24 +15,34 @@ from xrec.orchestration.runner import Scheduler
 pytestmark = pytest.mark.e2e
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _scheduler(xrec, database: str, **topology) -> Scheduler:
+    """A deployment on its own metadata DB and api-server port, so nothing else on the machine
+    (an embedded `xrec backfill`, another test run) can answer its tasks."""
     settings = Settings.from_env(xrec.env)
     dsn = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
-    return Scheduler(settings, AirflowTopology(metadata_dsn=dsn, use_job_schedule=False, **topology))
+    return Scheduler(settings, AirflowTopology(metadata_dsn=dsn, use_job_schedule=False,
+                                               api_port=_free_port(), **topology))
 
 
 def test_backfill_through_the_scheduler_reproduces_daily_runs(deployment, pg_database):
     start = LAST_DAY - timedelta(days=2)
+    days = [start + timedelta(days=offset) for offset in range(3)]
     backfilled = deployment("backfilled")
     with _scheduler(backfilled, pg_database("xrec_airflow")) as scheduler:
         scheduler.wait_for_dag()
+        since = datetime.now(timezone.utc)
         scheduler.backfill(start, LAST_DAY)
-        runs = scheduler.wait_for_runs(3, timeout=2400)
-    assert sorted(r["state"] for r in runs) == ["success"] * 3
+        states = scheduler.wait_for_days(days, since, timeout=2400)
+    assert list(states.values()) == ["success"] * 3
 
     daily = deployment("daily")
-    for offset in range(3):
-        day = start + timedelta(days=offset)
+    for day in days:
         assert daily.xrec("run", "--date", day.isoformat()).returncode == 0
         assert backfilled.recommendations(day) == daily.recommendations(day), day
         assert backfilled.recommendations(day)
@@ -47,7 +58,8 @@ def test_triggered_run_succeeds_under_the_scheduler(deployment, pg_database, exe
     with _scheduler(xrec, pg_database("xrec_airflow"), executor=executor,
                     broker_url=broker) as scheduler:
         scheduler.wait_for_dag()
-        run_id = scheduler.trigger(LAST_DAY)
-        runs = scheduler.wait_for_runs(1, timeout=1800)
-    assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "success")]
+        since = datetime.now(timezone.utc)
+        scheduler.trigger(LAST_DAY)
+        states = scheduler.wait_for_days([LAST_DAY], since, timeout=1800)
+    assert states == {LAST_DAY: "success"}
     assert xrec.query("select count(distinct partner) from cross_recommendations_current") == [(4,)]

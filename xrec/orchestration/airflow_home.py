@@ -62,6 +62,9 @@ def airflow_env(settings: Settings, topology: AirflowTopology = AirflowTopology(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__EXECUTOR": topology.executor,
+        # LocalExecutor forks this many workers; the default 32 only costs memory on 2 cores
+        # where the DuckDB pool serialises the work anyway.
+        "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": dsn,
         "AIRFLOW__API__PORT": str(topology.api_port),

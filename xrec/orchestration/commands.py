@@ -3,7 +3,7 @@ user where the results are."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from xrec.config import PLATFORM, Settings
 from xrec.orchestration.airflow_home import AirflowTopology
@@ -51,14 +51,14 @@ def run_daily(settings: Settings, run_date: date | None, latest: bool,
 
 def backfill(settings: Settings, start: date, end: date) -> int:
     """Backfill [start, end] through a real scheduler on the embedded default; exit code."""
-    days = (end - start).days + 1
+    days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
     with Scheduler(settings, AirflowTopology(use_job_schedule=False)) as scheduler:
         scheduler.wait_for_dag()
-        before = len(scheduler.runs())
+        since = datetime.now(timezone.utc)
         scheduler.backfill(start, end)
-        runs = scheduler.wait_for_runs(before + days, timeout=days * 1800)
-    failed = [r for r in runs if r["state"] == "failed"]
-    for offset in range(days):
-        log.info("backfilled %s", start + timedelta(days=offset))
-    print(f"backfill {start}..{end}: {days} day(s), {len(failed)} failed run(s)")
+        states = scheduler.wait_for_days(days, since, timeout=len(days) * 1800)
+    for day, state in states.items():
+        print(f"  {day}  {state}")
+    failed = [day for day, state in states.items() if state != "success"]
+    print(f"backfill {start}..{end}: {len(days)} day(s), {len(failed)} failed")
     return 1 if failed else 0

@@ -81,6 +81,10 @@ def _progress_line(line: str, state: dict) -> str | None:
     return f"  ERROR {event.group(1)}" if event else None
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 class Scheduler:
     """A real Airflow deployment on this machine, started and stopped by the caller."""
 
@@ -98,6 +102,8 @@ class Scheduler:
         return parts
 
     def __enter__(self) -> "Scheduler":
+        # A SIGTERM (e.g. a CI time-out) must still stop every component we start.
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         self.env = bootstrap(self.settings, self.topology)
         logs = self.settings.airflow_home / "process-logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -144,6 +150,7 @@ class Scheduler:
             except ProcessLookupError:
                 pass
         self.processes.clear()
+        signal.signal(signal.SIGTERM, self._previous_sigterm)
 
     def runs(self) -> list[dict]:
         out = airflow(self.env, "dags", "list-runs", DAG_ID, "-o", "json", capture=True).stdout
@@ -172,13 +179,18 @@ class Scheduler:
                 logical_date_for(start), "--to-date", logical_date_for(end),
                 "--max-active-runs", "1", "--reprocess-behavior", "completed", capture=True)
 
-    def wait_for_runs(self, expected: int, timeout: float = 1800) -> list[dict]:
-        """Wait until ``expected`` runs have finished; returns all runs (with their states)."""
+    def wait_for_days(self, days: list[date], since: datetime, timeout: float = 1800) -> dict[date, str]:
+        """Wait until every business day in ``days`` has a run that finished after ``since``
+        (a backfill may re-run an existing run rather than add one); returns day -> state."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            runs = self.runs()
-            done = [r for r in runs if r["state"] in ("success", "failed")]
-            if len(done) >= expected:
-                return runs
+            finished = {}
+            for run in self.runs():
+                if run["state"] in ("success", "failed") and run["end_date"] and \
+                        datetime.fromisoformat(run["end_date"]) >= since:
+                    day = datetime.fromisoformat(run["logical_date"]).astimezone(BUSINESS_TZ).date()
+                    finished[day] = run["state"]
+            if set(days) <= set(finished):
+                return {day: finished[day] for day in days}
             time.sleep(5)
-        raise TimeoutError(f"{expected} run(s) of {DAG_ID} did not finish within {timeout}s")
+        raise TimeoutError(f"runs of {DAG_ID} for {days} did not finish within {timeout}s")
