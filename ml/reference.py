@@ -10,7 +10,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
 from ml.dataset import build_dataset, known_interactions, load_marts
@@ -21,6 +20,7 @@ from ml.rules import build_rule_context
 from ml.score import recommend
 from ml.synthetic import SyntheticSize, build_marts
 from xrec.config import PLATFORM, Settings
+from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def benchmark(
         "XREC_THREADS": str(threads),
         **(env or {}),
     })
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with connect(settings) as con:
         build_marts(con, run_date, SyntheticSize.like_users(users), seed=seed)
         interactions = con.execute("select count(*) from marts.ml_interactions").fetchone()[0]
         items = con.execute("select count(*) from marts.ml_items").fetchone()[0]

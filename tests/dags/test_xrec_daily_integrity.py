@@ -1,7 +1,6 @@
 """DAG integrity: the file imports cleanly and fast, with the tasks, pools and params expected."""
 import subprocess
 import sys
-import time
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag

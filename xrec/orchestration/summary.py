@@ -6,11 +6,12 @@ from datetime import date
 import duckdb
 
 from xrec.config import Settings
+from xrec.warehouse import connect
 
 
 def _query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
     try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        with connect(settings, read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
     except (duckdb.CatalogException, duckdb.IOException):
         return []
@@ -43,7 +44,7 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
         "Where to look:",
         f"  warehouse (DuckDB)   {settings.warehouse}  (read-only copy for BI: "
         f"{settings.artifacts / 'snapshot' / 'warehouse.duckdb'})",
-        f"  recommendations      select * from cross_recommendations_current",
+        "  recommendations      select * from cross_recommendations_current",
         f"  run report           {report}",
         f"  partner exports      {settings.exports}",
         f"  data docs            {settings.artifacts / 'data_docs' / 'index.html'}",
