@@ -17,7 +17,7 @@ from ml.embeddings import Embeddings, model_embeddings, row_blocks
 from ml.pipeline import score_candidates, train_and_evaluate
 from ml.registry import load_artifact, run_for
 from ml.rules import build_rule_context
-from ml.score import recommend
+from ml.score import recommend, scoring_threads
 from ml.synthetic import SyntheticSize, build_marts
 from xrec.config import PLATFORM, Settings
 from xrec.warehouse import connect
@@ -60,7 +60,7 @@ def scorer_comparison(settings: Settings, run_date: date, predict_users: int = 2
     cells = sum(len(users) * (s.stop - s.start) for s in partners)
     started = time.perf_counter()
     for items in partners:
-        recommend(embeddings, users, items, rules, settings.top_k, settings.max_per_category)
+        recommend(embeddings, users, items, rules, settings.top_k, settings.max_per_category, scoring_threads(settings))
     ours = time.perf_counter() - started
     bare = sum(bare_top_k_seconds(embeddings, users, items, settings.top_k) for items in partners)
     sample = users[:predict_users]

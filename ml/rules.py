@@ -19,6 +19,9 @@ from ml.dataset import RecDataset
 CITY_BOUND_SOURCES = ("realty",)
 # A person without a stated risk_tolerance only gets the lowest-risk products.
 DEFAULT_RISK_TOLERANCE = 1
+# capped_top_k walks each row's uncapped top POOL_FACTOR * k; at M (cap 4 of k 10) the walk
+# ends inside that pool for all but a few rows.
+POOL_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -52,53 +55,90 @@ def build_rule_context(dataset: RecDataset, owned: sp.spmatrix) -> RuleContext:
 
 
 def mask_ineligible(scores: np.ndarray, user_rows: np.ndarray, items: slice, rules: RuleContext) -> None:
-    """Set to -inf (in place) every score of `scores[user_rows, items]` a rule forbids."""
+    """Set to -inf (in place) every score of `scores[user_rows, items]` a rule forbids.
+
+    Dense rules are broadcast comparisons written with `np.putmask`: 1.2 ns/cell against 6.2 for
+    copying the affected columns out, masking and writing them back (20k-item blocks, this machine).
+    """
     scores[:, ~rules.is_active[items]] = -np.inf
     owned = rules.owned[user_rows][:, items].tocoo()
     scores[owned.row, owned.col] = -np.inf
-
-    risky = np.flatnonzero(rules.item_risk[items] > 0)
-    if len(risky):
-        too_risky = rules.item_risk[items][risky][None, :] > rules.person_risk[user_rows][:, None]
-        block = scores[:, risky]
-        block[too_risky] = -np.inf
-        scores[:, risky] = block
-
-    bound = np.flatnonzero(rules.item_city[items] >= 0)
-    if len(bound):
+    item_risk = rules.item_risk[items]
+    if (item_risk > 0).any():
+        np.putmask(scores, item_risk[None, :] > rules.person_risk[user_rows][:, None], -np.inf)
+    item_city = rules.item_city[items]
+    if (item_city >= 0).any():
         person_city = rules.person_city[user_rows][:, None]
-        elsewhere = (person_city >= 0) & (rules.item_city[items][bound][None, :] != person_city)
-        block = scores[:, bound]
-        block[elsewhere] = -np.inf
-        scores[:, bound] = block
+        elsewhere = (item_city[None, :] >= 0) & (person_city >= 0) & (item_city[None, :] != person_city)
+        np.putmask(scores, elsewhere, -np.inf)
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(column indices, scores) of each row's k best, best first (argpartition, then sort k)."""
-    k = min(k, scores.shape[1])
+    """(column indices, scores) of each row's k best, best first."""
+    columns, costs = _cheapest(-scores, k)
+    return columns, -costs
+
+
+def _cheapest(costs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(column indices, costs) of each row's k smallest, smallest first (argpartition, sort k).
+
+    Ranks by negated score because argpartition is slow for the k largest when most values tie
+    at the bottom: 162 ns/cell against 9 with 90% of a block masked to -inf (measured here).
+    """
+    k = min(k, costs.shape[1])
     if k == 0:
-        empty = np.empty((scores.shape[0], 0))
-        return empty.astype(np.int64), empty.astype(scores.dtype)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    values = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
+        empty = np.empty((costs.shape[0], 0))
+        return empty.astype(np.int64), empty.astype(costs.dtype)
+    part = np.argpartition(costs, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(costs, part, axis=1)
+    order = np.argsort(values, axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
 
 
 def capped_top_k(scores: np.ndarray, category: np.ndarray, k: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k per row with at most `cap` columns of one category (category[j] of column j).
+    """Top-k per row with at most `cap` columns of one category (category[j] of column j);
+    -inf values trail a row with fewer than k allowed columns. `scores` is scratch: it is
+    negated in place, which spares a copy of the block.
 
-    Exact and loop-free over rows: the capped top-k is the top-k of the union of each
-    category's own top-`cap`, so we take those per category (few categories) and rank them.
+    The capped ranking walks a row best first and skips a category once it holds `cap`. We walk
+    only each row's uncapped top POOL_FACTOR * k (one argpartition, what a plain top-k costs);
+    the rare rows whose walk does not end inside that pool are ranked exactly per category.
     """
+    costs = np.negative(scores, out=scores)
     if cap >= k:
-        return top_k(scores, k)
+        columns, best = _cheapest(costs, k)
+        return columns, -best
+    k = min(k, costs.shape[1])
+    pool_columns, pool_costs = _cheapest(costs, POOL_FACTOR * k)
+    allowed = _within_cap(category[pool_columns], cap) & np.isfinite(pool_costs)
+    picked = np.argsort(~allowed, axis=1, kind="stable")[:, :k]  # first k allowed, in pool order
+    columns = np.take_along_axis(pool_columns, picked, axis=1)
+    values = -np.take_along_axis(pool_costs, picked, axis=1)
+    taken = allowed.sum(axis=1)
+    values[np.arange(k)[None, :] >= taken[:, None]] = -np.inf
+    # A short row is final when its pool holds every finite score (the pool ends in +inf cost).
+    pool_is_partial = pool_columns.shape[1] < costs.shape[1]
+    unfinished = np.flatnonzero((taken < k) & np.isfinite(pool_costs[:, -1]) & pool_is_partial)
+    if len(unfinished):
+        columns[unfinished], values[unfinished] = _capped_by_category(costs[unfinished], category, k, cap)
+    return columns, values
+
+
+def _within_cap(pool_category: np.ndarray, cap: int) -> np.ndarray:
+    """True where an entry is at most the `cap`-th of its category in its row (rows best first)."""
+    codes = np.unique(pool_category, return_inverse=True)[1].reshape(pool_category.shape)
+    running = np.cumsum(codes[:, :, None] == np.arange(codes.max(initial=0) + 1), axis=1)
+    return np.take_along_axis(running, codes[:, :, None], axis=2)[:, :, 0] <= cap
+
+
+def _capped_by_category(costs: np.ndarray, category: np.ndarray, k: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact capped top-k by cost: the k cheapest of the union of each category's `cap` cheapest."""
     columns, values = [], []
     for code in np.unique(category):
         members = np.flatnonzero(category == code)
-        idx, val = top_k(scores[:, members], cap)
+        idx, val = _cheapest(costs[:, members], cap)
         columns.append(members[idx])
         values.append(val)
-    pooled_columns, pooled_values = np.hstack(columns), np.hstack(values)
-    idx, val = top_k(pooled_values, k)
-    return np.take_along_axis(pooled_columns, idx, axis=1), val
+    pooled_columns, pooled_costs = np.hstack(columns), np.hstack(values)
+    idx, val = _cheapest(pooled_costs, k)
+    return np.take_along_axis(pooled_columns, idx, axis=1), -val

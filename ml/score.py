@@ -7,6 +7,8 @@ loop over recipients or items; the only loops are over partners, blocks and cate
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -45,20 +47,29 @@ class Scorers:
 
 
 def recommend(
-    embeddings: Embeddings, user_rows: np.ndarray, items: slice, rules: RuleContext, k: int, cap: int
+    embeddings: Embeddings, user_rows: np.ndarray, items: slice, rules: RuleContext, k: int, cap: int,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(item indices, scores), each (len(user_rows), k), best first; -inf where fewer than k
-    items are allowed. Item indices are positions in the whole item space."""
+    items are allowed. Item indices are positions in the whole item space.
+
+    Blocks of rows are ranked on `threads` threads (numpy releases the GIL in matmul, masking
+    and argpartition); each block writes its own rows, so the result does not depend on it.
+    """
     n_items = items.stop - items.start
     k = min(k, n_items)
     top = np.empty((len(user_rows), k), np.int64)
     scores = np.empty((len(user_rows), k), np.float32)
     category = rules.category[items]
-    for block in row_blocks(len(user_rows), n_items):
+
+    def rank(block: slice) -> None:
         users = user_rows[block]
         block_scores = embeddings.score_block(users, items)
         mask_ineligible(block_scores, users, items, rules)
         top[block], scores[block] = capped_top_k(block_scores, category, k, cap)
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        list(pool.map(rank, row_blocks(len(user_rows), n_items)))
     return top + items.start, scores
 
 
@@ -85,6 +96,11 @@ def _frame(
     )
 
 
+def scoring_threads(settings: Settings) -> int:
+    """XREC_SCORE_THREADS, 0 meaning one per CPU."""
+    return settings.score_threads or os.cpu_count() or 1
+
+
 def score_direction(
     dataset: RecDataset, scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
     partner: str, items: slice, settings: Settings,
@@ -94,7 +110,8 @@ def score_direction(
     control = is_control(partner, recipients["recipient_id"], settings.control_share)
     frames = []
     for variant, embeddings, chosen in ((MODEL, scorers.model, ~control), (CONTROL, scorers.popularity, control)):
-        top, scores = recommend(embeddings, rows[chosen], items, rules, settings.top_k, settings.max_per_category)
+        top, scores = recommend(embeddings, rows[chosen], items, rules, settings.top_k, settings.max_per_category,
+                                scoring_threads(settings))
         frames.append(_frame(dataset, recipients[chosen], top, scores, variant))
     return pd.concat(frames, ignore_index=True)
 

@@ -60,6 +60,7 @@ class Settings:
     item_alpha: float = field(metadata={"env": ("XREC_ITEM_ALPHA", "1e-6", float)})
     user_alpha: float = field(metadata={"env": ("XREC_USER_ALPHA", "1e-6", float)})
     threads: int = field(metadata={"env": ("XREC_THREADS", "1", int)})
+    score_threads: int = field(metadata={"env": ("XREC_SCORE_THREADS", "0", int)})
     seed: int = field(metadata={"env": ("XREC_SEED", "42", int)})
     promotion_tolerance: float = field(
         metadata={"env": ("XREC_PROMOTION_TOLERANCE", "0.10", float)}

@@ -1,11 +1,15 @@
+from unittest.mock import patch
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from ml.ab import is_control
 from ml.dataset import build_dataset, known_interactions, load_marts
 from ml.embeddings import model_embeddings
 from ml.registry import load_artifact
-from ml.rules import capped_top_k
+from ml.rules import build_rule_context, capped_top_k
+from ml.score import recommend
 from tests.ml.conftest import candidates
 
 
@@ -28,6 +32,18 @@ def test_scores_equal_lightfm_predict(trained):
     expected = model.predict(users, items, user_features=dataset.user_features,
                              item_features=dataset.item_features)
     assert np.allclose(ours, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_ranking_on_several_threads_gives_the_same_lists(trained):
+    _, _, interactions, dataset, model = _context(trained)
+    owned = dataset.interaction_matrices(interactions)[0]
+    embeddings, rules = model_embeddings(model, dataset), build_rule_context(dataset, owned)
+    users = np.arange(len(dataset.person_ids))
+    items = dataset.domain("realty")
+    with patch("ml.embeddings.BLOCK_CELLS", 7 * (items.stop - items.start)):  # many small blocks
+        one = recommend(embeddings, users, items, rules, k=10, cap=4, threads=1)
+        three = recommend(embeddings, users, items, rules, k=10, cap=4, threads=3)
+    assert np.array_equal(one[0], three[0]) and np.array_equal(one[1], three[1])
 
 
 def test_candidates_respect_business_rules(trained):
@@ -85,18 +101,35 @@ def test_every_recipient_is_scored_including_cold_ones(trained):
     assert set(cold["recipient_id"]) <= set(home["recipient_id"])
 
 
-def test_capped_top_k_is_the_greedy_capped_ranking():
+def _greedy_capped(row: np.ndarray, category: np.ndarray, k: int, cap: int) -> list[int]:
+    """Reference: walk the full sort, skip a category once it has `cap`, stop at k or at -inf."""
+    taken, counts = [], {}
+    for j in np.argsort(-row, kind="stable"):
+        if not np.isfinite(row[j]) or len(taken) == k:
+            break
+        if counts.get(category[j], 0) < cap:
+            taken.append(j)
+            counts[category[j]] = counts.get(category[j], 0) + 1
+    return taken
+
+
+@pytest.mark.parametrize(
+    "items, categories, masked_share, skew",
+    [
+        (30, 3, 0.0, 0.0),     # pool = whole row
+        (400, 6, 0.0, 0.0),    # the walk ends inside the pool
+        (400, 6, 0.9, 0.0),    # most items masked: short rows end in -inf
+        (400, 6, 0.0, 5.0),    # one category dominates the top: rows fall back to the exact path
+    ],
+)
+def test_capped_top_k_is_the_greedy_capped_ranking(items, categories, masked_share, skew):
     rng = np.random.default_rng(3)
-    scores = rng.normal(size=(40, 30)).astype(np.float32)
-    category = rng.integers(0, 3, 30)
-    top, values = capped_top_k(scores, category, k=6, cap=2)
-    for row in range(40):  # reference: walk the full sort, skip a category once it has `cap`
-        taken, counts = [], {}
-        for j in np.argsort(-scores[row]):
-            if counts.get(category[j], 0) < 2:
-                taken.append(j)
-                counts[category[j]] = counts.get(category[j], 0) + 1
-            if len(taken) == 6:
-                break
-        assert list(top[row]) == taken
-    assert (np.diff(values, axis=1) <= 0).all()
+    category = rng.integers(0, categories, items)
+    scores = rng.normal(size=(60, items)).astype(np.float32) + skew * (category == 0)
+    scores[rng.random(scores.shape) < masked_share] = -np.inf
+    top, values = capped_top_k(scores.copy(), category, k=6, cap=2)
+    for row in range(len(scores)):
+        taken = _greedy_capped(scores[row], category, k=6, cap=2)
+        assert list(top[row][: len(taken)]) == taken
+        assert np.isneginf(values[row][len(taken):]).all()
+        assert np.array_equal(values[row][: len(taken)], scores[row][taken])

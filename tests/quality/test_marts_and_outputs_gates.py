@@ -96,3 +96,32 @@ def test_only_run_date_candidates_are_validated(marts):
     write_table(marts, "main.recommendation_candidates", pd.concat([candidates(), stale]))
 
     assert validate_outputs(marts, RUN_DATE).passed
+
+
+def test_outputs_are_validated_per_partner_chunk_and_recorded_as_one_result(marts):
+    broken = _set(_set(candidates(), 0, score=float("inf")), 6, score=float("-inf"))  # realty and finance chunks
+    write_table(marts, "main.recommendation_candidates", broken)
+
+    with pytest.raises(QualityGateFailed) as caught:
+        validate_outputs(marts, RUN_DATE)
+
+    (suite,) = caught.value.result.suites
+    assert suite.rows == 7
+    (failure,) = suite.failures
+    assert failure.expectation == "expect_column_values_to_be_in_set(score_is_finite)"
+    assert failure.unexpected_count == 2
+    assert any("partner=realty" in row for row in failure.sample)
+    assert any("partner=finance" in row for row in failure.sample)
+    recorded = read_sql(marts, "select suite from data_quality_results where layer = 'outputs'")
+    assert recorded["suite"].tolist() == ["outputs.cross_recommendations"]
+    docs = (marts.artifacts / "data_docs").rglob("*.html")
+    assert any("recommendation_candidates.partner_to_platform.finance" in path.read_text() for path in docs)
+
+
+def test_a_day_without_candidates_fails_the_output_gate(marts):
+    write_table(marts, "main.recommendation_candidates", candidates().iloc[0:0])
+
+    with pytest.raises(QualityGateFailed) as caught:
+        validate_outputs(marts, RUN_DATE)
+
+    assert "expect_table_row_count_to_be_between" in str(caught.value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -28,7 +28,7 @@ _PARSED = {
     "boolean": f"try_cast({_VALUE} as boolean)",
 }
 _TYPED_SUFFIX = {"number": "number", "integer": "number", "timestamp": "timestamp"}
-_PARAM = re.compile(r"\$([a-z_]+)")
+_PARAM = re.compile(r"\$([a-z_0-9]+)")
 
 
 def run_end(run_date: date) -> datetime:
@@ -87,11 +87,26 @@ def _derived(column: str, kind: str) -> list[str]:
 
 
 def sql_frame(
-    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any]
+    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], chunk: Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
-    """Run a suite's frame query, binding only the ``$name`` parameters it uses."""
+    """Run a suite's frame query, binding only the ``$name`` parameters it uses; ``chunk``
+    (column -> value) keeps the rows of one chunk (DuckDB pushes the filter into the query)."""
+    if chunk:
+        conditions = " and ".join(f"{quote(column)} = $chunk_{i}" for i, column in enumerate(chunk))
+        sql = f"select * from ({sql}) as frame where {conditions}"
+        parameters = {**parameters, **{f"chunk_{i}": value for i, value in enumerate(chunk.values())}}
     used = {name: parameters[name] for name in set(_PARAM.findall(sql))}
     return local_naive(con.execute(sql, used).df())
+
+
+def chunk_keys(
+    con: duckdb.DuckDBPyConnection, sql: str, columns: Sequence[str], parameters: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The distinct values of ``columns`` in a suite's frame query, sorted."""
+    listed = ", ".join(quote(column) for column in columns)
+    query = f"select distinct {listed} from ({sql}) as frame order by {listed}"
+    used = {name: parameters[name] for name in set(_PARAM.findall(query))}
+    return con.execute(query, used).fetchall()
 
 
 def local_naive(frame: pd.DataFrame) -> pd.DataFrame:

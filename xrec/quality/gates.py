@@ -11,14 +11,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import pandas as pd
 
 from xrec.config import PLATFORM, Settings
 from xrec.quality import frames
 from xrec.quality.quarantine import write_listing
-from xrec.quality.results import Failure, GateResult, QualityGateFailed, SuiteResult, record
+from xrec.quality.results import Failure, GateResult, QualityGateFailed, SuiteResult, merge_chunks, record
 from xrec.quality.suites import Suite, load_suites
 from xrec.quality.validation import Validator
 from xrec.warehouse import connect
@@ -88,24 +88,33 @@ def validate_outputs(settings: Settings, run_date: date) -> GateResult:
 
 def _validate_tables(settings: Settings, layer: str, run_date: date) -> GateResult:
     parameters = _parameters(settings, run_date)
-    jobs = []
-    con = connect(settings, read_only=True)
-    try:
+    return _run_gate(settings, layer, ALL_SOURCES, run_date, _table_jobs(settings, layer, parameters))
+
+
+def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -> Iterator[_Job]:
+    """One job per suite, or per chunk of a suite with ``meta.chunk_by``. Frames are read as the
+    gate reaches them, so one chunk at a time is in memory: at M the 9.2M candidate rows in one
+    frame took the output gate to 16.8 GB."""
+    with connect(settings, read_only=True) as con:
         for suite in load_suites(settings.expectations_dir, layer):
             table = suite.meta["table"]
             job = _Job(suite, ALL_SOURCES, suite.name, table, parameters=parameters)
             schema, name = table.split(".")
             if not frames.table_exists(con, schema, name):
-                jobs.append(_settle(job, 0, f"{table} does not exist", missing=table))
+                yield _settle(job, 0, f"{table} does not exist", missing=table)
                 continue
             sql = suite.frame_sql or f"select * from {table}"
-            jobs.append(_Job(**{**job.__dict__, "frame": frames.sql_frame(con, sql, parameters)}))
-    finally:
-        con.close()
-    return _run_gate(settings, layer, ALL_SOURCES, run_date, jobs)
+            chunk_by = tuple(suite.meta.get("chunk_by", ()))
+            # An empty frame has no chunks and is validated whole (its row-count rule fails).
+            keys = (frames.chunk_keys(con, sql, chunk_by, parameters) if chunk_by else []) or [()]
+            for key in keys:
+                chunk = dict(zip(chunk_by, key))
+                asset_name = ".".join([table, *map(str, key)])
+                frame = frames.sql_frame(con, sql, parameters, chunk)
+                yield _Job(**{**job.__dict__, "asset_name": asset_name, "frame": frame})
 
 
-def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs: list[_Job]) -> GateResult:
+def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs: Iterable[_Job]) -> GateResult:
     run_id = uuid.uuid4().hex
     run_name = f"{layer}-{source}-{run_date.isoformat()}-{run_id[:8]}"
     validator = Validator(settings.artifacts / "gx", settings.artifacts / "data_docs")
@@ -136,7 +145,7 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
             len(outcome.failures), len(results[-1].errors), time.perf_counter() - started,
         )
     validator.build_docs(run_name)
-    result = GateResult(layer, source, run_date, run_id, tuple(results))
+    result = GateResult(layer, source, run_date, run_id, merge_chunks(results))
     record(settings, result)
     for failure in result.failures:
         log.warning("%s gate %s %s: %s", layer, source, run_date, failure.describe())

@@ -12,6 +12,8 @@ from xrec.warehouse import connect
 log = logging.getLogger(__name__)
 
 RESULTS_TABLE = "main.data_quality_results"
+# Failing rows (or values) kept per unmet expectation.
+SAMPLE_SIZE = 5
 _DDL = f"""
 create table if not exists {RESULTS_TABLE} (
     run_id varchar,
@@ -67,6 +69,35 @@ class SuiteResult:
     @property
     def passed(self) -> bool:
         return not self.errors
+
+
+def merge_chunks(results: list[SuiteResult]) -> tuple[SuiteResult, ...]:
+    """One result per suite: a chunked suite's chunks summed (rows, each expectation's
+    unexpected count) with the first SAMPLE_SIZE sample rows of each failed expectation."""
+    by_suite: dict[str, list[SuiteResult]] = {}
+    for result in results:
+        by_suite.setdefault(result.suite, []).append(result)
+    return tuple(parts[0] if len(parts) == 1 else _merged(parts) for parts in by_suite.values())
+
+
+def _merged(parts: list[SuiteResult]) -> SuiteResult:
+    failures: dict[tuple[str, str], list[Failure]] = {}
+    for part in parts:
+        for failure in part.failures:
+            failures.setdefault((failure.expectation, failure.severity), []).append(failure)
+    merged = []
+    for (expectation, level), found in failures.items():
+        counts = [f.unexpected_count for f in found if f.unexpected_count is not None]
+        sample = tuple(row for f in found for row in f.sample)[:SAMPLE_SIZE]
+        merged.append(Failure(found[0].suite, expectation, level, sum(counts) if counts else None, sample))
+    return SuiteResult(
+        suite=parts[0].suite,
+        rows=sum(p.rows for p in parts),
+        evaluated=max(p.evaluated for p in parts),
+        failures=tuple(merged),
+        quarantined_rows=parts[0].quarantined_rows,
+        note="; ".join(dict.fromkeys(p.note for p in parts if p.note)),
+    )
 
 
 @dataclass(frozen=True)

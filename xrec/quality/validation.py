@@ -33,7 +33,7 @@ from great_expectations.expectations.expectation_configuration import (  # noqa:
     ExpectationConfiguration,
 )
 
-from xrec.quality.results import Failure  # noqa: E402
+from xrec.quality.results import SAMPLE_SIZE, Failure  # noqa: E402
 from xrec.quality.suites import label, severity  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 DATASOURCE = "xrec"
 SITE = "xrec"
-SAMPLE_SIZE = 5
 
 
 @dataclass(frozen=True)
