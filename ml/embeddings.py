@@ -10,14 +10,19 @@ a new item starts as an average item of its catalogue, moved by what its feature
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import numpy as np
 import pandas as pd
 from lightfm import LightFM
 
 from ml.dataset import RecDataset
+from xrec.config import Settings
 
+T = TypeVar("T")
 # Rows per block are chosen so a block holds about this many float32 scores (~64 MB).
 BLOCK_CELLS = 1 << 24
 
@@ -66,6 +71,18 @@ def model_embeddings(model: LightFM, dataset: RecDataset) -> Embeddings:
     users = np.hstack([user_vectors, user_bias[:, None], ones_users]).astype(np.float32)
     items = np.hstack([item_vectors, ones_items, item_bias[:, None]]).astype(np.float32)
     return Embeddings(users=np.ascontiguousarray(users), items=np.ascontiguousarray(items))
+
+
+def scoring_threads(settings: Settings) -> int:
+    """Threads that score blocks of users (XREC_SCORE_THREADS; 0 = one per CPU)."""
+    return settings.score_threads or os.cpu_count() or 1
+
+
+def map_blocks(function: Callable[[slice], T], blocks: list[slice], threads: int) -> list[T]:
+    """`function` of each block, in block order, on `threads` threads: numpy releases the GIL in
+    the matmul, masking and partitioning that dominate a block, so blocks run in parallel."""
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        return list(pool.map(function, blocks))
 
 
 def row_blocks(n_rows: int, n_items: int) -> list[slice]:

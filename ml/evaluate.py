@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from ml.ab import stable_fraction
 from ml.dataset import Marts, RecDataset
-from ml.embeddings import Embeddings, row_blocks
+from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.rules import top_k
 from xrec.config import PLATFORM
 
@@ -121,13 +121,13 @@ def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
 
 def _per_row(
     embeddings: Embeddings, train: sp.csr_matrix, test: sp.csr_matrix, rows: np.ndarray,
-    items: slice, k: int, category: np.ndarray,
+    items: slice, k: int, category: np.ndarray, threads: int,
 ) -> dict[str, np.ndarray]:
     """Per evaluated user: precision, recall, NDCG, AUC, diversity; plus the recommended items."""
     train_items, test_items = train[:, items], test[:, items]
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    parts: dict[str, list[np.ndarray]] = {m: [] for m in ("precision", "recall", "ndcg", "auc", "diversity", "items")}
-    for block in row_blocks(len(rows), items.stop - items.start):
+
+    def measure(block: slice) -> dict[str, np.ndarray]:
         users = rows[block]
         scores = embeddings.score_block(users, items)
         seen = train_items[users].tocoo()
@@ -136,17 +136,22 @@ def _per_row(
         top, _ = top_k(scores, k)
         hits = np.take_along_axis(positives, top, axis=1)
         n_pos = positives.sum(axis=1)
-        parts["precision"].append(hits.sum(axis=1) / k)
-        parts["recall"].append(hits.sum(axis=1) / n_pos)
         ideal = np.cumsum(discounts)[np.minimum(n_pos, k) - 1]
-        parts["ndcg"].append(hits @ discounts[: top.shape[1]] / ideal)
-        parts["auc"].append(_auc(scores, positives, train_items[users].getnnz(axis=1)))
         listed = category[items][top]
         same = (listed[:, :, None] == listed[:, None, :]).sum(axis=(1, 2)) - top.shape[1]
         pairs = max(1, top.shape[1] * (top.shape[1] - 1))
-        parts["diversity"].append(1 - same / pairs)
-        parts["items"].append(np.unique(top) + items.start)
-    return {name: np.concatenate(values) if values else np.empty(0) for name, values in parts.items()}
+        return {
+            "precision": hits.sum(axis=1) / k,
+            "recall": hits.sum(axis=1) / n_pos,
+            "ndcg": hits @ discounts[: top.shape[1]] / ideal,
+            "auc": _auc(scores, positives, train_items[users].getnnz(axis=1)),
+            "diversity": 1 - same / pairs,
+            "items": np.unique(top) + items.start,
+        }
+
+    blocks = map_blocks(measure, row_blocks(len(rows), items.stop - items.start), threads)
+    names = ("precision", "recall", "ndcg", "auc", "diversity", "items")
+    return {name: np.concatenate([b[name] for b in blocks]) if blocks else np.empty(0) for name in names}
 
 
 def _summary(per_row: dict[str, np.ndarray], catalogue_size: int) -> dict[str, float]:
@@ -164,7 +169,8 @@ def _test_rows(test: sp.csr_matrix, items: slice, allowed: np.ndarray) -> np.nda
 
 
 def cold_start_auc(
-    embeddings: Embeddings, dataset: RecDataset, train: sp.csr_matrix, test: sp.csr_matrix, seed: int
+    embeddings: Embeddings, dataset: RecDataset, train: sp.csr_matrix, test: sp.csr_matrix, seed: int,
+    threads: int = 1,
 ) -> dict[str, float]:
     """AUC of test interactions with items that have no training interaction at all.
 
@@ -179,23 +185,28 @@ def cold_start_auc(
     for source in dataset.items["source"].unique():
         items = dataset.domain(source)
         rows = _sample(_test_rows(cold_test, items, np.ones(train.shape[0], bool)), seed)
-        for block in row_blocks(len(rows), items.stop - items.start):
+
+        def measure(block: slice, rows: np.ndarray = rows, items: slice = items) -> np.ndarray:
             users = rows[block]
             scores = embeddings.score_block(users, items)
             excluded = other[users][:, items]
             ex = excluded.tocoo()
             scores[ex.row, ex.col] = -np.inf
             positives = cold_test[users][:, items].toarray() > 0
-            aucs.append(_auc(scores, positives, excluded.getnnz(axis=1)))
+            return _auc(scores, positives, excluded.getnnz(axis=1))
+
+        aucs += map_blocks(measure, row_blocks(len(rows), items.stop - items.start), threads)
     pooled = np.concatenate(aucs) if aucs else np.empty(0)
     return {"auc": float(np.nanmean(pooled)) if len(pooled) else float("nan"),
             "items": int((cold & (test.getnnz(axis=0) > 0)).sum()), "users": len(pooled)}
 
 
 def evaluate(
-    embeddings: Embeddings, dataset: RecDataset, split: Split, recipients: pd.DataFrame, k: int, seed: int
+    embeddings: Embeddings, dataset: RecDataset, split: Split, recipients: pd.DataFrame, k: int, seed: int,
+    threads: int = 1,
 ) -> dict:
-    """All offline metrics of one scorer (the model or the baseline) on `split`."""
+    """All offline metrics of one scorer (the model or the baseline) on `split`; blocks of users
+    are scored on `threads` threads (the metrics do not depend on it)."""
     train = dataset.interaction_matrices(split.train)[0].tocsr()
     holdout = dataset.interaction_matrices(split.holdout)[0].tocsr()
     hidden = dataset.interaction_matrices(split.cross_domain)[0].tocsr()
@@ -207,7 +218,7 @@ def evaluate(
 
     def measure(test: sp.csr_matrix, items: slice, allowed: np.ndarray) -> dict[str, np.ndarray]:
         rows = _sample(_test_rows(test, items, allowed), seed)
-        return _per_row(embeddings, train, test, rows, items, k, category)
+        return _per_row(embeddings, train, test, rows, items, k, category, threads)
 
     platform = dataset.domain(PLATFORM)
     metrics: dict = {"k": k, "platform_to_partner": {}, "cross_domain": {}}
@@ -228,7 +239,7 @@ def evaluate(
         partner_items = sum(dataset.domain(p).stop - dataset.domain(p).start for p in partners)
         metrics["cross_domain"]["all"] = _summary(all_rows, partner_items)
     test_all = sp.csr_matrix(holdout + hidden)
-    metrics["cold_start_items"] = cold_start_auc(embeddings, dataset, train, test_all, seed)
+    metrics["cold_start_items"] = cold_start_auc(embeddings, dataset, train, test_all, seed, threads)
     return metrics
 
 

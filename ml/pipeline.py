@@ -18,7 +18,7 @@ from ml.baseline import popularity_embeddings
 from ml.dataset import (
     MartDataError, RecDataset, build_dataset, data_window, known_interactions, load_marts, user_feature_names,
 )
-from ml.embeddings import model_embeddings
+from ml.embeddings import model_embeddings, scoring_threads
 from ml.evaluate import PRIMARY_METRIC, evaluate, primary_value, split_interactions, training_marts
 from ml.gate import promotion_decision
 from ml.registry import (
@@ -55,10 +55,11 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     split = split_interactions(interactions, marts.items, run_date, settings.holdout_days)
     eval_data = build_dataset(training_marts(marts, split.train), split.train, user_feature_names(marts))
     eval_model = train_model(settings, eval_data, split.train)
+    threads = scoring_threads(settings)
     metrics = evaluate(model_embeddings(eval_model, eval_data), eval_data, split, marts.recipients,
-                       settings.top_k, settings.seed)
+                       settings.top_k, settings.seed, threads)
     popularity = popularity_embeddings(eval_data.interaction_matrices(split.train)[0])
-    baseline = evaluate(popularity, eval_data, split, marts.recipients, settings.top_k, settings.seed)
+    baseline = evaluate(popularity, eval_data, split, marts.recipients, settings.top_k, settings.seed, threads)
 
     previous = last_published(settings, run_date)
     value, baseline_value = primary_value(metrics), primary_value(baseline)

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from ml.dataset import build_dataset, known_interactions, load_marts
-from ml.embeddings import Embeddings, model_embeddings, row_blocks
+from ml.embeddings import Embeddings, model_embeddings, row_blocks, scoring_threads
 from ml.pipeline import score_candidates, train_and_evaluate
 from ml.registry import load_artifact, run_for
 from ml.rules import build_rule_context
-from ml.score import recommend, scoring_threads
+from ml.score import recommend
 from ml.synthetic import SyntheticSize, build_marts
 from xrec.config import PLATFORM, Settings
 from xrec.warehouse import connect

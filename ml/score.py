@@ -7,8 +7,6 @@ loop over recipients or items; the only loops are over partners, blocks and cate
 from __future__ import annotations
 
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -17,7 +15,7 @@ import pandas as pd
 
 from ml.ab import CONTROL, MODEL, is_control
 from ml.dataset import RecDataset
-from ml.embeddings import Embeddings, row_blocks
+from ml.embeddings import Embeddings, map_blocks, row_blocks, scoring_threads
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
 from xrec.config import PLATFORM, Settings
 from xrec.warehouse import connect
@@ -53,8 +51,8 @@ def recommend(
     """(item indices, scores), each (len(user_rows), k), best first; -inf where fewer than k
     items are allowed. Item indices are positions in the whole item space.
 
-    Blocks of rows are ranked on `threads` threads (numpy releases the GIL in matmul, masking
-    and argpartition); each block writes its own rows, so the result does not depend on it.
+    Blocks of rows are ranked on `threads` threads; each writes its own rows, so the result
+    does not depend on the thread count.
     """
     n_items = items.stop - items.start
     k = min(k, n_items)
@@ -68,8 +66,7 @@ def recommend(
         mask_ineligible(block_scores, users, items, rules)
         top[block], scores[block] = capped_top_k(block_scores, category, k, cap)
 
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        list(pool.map(rank, row_blocks(len(user_rows), n_items)))
+    map_blocks(rank, row_blocks(len(user_rows), n_items), threads)
     return top + items.start, scores
 
 
@@ -94,11 +91,6 @@ def _frame(
             "reason": reason.to_numpy(object),
         }
     )
-
-
-def scoring_threads(settings: Settings) -> int:
-    """XREC_SCORE_THREADS, 0 meaning one per CPU."""
-    return settings.score_threads or os.cpu_count() or 1
 
 
 def score_direction(

@@ -39,7 +39,7 @@ def test_auc_agrees_with_lightfm_evaluation(trained):
     rows = np.flatnonzero(test.getnnz(axis=1))
     everything = slice(0, len(dataset.item_keys))
     category = np.zeros(len(dataset.item_keys), int)
-    ours = _per_row(model_embeddings(model, dataset), train, test, rows, everything, 10, category)["auc"]
+    ours = _per_row(model_embeddings(model, dataset), train, test, rows, everything, 10, category, threads=2)["auc"]
     theirs = auc_score(model, sp.csr_matrix(test, dtype=np.float32), sp.csr_matrix(train, dtype=np.float32),
                        user_features=dataset.user_features, item_features=dataset.item_features)
     assert np.allclose(ours, theirs, atol=0.01)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import duckdb
 import pandas as pd
@@ -100,13 +100,13 @@ def sql_frame(
 
 
 def chunk_keys(
-    con: duckdb.DuckDBPyConnection, sql: str, columns: Sequence[str], parameters: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    """The distinct values of ``columns`` in a suite's frame query, sorted."""
-    listed = ", ".join(quote(column) for column in columns)
-    query = f"select distinct {listed} from ({sql}) as frame order by {listed}"
-    used = {name: parameters[name] for name in set(_PARAM.findall(query))}
-    return con.execute(query, used).fetchall()
+    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The chunks a suite's ``meta.chunk_keys`` query lists: one {column: value} per row."""
+    used = {name: parameters[name] for name in set(_PARAM.findall(sql))}
+    result = con.execute(sql, used)
+    columns = [column[0] for column in result.description]
+    return [dict(zip(columns, row)) for row in result.fetchall()]
 
 
 def local_naive(frame: pd.DataFrame) -> pd.DataFrame:

@@ -92,7 +92,7 @@ def _validate_tables(settings: Settings, layer: str, run_date: date) -> GateResu
 
 
 def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -> Iterator[_Job]:
-    """One job per suite, or per chunk of a suite with ``meta.chunk_by``. Frames are read as the
+    """One job per suite, or per chunk of a suite with ``meta.chunk_keys``. Frames are read as the
     gate reaches them, so one chunk at a time is in memory: at M the 9.2M candidate rows in one
     frame took the output gate to 16.8 GB."""
     with connect(settings, read_only=True) as con:
@@ -104,12 +104,11 @@ def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -
                 yield _settle(job, 0, f"{table} does not exist", missing=table)
                 continue
             sql = suite.frame_sql or f"select * from {table}"
-            chunk_by = tuple(suite.meta.get("chunk_by", ()))
             # An empty frame has no chunks and is validated whole (its row-count rule fails).
-            keys = (frames.chunk_keys(con, sql, chunk_by, parameters) if chunk_by else []) or [()]
-            for key in keys:
-                chunk = dict(zip(chunk_by, key))
-                asset_name = ".".join([table, *map(str, key)])
+            keys_sql = suite.meta.get("chunk_keys")
+            chunks = (frames.chunk_keys(con, keys_sql, parameters) if keys_sql else []) or [{}]
+            for chunk in chunks:
+                asset_name = ".".join([table, *map(str, chunk.values())])
                 frame = frames.sql_frame(con, sql, parameters, chunk)
                 yield _Job(**{**job.__dict__, "asset_name": asset_name, "frame": frame})
 
