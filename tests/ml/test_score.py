@@ -2,13 +2,12 @@ from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from ml.ab import is_control
 from ml.dataset import build_dataset, known_interactions, load_marts
 from ml.embeddings import model_embeddings
 from ml.registry import load_artifact
-from ml.rules import build_rule_context, capped_top_k
+from ml.rules import build_rule_context
 from ml.score import recommend
 from tests.ml.conftest import candidates
 
@@ -99,37 +98,3 @@ def test_every_recipient_is_scored_including_cold_ones(trained):
     home = out[(out["direction"] == "partner_to_platform") & (out["partner"] == "home")]
     assert set(customers["recipient_id"]) == set(home["recipient_id"])
     assert set(cold["recipient_id"]) <= set(home["recipient_id"])
-
-
-def _greedy_capped(row: np.ndarray, category: np.ndarray, k: int, cap: int) -> list[int]:
-    """Reference: walk the full sort, skip a category once it has `cap`, stop at k or at -inf."""
-    taken, counts = [], {}
-    for j in np.argsort(-row, kind="stable"):
-        if not np.isfinite(row[j]) or len(taken) == k:
-            break
-        if counts.get(category[j], 0) < cap:
-            taken.append(j)
-            counts[category[j]] = counts.get(category[j], 0) + 1
-    return taken
-
-
-@pytest.mark.parametrize(
-    "items, categories, masked_share, skew",
-    [
-        (30, 3, 0.0, 0.0),     # pool = whole row
-        (400, 6, 0.0, 0.0),    # the walk ends inside the pool
-        (400, 6, 0.9, 0.0),    # most items masked: short rows end in -inf
-        (400, 6, 0.0, 5.0),    # one category dominates the top: rows fall back to the exact path
-    ],
-)
-def test_capped_top_k_is_the_greedy_capped_ranking(items, categories, masked_share, skew):
-    rng = np.random.default_rng(3)
-    category = rng.integers(0, categories, items)
-    scores = rng.normal(size=(60, items)).astype(np.float32) + skew * (category == 0)
-    scores[rng.random(scores.shape) < masked_share] = -np.inf
-    top, values = capped_top_k(scores.copy(), category, k=6, cap=2)
-    for row in range(len(scores)):
-        taken = _greedy_capped(scores[row], category, k=6, cap=2)
-        assert list(top[row][: len(taken)]) == taken
-        assert np.isneginf(values[row][len(taken):]).all()
-        assert np.array_equal(values[row][: len(taken)], scores[row][taken])
