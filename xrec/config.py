@@ -55,7 +55,7 @@ class Settings:
     holdout_days: int = field(metadata={"env": ("XREC_HOLDOUT_DAYS", "7", int)})
     loss: str = field(metadata={"env": ("XREC_LOSS", "warp", str)})
     components: int = field(metadata={"env": ("XREC_COMPONENTS", "32", int)})
-    epochs: int = field(metadata={"env": ("XREC_EPOCHS", "20", int)})
+    epochs: int = field(metadata={"env": ("XREC_EPOCHS", "10", int)})
     learning_rate: float = field(metadata={"env": ("XREC_LEARNING_RATE", "0.1", float)})
     item_alpha: float = field(metadata={"env": ("XREC_ITEM_ALPHA", "1e-6", float)})
     user_alpha: float = field(metadata={"env": ("XREC_USER_ALPHA", "1e-6", float)})

@@ -6,13 +6,9 @@ import pytest
 from xrec.bench import run_benchmark
 from xrec.bench.job import STAGES
 
-# 10 epochs keep the test short; the model still beats popularity at size T, so every stage runs.
-OVERRIDES = {"XREC_EPOCHS": "10"}
-
-
 @pytest.mark.e2e
 def test_benchmark_at_size_t_times_every_stage(tmp_path):
-    path = run_benchmark(["T"], tmp_path, repeats=1, settings_overrides=OVERRIDES)
+    path = run_benchmark(["T"], tmp_path, repeats=1)
 
     doc = json.loads(path.read_text())
     assert path.name.startswith("bench-") and json.loads((tmp_path / "latest.json").read_text()) == doc
