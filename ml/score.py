@@ -1,8 +1,9 @@
 """Top-k recommendations for every recipient, per direction and partner, as candidate rows.
 
-One block of recipients at a time: a matmul against the target catalogue (biases folded in, see
-ml.embeddings), the business rules as -inf masks, a per-category capped argpartition. No Python
-loop over recipients or items; the only loops are over partners, blocks and categories.
+Blocks of recipients, on XREC_SCORE_THREADS threads: a matmul against the target catalogue
+(biases folded in, see ml.embeddings), the business rules as -inf masks, a top-k capped per
+category (ml.rules). No Python loop over recipients or items; the only loops are over partners,
+blocks and (for the rare rows the capped walk needs it) categories.
 """
 from __future__ import annotations
 

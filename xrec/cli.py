@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import date
 
 from xrec.config import Settings
+from xrec.logs import configure_logging
 
 
 def _date(value: str) -> date:
@@ -69,12 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=logging.DEBUG if settings.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # GX logs its own bookkeeping at INFO (one line per registered method): not progress.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    configure_logging(settings.verbose)
     if args.command == "generate":
         from pathlib import Path
 

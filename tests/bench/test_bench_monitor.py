@@ -5,7 +5,7 @@ import types
 
 import numpy as np
 
-from xrec.bench.monitor import Probe, RssSampler, StageClock, probed
+from xrec.bench.monitor import Part, Probe, RssSampler, Stage, StageClock, probed
 
 
 def test_stages_record_time_peak_rss_and_parts():
@@ -40,3 +40,14 @@ def test_probe_times_calls_counts_units_and_restores(monkeypatch):
     assert module.work is original
     part = clock.stages["step"].parts["work"]
     assert (part.calls, part.units) == (2, 4)
+
+
+def test_a_stage_of_task_processes_takes_their_peak_and_parts():
+    with RssSampler() as sampler:
+        clock = StageClock(sampler)
+        with clock.stage("ingest"):
+            clock.add_task(Stage(1.0, 300.0, {"parse": Part(1, 0.5, 10)}))
+            clock.add_task(Stage(2.0, 500.0, {"parse": Part(2, 1.0, 5)}))
+    ingest = clock.stages["ingest"]
+    assert ingest.peak_rss_mb == 500.0  # the largest task, not this harness process
+    assert (ingest.parts["parse"].calls, ingest.parts["parse"].seconds, ingest.parts["parse"].units) == (3, 1.5, 15)

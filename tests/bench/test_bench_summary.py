@@ -13,7 +13,7 @@ def _run(scale: float) -> dict:
     """A synthetic run: every stage takes `scale` seconds, train and score twice that."""
     stages = {s: {"seconds": scale, "peak_rss_mb": 100.0 * scale, "parts": {}} for s in (*STAGES, "reference")}
     stages["train_evaluate"] = {"seconds": 2 * scale, "peak_rss_mb": 300.0,
-                                "parts": {"fit": {"calls": 2, "seconds": scale, "units": 1000}}}
+                                "parts": {"fit": {"calls": 2, "seconds": scale, "units": 5000}}}
     stages["score"]["seconds"] = 2 * scale
     counts = {"raw_rows_read": 10_000, "raw_rows_quarantined": 5, "ml_persons": 50, "ml_recipients": 60,
               "ml_items": 30, "ml_interactions": 900, "recommendation_candidates": 400,
@@ -55,7 +55,7 @@ def test_derived_throughput_and_ratios():
     assert d["job_seconds"] == pytest.approx(len(JOB_STAGES) + 2)  # train and score take 2 s
     assert d["model_seconds"] == pytest.approx(4.0)
     assert d["ingest_rows_per_s"] == pytest.approx(10_000)
-    assert d["train_interactions_per_s"] == pytest.approx(5_000)  # 1000 rows x 5 epochs / 1 s
+    assert d["train_interactions_per_s"] == pytest.approx(5_000)  # 1000 rows x 5 epochs (the probe's units) / 1 s
     # platform 40 x (12 + 8) partner items + (10 + 10) customers x 10 courses
     assert scoring_cells(_run(1.0)["counts"], PARTNERS) == 1000
     assert d["score_cells_per_s"] == pytest.approx(500)

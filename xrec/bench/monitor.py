@@ -1,7 +1,8 @@
 """Wall time and peak RSS per stage: a psutil sampler thread plus a stage clock with parts.
 
-Peak RSS covers this process and its children (dbt and GX run in-process today, but a step may
-start subprocesses). Parts time the functions a step calls (see `probed`) without changing them.
+Peak RSS covers this process and its children; a stage whose steps ran as task processes (see
+xrec.bench.job) takes the largest task's own peak instead. Parts time the functions a step calls
+(see `probed`) without changing them.
 """
 from __future__ import annotations
 
@@ -93,15 +94,17 @@ class StageClock:
         self.stages: dict[str, Stage] = {}
         self.current: str | None = None
         self._parts: dict[str, Part] = {}
+        self._task_peak_mb = 0.0
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         self._sampler.take_peak()
-        self.current, self._parts = name, {}
+        self.current, self._parts, self._task_peak_mb = name, {}, 0.0
         started = time.perf_counter()
         yield  # no finally: after a failure `current` still names the stage that failed
         seconds = time.perf_counter() - started
-        self.stages[name] = Stage(seconds, self._sampler.take_peak() / MB, self._parts)
+        sampled_mb = self._sampler.take_peak() / MB
+        self.stages[name] = Stage(seconds, self._task_peak_mb or sampled_mb, self._parts)
         log.info("bench %s %s: %.2f s, peak RSS %.0f MB", self._label, name, seconds,
                  self.stages[name].peak_rss_mb)
         self.current, self._parts = None, {}
@@ -116,6 +119,15 @@ class StageClock:
         part.calls += 1
         part.seconds += time.perf_counter() - started
         part.units += units
+
+    def add_task(self, task: Stage) -> None:
+        """Fold a task process's own stage into the current one: its parts and its peak RSS."""
+        self._task_peak_mb = max(self._task_peak_mb, task.peak_rss_mb)
+        for name, timed in task.parts.items():
+            part = self._parts.setdefault(name, Part())
+            part.calls += timed.calls
+            part.seconds += timed.seconds
+            part.units += timed.units
 
     def timed(self, name: str, function: Callable, units: Callable[[tuple, dict], int] | None) -> Callable:
         """`function`, each call timed as part `name` (counting `units(args, kwargs)`)."""

@@ -42,9 +42,10 @@ def render_markdown(doc: dict) -> str:
         f"Python {m['python']}, {m['platform']}. Load average (1/5/15 min) at start "
         f"{m['load_average_start']}, at end {m['load_average_end']}.",
         f"Repeats: {doc['repeats']} (figures are medians). Settings overrides: "
-        f"{doc['settings_overrides'] or 'none'}. The daily job runs in one process through "
-        "xrec.daily, as the DAG's tasks do; Postgres serving is skipped (no DSN); stage peak RSS is "
-        "the whole process (plus children), so it includes what earlier stages left allocated.", "",
+        f"{doc['settings_overrides'] or 'none'}. Each step of the daily job runs the "
+        "xrec.daily function the DAG's task calls, in a fresh process of its own as an Airflow task "
+        "does (stage times include starting it); a stage's peak RSS is its largest task's; Postgres "
+        "serving is skipped (no DSN); the reference figures run in the harness process.", "",
         "## Sizes", "",
     ]
     count_keys = ["raw_rows_read", "raw_rows_quarantined", "ml_persons", "ml_recipients",

@@ -9,9 +9,9 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from xrec.bench.job import PROBES, data_counts, model_quality, run_daily_job
+from xrec.bench.job import data_counts, model_quality, run_daily_job
 from xrec.bench.machine import machine_info
-from xrec.bench.monitor import RssSampler, StageClock, probed
+from xrec.bench.monitor import RssSampler, StageClock
 from xrec.bench.reference import reference_figures
 from xrec.bench.render import render_markdown
 from xrec.bench.sizes import SIZES, BenchSize
@@ -63,8 +63,7 @@ def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: di
     try:
         with clock.stage("generate"):
             generate(settings.landing, size.start, size.days, size.users, size.seed)
-        with probed(clock, PROBES):
-            promoted = run_daily_job(settings, size.run_date, clock)
+        promoted = run_daily_job(settings, size.run_date, clock)
         with clock.stage("reference"):
             reference = reference_figures(settings, size.run_date)
         run = {"promoted": promoted,

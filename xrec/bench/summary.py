@@ -53,7 +53,7 @@ def derive(run: dict, epochs: int, partners: list[str]) -> dict:
     present = [s for s in JOB_STAGES if s in stages]  # score..publish are absent when not promoted
     fit = stages["train_evaluate"]["parts"].get("fit")
     # Without the fit probe, the whole stage over the mart's rows: slower-looking, never faster.
-    fit_units = (fit["units"] if fit else counts["ml_interactions"]) * epochs
+    fit_units = fit["units"] if fit else counts["ml_interactions"] * epochs  # probe: rows x epochs run
     fit_seconds = fit["seconds"] if fit else stages["train_evaluate"]["seconds"]
     cells = scoring_cells(counts, partners)
     rates = {
