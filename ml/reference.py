@@ -59,8 +59,9 @@ def scorer_comparison(settings: Settings, run_date: date, predict_users: int = 2
     partners = [dataset.domain(p) for p in settings.partners]
     cells = sum(len(users) * (s.stop - s.start) for s in partners)
     started = time.perf_counter()
+    threads = scoring_threads(settings)
     for items in partners:
-        recommend(embeddings, users, items, rules, settings.top_k, settings.max_per_category, scoring_threads(settings))
+        recommend(embeddings, users, items, rules, settings.top_k, settings.max_per_category, threads)
     ours = time.perf_counter() - started
     bare = sum(bare_top_k_seconds(embeddings, users, items, settings.top_k) for items in partners)
     sample = users[:predict_users]

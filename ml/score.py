@@ -101,10 +101,10 @@ def score_direction(
     """Candidates for `recipients` (person_id, recipient_id) over the item range `items`."""
     rows = dataset.user_index(recipients["person_id"])
     control = is_control(partner, recipients["recipient_id"], settings.control_share)
-    frames = []
+    threads, frames = scoring_threads(settings), []
     for variant, embeddings, chosen in ((MODEL, scorers.model, ~control), (CONTROL, scorers.popularity, control)):
         top, scores = recommend(embeddings, rows[chosen], items, rules, settings.top_k, settings.max_per_category,
-                                scoring_threads(settings))
+                                threads)
         frames.append(_frame(dataset, recipients[chosen], top, scores, variant))
     return pd.concat(frames, ignore_index=True)
 

@@ -90,8 +90,8 @@ def run_daily_job(settings: Settings, run_date: date, clock: StageClock) -> bool
     with clock.stage("train_evaluate"):
         model_run = _as_task(clock, "train_and_evaluate", settings, run_date)
     if model_run["is_promoted"]:
-        for stage, step in (("score", "score"), ("gate_outputs", "gate_outputs"), ("publish", "publish")):
-            with clock.stage(stage):
+        for step in ("score", "gate_outputs", "publish"):
+            with clock.stage(step):
                 _as_task(clock, step, settings, run_date)
     else:
         log.warning("bench %s: model not promoted (%s); score, output gate and publish skipped "

@@ -77,6 +77,11 @@ class Part:
     seconds: float = 0.0
     units: int = 0  # what the call processed, when its probe counts (e.g. interactions fitted)
 
+    def add(self, other: "Part") -> None:
+        self.calls += other.calls
+        self.seconds += other.seconds
+        self.units += other.units
+
 
 @dataclass
 class Stage:
@@ -115,19 +120,13 @@ class StageClock:
         parts = self._parts
         started = time.perf_counter()
         yield
-        part = parts.setdefault(name, Part())
-        part.calls += 1
-        part.seconds += time.perf_counter() - started
-        part.units += units
+        parts.setdefault(name, Part()).add(Part(1, time.perf_counter() - started, units))
 
     def add_task(self, task: Stage) -> None:
         """Fold a task process's own stage into the current one: its parts and its peak RSS."""
         self._task_peak_mb = max(self._task_peak_mb, task.peak_rss_mb)
-        for name, timed in task.parts.items():
-            part = self._parts.setdefault(name, Part())
-            part.calls += timed.calls
-            part.seconds += timed.seconds
-            part.units += timed.units
+        for name, part in task.parts.items():
+            self._parts.setdefault(name, Part()).add(part)
 
     def timed(self, name: str, function: Callable, units: Callable[[tuple, dict], int] | None) -> Callable:
         """`function`, each call timed as part `name` (counting `units(args, kwargs)`)."""

@@ -95,18 +95,21 @@ def sql_frame(
         conditions = " and ".join(f"{quote(column)} = $chunk_{i}" for i, column in enumerate(chunk))
         sql = f"select * from ({sql}) as frame where {conditions}"
         parameters = {**parameters, **{f"chunk_{i}": value for i, value in enumerate(chunk.values())}}
-    used = {name: parameters[name] for name in set(_PARAM.findall(sql))}
-    return local_naive(con.execute(sql, used).df())
+    return local_naive(con.execute(sql, _bound(sql, parameters)).df())
 
 
 def chunk_keys(
     con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """The chunks a suite's ``meta.chunk_keys`` query lists: one {column: value} per row."""
-    used = {name: parameters[name] for name in set(_PARAM.findall(sql))}
-    result = con.execute(sql, used)
+    result = con.execute(sql, _bound(sql, parameters))
     columns = [column[0] for column in result.description]
     return [dict(zip(columns, row)) for row in result.fetchall()]
+
+
+def _bound(sql: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``$name`` parameters ``sql`` uses (DuckDB rejects unused named parameters)."""
+    return {name: parameters[name] for name in set(_PARAM.findall(sql))}
 
 
 def local_naive(frame: pd.DataFrame) -> pd.DataFrame:
