@@ -19,6 +19,7 @@ from ml.dataset import (
     MartDataError, RecDataset, build_dataset, data_window, known_interactions, load_marts, user_feature_names,
 )
 from ml.embeddings import model_embeddings, scoring_threads
+from ml.explain import model_explainer
 from ml.evaluate import PRIMARY_METRIC, evaluate, primary_value, split_interactions, training_marts
 from ml.gate import promotion_decision
 from ml.registry import (
@@ -108,7 +109,9 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     dataset = build_dataset(marts, interactions)
     model, _ = load_artifact(run.artifact_path)
     owned = dataset.interaction_matrices(interactions)[0]
-    scorers = Scorers(model=model_embeddings(model, dataset), popularity=popularity_embeddings(owned))
+    embeddings = model_embeddings(model, dataset)
+    scorers = Scorers(model=embeddings, popularity=popularity_embeddings(owned),
+                      explainer=model_explainer(model, dataset, embeddings, owned))
     frame = score_all(settings, run_date, run.model_version, dataset, scorers,
                       build_rule_context(dataset, owned), marts.recipients)
     return write_candidates(settings, run_date, frame)
