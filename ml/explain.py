@@ -33,7 +33,7 @@ MIN_CITY_USERS = 3
 # Candidate rows per chunk when pairing candidates with history items (bounds the pair arrays).
 CHUNK = 200_000
 _ZH_FAMILY = {"city": "你在{}", "topic": "你对{}感兴趣"}
-_EN_FAMILY = {"city": "you are in {}", "topic": "your interest in {}"}
+_EN_FAMILY = {"city": "you are in {}", "topic": "you are interested in {}"}
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class Explainer:
         family = np.array([name.split(":", 1)[0] for name in names], object)
         value = np.array([name.split(":", 1)[-1] for name in names], object)
         feature_zh = np.array([_ZH_FAMILY.get(f, "你偏好{}").format(v) for f, v in zip(family, value)], object)
-        feature_en = np.array([_EN_FAMILY.get(f, "your taste for {}").format(v) for f, v in zip(family, value)],
+        feature_en = np.array([_EN_FAMILY.get(f, "you like {}").format(v) for f, v in zip(family, value)],
                               object)
         feature_json = np.array([json.dumps({"kind": "feature", "feature": name}, ensure_ascii=False)
                                  for name in names], object)
@@ -126,7 +126,7 @@ class Explainer:
             picked = top_features[:, slot]
             on = has_features & (picked >= 0)
             zh[on] = zh[on] + ("因为" if slot == 0 else "、") + feature_zh[picked[on]]
-            en[on] = en[on] + ("because of " if slot == 0 else " and ") + feature_en[picked[on]]
+            en[on] = en[on] + ("because " if slot == 0 else " and ") + feature_en[picked[on]]
             entries[on] = entries[on] + ("" if slot == 0 else ",") + feature_json[picked[on]]
         # neither: the item's own topic (what every reason said before)
         bare = ~has_items & ~has_features

@@ -68,6 +68,10 @@ class Settings:
     control_share: float = field(metadata={"env": ("XREC_CONTROL_SHARE", "0.10", float)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
     verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
+    api_tokens_file: Path | None = field(
+        metadata={"env": ("XREC_API_TOKENS_FILE", "", lambda v: _path(v) if v else None)}
+    )
+    api_tokens: str = field(metadata={"env": ("XREC_API_TOKENS", "", str)})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

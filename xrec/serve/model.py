@@ -1,0 +1,218 @@
+"""The published ranker as the API holds it: one immutable object per published bundle.
+
+`load_model` rebuilds from a serving bundle (xrec.publish.serving) exactly what the daily score
+step ranks with (ml.pipeline.score_candidates: dataset, LightFM embeddings, popularity, rules,
+explainer), so a known person without new interactions gets the published list. Everything
+model-facing of the API lives here; the HTTP layer only asks `ServingModel` for answers.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from lightfm import LightFM
+
+from ml.ab import CONTROL, MODEL, is_control
+from ml.baseline import popularity_embeddings
+from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
+from ml.embeddings import Embeddings, model_embeddings
+from ml.evaluate import INTERACTION_DERIVED_FAMILIES
+from ml.explain import Reasons, model_explainer
+from ml.ondemand import feature_row, person_features, user_vector
+from ml.registry import load_artifact
+from ml.rules import DEFAULT_RISK_TOLERANCE, RuleContext, build_rule_context
+from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, Scorers, reason_sources, recommend
+from xrec.config import PLATFORM, Settings
+from xrec.serve.lists import PublishedLists
+
+log = logging.getLogger(__name__)
+
+DIRECTIONS = (PLATFORM_TO_PARTNER, PARTNER_TO_PLATFORM)
+
+
+class UnknownId(LookupError):
+    """A partner, recipient or item the published model does not know (HTTP 404/422)."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the request says about a person: stated features and new interactions."""
+
+    city: str | None = None
+    interests: tuple[str, ...] = ()
+    risk_tolerance: int | None = None
+    interactions: tuple[tuple[str, float], ...] = ()  # (item_key, weight)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    item_rows: np.ndarray
+    scores: np.ndarray
+    reasons: Reasons
+    variant: str
+    known: bool
+    ignored: tuple[str, ...]  # stated features the model has no embedding for
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    info: dict
+    bundle: str
+    dataset: RecDataset
+    model: LightFM
+    scorers: Scorers
+    rules: RuleContext
+    weights: sp.csr_matrix  # persons x items interaction weights (ml_interactions)
+    person_features: pd.DataFrame  # ml_person_features, indexed by person_id
+    derived_item_features: pd.DataFrame  # interaction-derived item features, indexed by item_key
+    recipients: pd.Index  # '<source>:<recipient_id>'
+    recipient_rows: np.ndarray  # person row of each entry of `recipients`
+    cities: pd.Index  # city codes as ml.rules.build_rule_context encodes them
+    item_index: pd.Index  # item_key -> item row
+    topics: frozenset[str]
+    lists: PublishedLists
+    top_k: int
+    max_per_category: int
+    control_share: float
+    partners: tuple[str, ...]
+
+    def domain(self, direction: str, partner: str) -> slice:
+        if partner not in self.partners:
+            raise UnknownId(f"unknown partner {partner!r}; known: {', '.join(self.partners)}")
+        return self.dataset.domain(partner if direction == PLATFORM_TO_PARTNER else PLATFORM)
+
+    def recipient_row(self, direction: str, partner: str, recipient_id: str) -> int:
+        """The person row of a recipient (a platform user, or the partner's customer)."""
+        source = PLATFORM if direction == PLATFORM_TO_PARTNER else partner
+        position = self.recipients.get_indexer([f"{source}:{recipient_id}"])[0]
+        if position < 0:
+            who = "platform user" if source == PLATFORM else f"customer of {partner}"
+            raise UnknownId(f"unknown recipient: no {who} {recipient_id!r} in the published model")
+        return int(self.recipient_rows[position])
+
+    def item_key(self, source: str, item_id: str) -> str:
+        key = f"{source}:{item_id}"
+        if self.item_index.get_indexer([key])[0] < 0:
+            raise UnknownId(f"unknown item {item_id!r} of source {source!r}")
+        return key
+
+    def score(self, direction: str, partner: str, recipient_id: str | None, person: Person, k: int) -> Ranked:
+        """Rank the direction's items for a known recipient (stored representation plus the new
+        interactions) or a new person (stated features plus interactions), every rule applied."""
+        items = self.domain(direction, partner)
+        row = None if recipient_id is None else self.recipient_row(direction, partner, recipient_id)
+        if row is not None and not person.interactions:
+            # Exactly the stored representation the daily list was ranked with.
+            history = self.rules.owned[row]
+            features, ignored = self.dataset.user_features[row], []
+        else:
+            history, features, ignored = self._represent(row, person)
+        city = self.dataset.persons["city"].iat[row] if row is not None and person.city is None else person.city
+        city = None if pd.isna(city) else city
+        variant = MODEL
+        if row is not None and is_control(partner, pd.Series([recipient_id]), self.control_share)[0]:
+            variant = CONTROL
+        rules = self._rules_for(row, history, city, person.risk_tolerance)
+        users = (np.ones((1, 1), np.float32) if variant == CONTROL
+                 else user_vector(self.model, features))
+        scorer = self.scorers.popularity if variant == CONTROL else self.scorers.model
+        top, scores = recommend(Embeddings(users=users, items=scorer.items), np.zeros(1, np.int64), items, rules,
+                                k, self.max_per_category)
+        keep = np.isfinite(scores[0])
+        item_rows = top[0][keep]
+        reasons = self.scorers.explainer.explain(
+            sp.csr_matrix(history), sp.csr_matrix(features), np.array([city], object),
+            np.zeros(len(item_rows), np.int64), item_rows, variant, reason_sources(direction, partner))
+        return Ranked(item_rows, scores[0][keep], reasons, variant, row is not None, tuple(ignored))
+
+    def _represent(self, row: int | None, person: Person) -> tuple[sp.csr_matrix, sp.csr_matrix, list[str]]:
+        """(history row, feature row, ignored features): the stored features and interactions (none
+        for a new person) plus the new interactions, the derived shares recomputed as the marts
+        compute them; a stated city replaces the stored one, stated interests add topic weight."""
+        empty = pd.DataFrame({"feature": pd.Series([], dtype=object), "value": pd.Series([], dtype=float)})
+        stored_features, stored = empty, pd.DataFrame({"item_key": [], "weight": []})
+        if row is not None:
+            person_id = self.dataset.person_ids[row]
+            if person_id in self.person_features.index:
+                stored_features = self.person_features.loc[[person_id]].reset_index(drop=True)
+            weights = self.weights[row]
+            stored = pd.DataFrame({"item_key": self.dataset.item_keys[weights.indices], "weight": weights.data})
+        new = pd.DataFrame(list(person.interactions), columns=["item_key", "weight"])
+        interactions = pd.concat([stored, new], ignore_index=True).groupby("item_key", as_index=False)["weight"].sum()
+        derived = self.derived_item_features.loc[
+            self.derived_item_features.index.intersection(interactions["item_key"])].reset_index()
+        features = person_features(stored_features, interactions, derived)
+        stated = []
+        if person.city:
+            features = features[~features["feature"].str.startswith("city:")]
+            stated.append((f"city:{person.city}", 1.0))
+        stated += [(f"topic:{interest}", 1.0 / len(person.interests)) for interest in person.interests]
+        features = pd.concat([features, pd.DataFrame(stated, columns=["feature", "value"])], ignore_index=True)
+        row_features, ignored = feature_row(self.dataset, features)
+        columns = self.item_index.get_indexer(interactions["item_key"])
+        history = sp.csr_matrix((np.ones(len(columns), np.float32), (np.zeros(len(columns), np.int64), columns)),
+                                shape=(1, len(self.item_index)))
+        return history, row_features, ignored
+
+    def _rules_for(self, row: int | None, history: sp.csr_matrix, city: str | None, risk: int | None) -> RuleContext:
+        """The one-person rule context: the shared item attributes with this person's own."""
+        if row is not None and risk is None:
+            person_risk = self.rules.person_risk[row]
+        else:
+            person_risk = DEFAULT_RISK_TOLERANCE if risk is None else risk
+        if city is None:
+            code = -1
+        else:
+            code = self.cities.get_indexer([city])[0]
+            code = len(self.cities) if code < 0 else code  # a city without listings: none are near
+        return replace(self.rules, owned=sp.csr_matrix(history, dtype=np.float32),
+                       person_risk=np.array([person_risk], np.float32), person_city=np.array([code]))
+
+
+def bundle_folder(settings: Settings, pointer: dict) -> Path:
+    return settings.artifacts / "serving" / pointer["bundle"]
+
+
+def load_model(settings: Settings, folder: Path) -> ServingModel:
+    """Rebuild the published ranker of a bundle folder (as ml.pipeline.score_candidates does)."""
+    info = json.loads((folder / "model.json").read_text())
+    marts = Marts(**{name: pd.read_parquet(folder / f"{name}.parquet")
+                     for name in ("persons", "recipients", "items", "interactions", "person_features",
+                                  "item_features")})
+    interactions = known_interactions(marts)
+    dataset = build_dataset(marts, interactions)
+    model, _ = load_artifact(info["artifact_path"])
+    ones, weights = dataset.interaction_matrices(interactions)
+    embeddings = model_embeddings(model, dataset)
+    scorers = Scorers(model=embeddings, popularity=popularity_embeddings(ones),
+                      explainer=model_explainer(model, dataset, embeddings, ones))
+    rules = build_rule_context(dataset, ones)
+    cities = pd.Index(pd.concat([dataset.persons["city"], dataset.items["city"]]).dropna().unique())
+    if not np.array_equal(cities.get_indexer(dataset.persons["city"]), rules.person_city):
+        raise RuntimeError("ml.rules encodes cities differently from xrec.serve.model; align them")
+    recipients = marts.recipients.assign(row=dataset.user_index(marts.recipients["person_id"]))
+    recipients = recipients[recipients["row"] >= 0]
+    family = marts.item_features["feature"].str.split(":", n=1).str[0]
+    derived = marts.item_features[family.isin(INTERACTION_DERIVED_FAMILIES)][["item_key", "feature"]]
+    topics = marts.item_features["feature"][family == "topic"].str.split(":", n=1).str[1]
+    log.info("serving model %s loaded from %s: %d persons, %d items", info["model_version"], folder,
+             len(dataset.person_ids), len(dataset.item_keys))
+    return ServingModel(
+        info=info, bundle=folder.name, dataset=dataset, model=model, scorers=scorers, rules=rules,
+        weights=sp.csr_matrix(weights),
+        person_features=marts.person_features.set_index("person_id")[["feature", "value"]].sort_index(),
+        derived_item_features=derived.set_index("item_key").sort_index(),
+        recipients=pd.Index(recipients["recipient_source"] + ":" + recipients["recipient_id"].astype(str)),
+        recipient_rows=recipients["row"].to_numpy(),
+        cities=cities,
+        item_index=pd.Index(dataset.item_keys),
+        topics=frozenset(topics.dropna().unique()),
+        lists=PublishedLists.read(folder / "recommendations.parquet"),
+        top_k=settings.top_k, max_per_category=settings.max_per_category,
+        control_share=settings.control_share, partners=settings.partners,
+    )
