@@ -58,8 +58,14 @@ class Explainer:
     raw_item_vectors: np.ndarray  # items x d, as the model scores them
     feature_vectors: np.ndarray  # user features x d
     feature_names: np.ndarray  # object, user feature index -> 'family:value'
-    sources: np.ndarray  # object, per item
-    topics: np.ndarray  # object, per item (None where no topic)
+    named_features: np.ndarray  # bool, per user feature: may be named in a reason
+    feature_zh: np.ndarray  # object, per user feature: its Chinese phrase
+    feature_en: np.ndarray
+    feature_json: np.ndarray  # object, per user feature: its reason_items entry
+    source_names: pd.Index  # source -> code
+    source_codes: np.ndarray  # int, per item
+    topics: np.ndarray  # object, per item ('' where no topic)
+    topic_json: np.ndarray  # object, per item: its topic's reason_items entry
     item_json: np.ndarray  # object, per item: its reason_items entry
     item_zh: np.ndarray  # object, per item: 《title》
     city_index: pd.Index  # city name -> row of city_item_users
@@ -73,18 +79,15 @@ class Explainer:
         and `cities` (object, None unknown) are indexed by person row."""
         if variant == CONTROL:
             return self._popular(cities[rows], items)
-        allowed = np.isin(self.sources, allowed_sources).astype(np.float32)
+        wanted = [self.source_names.get_loc(source) for source in allowed_sources if source in self.source_names]
+        allowed = np.isin(self.source_codes, wanted).astype(np.float32)
         named = sp.csr_matrix(history.multiply(allowed[None, :]))
         named.eliminate_zeros()
         top_items = _top_pairs(named, rows, self.item_vectors[items], self.item_vectors, False, TOP_ITEMS)
         feature_weights = sp.csr_matrix(features)
         top_features = _top_pairs(feature_weights, rows, self.raw_item_vectors[items], self.feature_vectors,
-                                  True, TOP_FEATURES, self._named_features())
+                                  True, TOP_FEATURES, self.named_features)
         return self._render(items, top_items, top_features)
-
-    def _named_features(self) -> np.ndarray:
-        family = pd.Series(self.feature_names).str.split(":", n=1).str[0]
-        return family.isin(USER_FEATURES).to_numpy() & pd.Series(self.feature_names).str.contains(":").to_numpy()
 
     def _render(self, items: np.ndarray, top_items: np.ndarray, top_features: np.ndarray) -> Reasons:
         n = len(items)
@@ -94,7 +97,7 @@ class Explainer:
         shared = np.zeros(n, bool)
         for slot in range(TOP_ITEMS):
             picked = top_items[:, slot]
-            shared |= (picked >= 0) & (self.topics[np.maximum(picked, 0)] == topic) & pd.notna(topic)
+            shared |= (picked >= 0) & (self.topics[np.maximum(picked, 0)] == topic) & (topic != "")
         zh = np.full(n, "", object)
         en = np.full(n, "", object)
         entries = np.full(n, "", object)
@@ -109,19 +112,11 @@ class Explainer:
         zh[has_items] = "因为你关注过" + zh[has_items]
         en[has_items] = "because of " + en[has_items] + " in your history"
         with_topic = has_items & shared
-        zh[with_topic] = zh[with_topic] + "（同一主题：" + topic[with_topic].astype(str) + "）"
-        en[with_topic] = en[with_topic] + " (same topic: " + topic[with_topic].astype(str) + ")"
-        entries[with_topic] = (entries[with_topic] + ',{"kind":"topic","topic":'
-                               + pd.Series(topic[with_topic]).map(json.dumps).to_numpy(object) + "}")
+        zh[with_topic] = zh[with_topic] + "（同一主题：" + topic[with_topic] + "）"
+        en[with_topic] = en[with_topic] + " (same topic: " + topic[with_topic] + ")"
+        entries[with_topic] = entries[with_topic] + "," + self.topic_json[items[with_topic]]
         # stated features
-        names = self.feature_names
-        family = np.array([name.split(":", 1)[0] for name in names], object)
-        value = np.array([name.split(":", 1)[-1] for name in names], object)
-        feature_zh = np.array([_ZH_FAMILY.get(f, "你偏好{}").format(v) for f, v in zip(family, value)], object)
-        feature_en = np.array([_EN_FAMILY.get(f, "you like {}").format(v) for f, v in zip(family, value)],
-                              object)
-        feature_json = np.array([json.dumps({"kind": "feature", "feature": name}, ensure_ascii=False)
-                                 for name in names], object)
+        feature_zh, feature_en, feature_json = self.feature_zh, self.feature_en, self.feature_json
         for slot in range(TOP_FEATURES):
             picked = top_features[:, slot]
             on = has_features & (picked >= 0)
@@ -130,23 +125,22 @@ class Explainer:
             entries[on] = entries[on] + ("" if slot == 0 else ",") + feature_json[picked[on]]
         # neither: the item's own topic (what every reason said before)
         bare = ~has_items & ~has_features
-        label = pd.Series(topic[bare]).fillna("").astype(str).to_numpy(object)
-        zh[bare] = "主题：" + label
-        en[bare] = "topic: " + label
-        entries[bare] = '{"kind":"topic","topic":' + pd.Series(label).map(json.dumps).to_numpy(object) + "}"
+        zh[bare] = "主题：" + topic[bare]
+        en[bare] = "topic: " + topic[bare]
+        entries[bare] = self.topic_json[items[bare]]
         return Reasons(zh=zh, en=en, items_json="[" + entries + "]")
 
     def _popular(self, cities: np.ndarray, items: np.ndarray) -> Reasons:
-        code = self.city_index.get_indexer(pd.Index(pd.Series(cities, dtype=object).fillna("")))
+        city = np.array(["" if pd.isna(c) else str(c) for c in cities], object)
+        code = self.city_index.get_indexer(city)
         users = np.zeros(len(items))
         known = code >= 0
         if known.any():
             users[known] = np.asarray(self.city_item_users[code[known], items[known]]).ravel()
         local = known & (users >= MIN_CITY_USERS)
-        city = pd.Series(cities, dtype=object).fillna("").astype(str).to_numpy(object)
         zh = np.where(local, "在" + city + "很受欢迎", "大家都在看")
         en = np.where(local, "popular with people in " + city, "popular with everyone")
-        city_json = pd.Series(city).map(lambda c: json.dumps(c, ensure_ascii=False)).to_numpy(object)
+        city_json = np.array([json.dumps(c, ensure_ascii=False) for c in city], object)
         entries = np.where(local, '[{"kind":"popular","city":' + city_json + "}]", '[{"kind":"popular"}]')
         return Reasons(zh=zh.astype(object), en=en.astype(object), items_json=entries.astype(object))
 
@@ -208,7 +202,7 @@ def build_explainer(
         for s, i, t in zip(items["source"], items["item_id"], titles)
     ]
     cities = dataset.persons["city"]
-    city_index = pd.Index(cities.dropna().unique())
+    city_index = pd.Index(cities.dropna().unique(), dtype=object)
     code = city_index.get_indexer(cities.fillna(""))
     person_city = sp.csr_matrix(
         (np.ones(int((code >= 0).sum()), np.float32), (code[code >= 0], np.flatnonzero(code >= 0))),
@@ -216,14 +210,25 @@ def build_explainer(
     )
     has_item = sp.csr_matrix(owned, dtype=np.float32)
     has_item.data[:] = 1
-    user_map = dataset.id_maps()["user_features"]
+    names = np.array(dataset.id_maps()["user_features"], object)
+    family = np.array([name.split(":", 1)[0] if ":" in name else "" for name in names], object)
+    value = np.array([name.split(":", 1)[-1] for name in names], object)
+    sources = pd.Index(items["source"].unique(), dtype=object)
+    topics = np.array([t if isinstance(t, str) else "" for t in items["topic"]], object)
     return Explainer(
         item_vectors=_normalised(item_vectors),
         raw_item_vectors=np.ascontiguousarray(item_vectors, dtype=np.float32),
         feature_vectors=np.ascontiguousarray(feature_vectors, dtype=np.float32),
-        feature_names=np.array(user_map, object),
-        sources=items["source"].to_numpy(object),
-        topics=items["topic"].to_numpy(object),
+        feature_names=names,
+        named_features=np.isin(family, USER_FEATURES),
+        feature_zh=np.array([_ZH_FAMILY.get(f, "你偏好{}").format(v) for f, v in zip(family, value)], object),
+        feature_en=np.array([_EN_FAMILY.get(f, "you like {}").format(v) for f, v in zip(family, value)], object),
+        feature_json=np.array([json.dumps({"kind": "feature", "feature": name}, ensure_ascii=False)
+                               for name in names], object),
+        source_names=sources,
+        source_codes=sources.get_indexer(items["source"]),
+        topics=topics,
+        topic_json=np.array([json.dumps({"kind": "topic", "topic": t}, ensure_ascii=False) for t in topics], object),
         item_json=np.array(item_json, object),
         item_zh=("《" + titles + "》").to_numpy(object),
         city_index=city_index,

@@ -9,7 +9,7 @@ from collections import defaultdict
 import duckdb
 import httpx
 
-from conftest import RUN_DATE, TOKENS, build_and_publish, start_server, stop_server
+from server_helpers import RUN_DATE, TOKENS, build_and_publish, start_server, stop_server
 
 P2P = "platform_to_partner"
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import numpy as np
 import yaml
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,7 @@ from ml.explain import Reasons
 from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
 from xrec.serve.access import Client, authenticate, load_clients
-from xrec.serve.model import Person, ServingModel, UnknownId
+from xrec.serve.model import Person, ServingModel, UnknownId, position_of
 from xrec.serve.state import ModelHolder
 
 MAX_K = 100
@@ -210,8 +210,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         except UnknownId as error:
             raise HTTPException(404, str(error)) from None
         source = body.partner if direction == PLATFORM_TO_PARTNER else PLATFORM
-        item_ids = current.dataset.items["item_id"].to_numpy(object)[ranked.item_rows]
-        titles = _titles(current, source, item_ids)
+        item_ids, titles = current.item_ids[ranked.item_rows], current.titles[ranked.item_rows]
         recommendations = [
             {"rank": i + 1, "source": source, "item_id": str(item_id), "title": titles[i],
              "score": float(ranked.scores[i]), "variant": ranked.variant, "reason": _reason(ranked.reasons, i)}
@@ -232,10 +231,8 @@ def _known_partner(current: ServingModel, partner: str) -> None:
 
 
 def _titles(current: ServingModel, source: str, item_ids: np.ndarray) -> list[str]:
-    rows = current.item_index.get_indexer([f"{source}:{item_id}" for item_id in item_ids])
-    titles = current.dataset.items["title"].to_numpy(object)
-    return [str(titles[row]) if row >= 0 and titles[row] is not None else str(item_id)
-            for row, item_id in zip(rows, item_ids)]
+    rows = [position_of(current.item_index, f"{source}:{item_id}") for item_id in item_ids]
+    return [str(current.titles[row]) if row >= 0 else str(item_id) for row, item_id in zip(rows, item_ids)]
 
 
 def _reason(reasons: Reasons, i: int) -> dict:

@@ -29,13 +29,14 @@ class PublishedLists:
                                                   ignore_index=True)
         key = (frame["direction"] + "|" + frame["partner"] + "|" + frame["recipient_id"].astype(str)).to_numpy(object)
         boundary = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
-        return cls(keys=pd.Index(key[boundary]), starts=np.r_[boundary, len(key)],
+        return cls(keys=pd.Index(key[boundary], dtype=object), starts=np.r_[boundary, len(key)],
                    columns={name: frame[name].to_numpy() for name in COLUMNS})
 
     def lookup(self, direction: str, partner: str, recipient_id: str, k: int) -> dict[str, np.ndarray] | None:
         """The first k rows of a recipient's published list, or None when there is none."""
-        position = self.keys.get_indexer([f"{direction}|{partner}|{recipient_id}"])[0]
-        if position < 0:
+        try:  # get_loc on an object Index: ~1.5 us at 1M keys
+            position = self.keys.get_loc(f"{direction}|{partner}|{recipient_id}")
+        except KeyError:
             return None
         start = self.starts[position]
         stop = min(self.starts[position + 1], start + k)

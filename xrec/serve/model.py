@@ -20,13 +20,12 @@ from lightfm import LightFM
 from ml.ab import CONTROL, MODEL, is_control
 from ml.baseline import popularity_embeddings
 from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
-from ml.embeddings import Embeddings, model_embeddings
-from ml.evaluate import INTERACTION_DERIVED_FAMILIES
+from ml.embeddings import model_embeddings
 from ml.explain import Reasons, model_explainer
-from ml.ondemand import feature_row, person_features, user_vector
+from ml.ondemand import FeatureSpace, feature_space, person_row, user_vector
 from ml.registry import load_artifact
-from ml.rules import DEFAULT_RISK_TOLERANCE, RuleContext, build_rule_context
-from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, Scorers, reason_sources, recommend
+from ml.rules import DEFAULT_RISK_TOLERANCE, RuleContext, build_rule_context, capped_top_k, mask_ineligible
+from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, Scorers, reason_sources
 from xrec.config import PLATFORM, Settings
 from xrec.serve.lists import PublishedLists
 
@@ -68,12 +67,15 @@ class ServingModel:
     scorers: Scorers
     rules: RuleContext
     weights: sp.csr_matrix  # persons x items interaction weights (ml_interactions)
-    person_features: pd.DataFrame  # ml_person_features, indexed by person_id
-    derived_item_features: pd.DataFrame  # interaction-derived item features, indexed by item_key
+    features: FeatureSpace
     recipients: pd.Index  # '<source>:<recipient_id>'
     recipient_rows: np.ndarray  # person row of each entry of `recipients`
+    control: dict[str, np.ndarray]  # partner -> is each entry of `recipients` in its control group
     cities: pd.Index  # city codes as ml.rules.build_rule_context encodes them
     item_index: pd.Index  # item_key -> item row
+    domains: dict[str, slice]  # source -> its item rows
+    item_ids: np.ndarray  # object, per item row
+    titles: np.ndarray  # object, per item row (the item_id where there is no title)
     topics: frozenset[str]
     lists: PublishedLists
     top_k: int
@@ -84,12 +86,12 @@ class ServingModel:
     def domain(self, direction: str, partner: str) -> slice:
         if partner not in self.partners:
             raise UnknownId(f"unknown partner {partner!r}; known: {', '.join(self.partners)}")
-        return self.dataset.domain(partner if direction == PLATFORM_TO_PARTNER else PLATFORM)
+        return self.domains[partner if direction == PLATFORM_TO_PARTNER else PLATFORM]
 
     def recipient_row(self, direction: str, partner: str, recipient_id: str) -> int:
         """The person row of a recipient (a platform user, or the partner's customer)."""
         source = PLATFORM if direction == PLATFORM_TO_PARTNER else partner
-        position = self.recipients.get_indexer([f"{source}:{recipient_id}"])[0]
+        position = position_of(self.recipients, f"{source}:{recipient_id}")
         if position < 0:
             who = "platform user" if source == PLATFORM else f"customer of {partner}"
             raise UnknownId(f"unknown recipient: no {who} {recipient_id!r} in the published model")
@@ -97,7 +99,7 @@ class ServingModel:
 
     def item_key(self, source: str, item_id: str) -> str:
         key = f"{source}:{item_id}"
-        if self.item_index.get_indexer([key])[0] < 0:
+        if position_of(self.item_index, key) < 0:
             raise UnknownId(f"unknown item {item_id!r} of source {source!r}")
         return key
 
@@ -114,15 +116,17 @@ class ServingModel:
             history, features, ignored = self._represent(row, person)
         city = self.dataset.persons["city"].iat[row] if row is not None and person.city is None else person.city
         city = None if pd.isna(city) else city
-        variant = MODEL
-        if row is not None and is_control(partner, pd.Series([recipient_id]), self.control_share)[0]:
-            variant = CONTROL
+        variant = CONTROL if row is not None and self._is_control(direction, partner, recipient_id) else MODEL
         rules = self._rules_for(row, history, city, person.risk_tolerance)
         users = (np.ones((1, 1), np.float32) if variant == CONTROL
                  else user_vector(self.model, features))
         scorer = self.scorers.popularity if variant == CONTROL else self.scorers.model
-        top, scores = recommend(Embeddings(users=users, items=scorer.items), np.zeros(1, np.int64), items, rules,
-                                k, self.max_per_category)
+        # ml.score.recommend's body for one row, without its thread pool (a millisecond per request).
+        block = users @ scorer.items[items].T
+        mask_ineligible(block, np.zeros(1, np.int64), items, rules)
+        top, scores = capped_top_k(block, rules.category[items], min(k, items.stop - items.start),
+                                   self.max_per_category)
+        top = top + items.start
         keep = np.isfinite(scores[0])
         item_rows = top[0][keep]
         reasons = self.scorers.explainer.explain(
@@ -130,34 +134,25 @@ class ServingModel:
             np.zeros(len(item_rows), np.int64), item_rows, variant, reason_sources(direction, partner))
         return Ranked(item_rows, scores[0][keep], reasons, variant, row is not None, tuple(ignored))
 
+    def _is_control(self, direction: str, partner: str, recipient_id: str) -> bool:
+        """The recipient's A/B variant, as the daily scoring assigns it (ml.ab)."""
+        source = PLATFORM if direction == PLATFORM_TO_PARTNER else partner
+        position = position_of(self.recipients, f"{source}:{recipient_id}")
+        return bool(self.control[partner][position])
+
     def _represent(self, row: int | None, person: Person) -> tuple[sp.csr_matrix, sp.csr_matrix, list[str]]:
         """(history row, feature row, ignored features): the stored features and interactions (none
         for a new person) plus the new interactions, the derived shares recomputed as the marts
         compute them; a stated city replaces the stored one, stated interests add topic weight."""
-        empty = pd.DataFrame({"feature": pd.Series([], dtype=object), "value": pd.Series([], dtype=float)})
-        stored_features, stored = empty, pd.DataFrame({"item_key": [], "weight": []})
-        if row is not None:
-            person_id = self.dataset.person_ids[row]
-            if person_id in self.person_features.index:
-                stored_features = self.person_features.loc[[person_id]].reset_index(drop=True)
-            weights = self.weights[row]
-            stored = pd.DataFrame({"item_key": self.dataset.item_keys[weights.indices], "weight": weights.data})
-        new = pd.DataFrame(list(person.interactions), columns=["item_key", "weight"])
-        interactions = pd.concat([stored, new], ignore_index=True).groupby("item_key", as_index=False)["weight"].sum()
-        derived = self.derived_item_features.loc[
-            self.derived_item_features.index.intersection(interactions["item_key"])].reset_index()
-        features = person_features(stored_features, interactions, derived)
-        stated = []
-        if person.city:
-            features = features[~features["feature"].str.startswith("city:")]
-            stated.append((f"city:{person.city}", 1.0))
-        stated += [(f"topic:{interest}", 1.0 / len(person.interests)) for interest in person.interests]
-        features = pd.concat([features, pd.DataFrame(stated, columns=["feature", "value"])], ignore_index=True)
-        row_features, ignored = feature_row(self.dataset, features)
-        columns = self.item_index.get_indexer(interactions["item_key"])
-        history = sp.csr_matrix((np.ones(len(columns), np.float32), (np.zeros(len(columns), np.int64), columns)),
-                                shape=(1, len(self.item_index)))
-        return history, row_features, ignored
+        keys, weights = zip(*person.interactions) if person.interactions else ((), ())
+        columns = [position_of(self.item_index, key) for key in keys]
+        new = sp.csr_matrix((np.asarray(weights, np.float32), (np.zeros(len(columns), np.int64), columns)),
+                            shape=(1, len(self.item_index)))
+        history = new if row is None else self.weights[row] + new
+        stated = {f"city:{person.city}": 1.0} if person.city else {}
+        stated |= {f"topic:{interest}": 1.0 / len(person.interests) for interest in person.interests}
+        features, ignored = person_row(self.features, row, history, stated)
+        return history, features, ignored
 
     def _rules_for(self, row: int | None, history: sp.csr_matrix, city: str | None, risk: int | None) -> RuleContext:
         """The one-person rule context: the shared item attributes with this person's own."""
@@ -168,10 +163,19 @@ class ServingModel:
         if city is None:
             code = -1
         else:
-            code = self.cities.get_indexer([city])[0]
+            code = position_of(self.cities, city)
             code = len(self.cities) if code < 0 else code  # a city without listings: none are near
         return replace(self.rules, owned=sp.csr_matrix(history, dtype=np.float32),
                        person_risk=np.array([person_risk], np.float32), person_city=np.array([code]))
+
+
+def position_of(index: pd.Index, key: str) -> int:
+    """Position of `key` in a unique object Index, -1 when absent (get_loc: ~1 us; get_indexer
+    on a one-element list costs ~50 us of conversions)."""
+    try:
+        return int(index.get_loc(key))
+    except KeyError:
+        return -1
 
 
 def bundle_folder(settings: Settings, pointer: dict) -> Path:
@@ -192,25 +196,28 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
     scorers = Scorers(model=embeddings, popularity=popularity_embeddings(ones),
                       explainer=model_explainer(model, dataset, embeddings, ones))
     rules = build_rule_context(dataset, ones)
-    cities = pd.Index(pd.concat([dataset.persons["city"], dataset.items["city"]]).dropna().unique())
+    cities = pd.Index(pd.concat([dataset.persons["city"], dataset.items["city"]]).dropna().unique(), dtype=object)
     if not np.array_equal(cities.get_indexer(dataset.persons["city"]), rules.person_city):
         raise RuntimeError("ml.rules encodes cities differently from xrec.serve.model; align them")
     recipients = marts.recipients.assign(row=dataset.user_index(marts.recipients["person_id"]))
     recipients = recipients[recipients["row"] >= 0]
-    family = marts.item_features["feature"].str.split(":", n=1).str[0]
-    derived = marts.item_features[family.isin(INTERACTION_DERIVED_FAMILIES)][["item_key", "feature"]]
-    topics = marts.item_features["feature"][family == "topic"].str.split(":", n=1).str[1]
+    topics = marts.item_features["feature"][marts.item_features["feature"].str.startswith("topic:")].str[6:]
     log.info("serving model %s loaded from %s: %d persons, %d items", info["model_version"], folder,
              len(dataset.person_ids), len(dataset.item_keys))
     return ServingModel(
         info=info, bundle=folder.name, dataset=dataset, model=model, scorers=scorers, rules=rules,
         weights=sp.csr_matrix(weights),
-        person_features=marts.person_features.set_index("person_id")[["feature", "value"]].sort_index(),
-        derived_item_features=derived.set_index("item_key").sort_index(),
-        recipients=pd.Index(recipients["recipient_source"] + ":" + recipients["recipient_id"].astype(str)),
+        features=feature_space(dataset, marts.person_features, marts.item_features),
+        recipients=pd.Index((recipients["recipient_source"] + ":" + recipients["recipient_id"].astype(str))
+                            .to_numpy(object), dtype=object),
         recipient_rows=recipients["row"].to_numpy(),
+        control={partner: is_control(partner, recipients["recipient_id"], settings.control_share)
+                 for partner in settings.partners},
         cities=cities,
-        item_index=pd.Index(dataset.item_keys),
+        item_index=pd.Index(dataset.item_keys, dtype=object),
+        domains={source: dataset.domain(source) for source in settings.sources},
+        item_ids=dataset.items["item_id"].astype(str).to_numpy(object),
+        titles=dataset.items["title"].fillna(dataset.items["item_id"]).astype(str).to_numpy(object),
         topics=frozenset(topics.dropna().unique()),
         lists=PublishedLists.read(folder / "recommendations.parquet"),
         top_k=settings.top_k, max_per_category=settings.max_per_category,
