@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from ml.ab import CONTROL
+from server_helpers import RUN_DATE
+
 from xrec.publish.serving import pointer_path
 
 P2P, TO_PLATFORM = "platform_to_partner", "partner_to_platform"
@@ -231,3 +233,16 @@ def test_tokens_are_required_and_ops_endpoints_answer(server):
 def test_the_server_never_opens_the_warehouse(server, published):
     open_files = {os.path.realpath(fd) for fd in Path(f"/proc/{server.process.pid}/fd").iterdir()}
     assert os.path.realpath(published.warehouse) not in open_files
+
+
+def test_published_reasons_are_those_of_the_daily_table(server, published, bundle):
+    table = pd.read_parquet(published.artifacts / "parquet" / "cross_recommendations"
+                            / f"run_date={RUN_DATE}" / "part.parquet")
+    with server.client() as http:
+        for variant in ("model", CONTROL):
+            for recipient in _recipients(bundle, P2P, "automod", variant, 3):
+                rows = http.get(f"/v1/recommendations/{P2P}/automod/{recipient}").json()["recommendations"]
+                daily = table[(table["direction"] == P2P) & (table["partner"] == "automod")
+                              & (table["recipient_id"] == recipient)].sort_values("rank")
+                assert [f"{r['reason']['zh']} | {r['reason']['en']}" for r in rows] == list(daily["reason"])
+                assert [r["reason"]["items"] for r in rows] == [json.loads(x) for x in daily["reason_items"]]

@@ -3,7 +3,8 @@
 The API must never open the warehouse (DuckDB has one writer, and the pipeline is it), so the
 publish step, which holds the writer connection anyway, copies what the published model needs
 beside it: the ML marts as of run_date (persons, recipients, items with titles, interactions,
-features), the published recommendations and the model run (version, artifact, metrics).
+features), the published lists (without reason texts: the server renders them, see
+xrec.serve.lists) and the model run (version, artifact, metrics).
 Each publication is a fresh folder `serving/<run_date>-<n>/`; `serving/current.json` then
 points at it (swapped atomically), which is what a running server polls. The previous folder is
 kept so a server still answering from it is never pulled from under its feet; older ones go.
@@ -23,6 +24,7 @@ from ml.dataset import MART_SQL
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS
+from xrec.serve.lists import COLUMNS as LIST_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run
     try:
         for name, sql in MART_SQL.items():
             _copy(con, sql, [], tmp / f"{name}.parquet")
-        _copy(con, f"select * from {CROSS_RECOMMENDATIONS.relation} where run_date = ? "
+        _copy(con, f"select {', '.join(LIST_COLUMNS)} from {CROSS_RECOMMENDATIONS.relation} where run_date = ? "
                    "order by direction, partner, recipient_id, rank", [run_date], tmp / "recommendations.parquet")
         info = {
             "model_version": run[0], "artifact_path": run[1], "run_date": run_date.isoformat(),

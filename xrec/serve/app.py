@@ -20,7 +20,7 @@ from ml.explain import Reasons
 from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
 from xrec.serve.access import Client, authenticate, load_clients
-from xrec.serve.model import Person, ServingModel, UnknownId, position_of
+from xrec.serve.model import Person, Ranked, ServingModel, UnknownId
 from xrec.serve.state import ModelHolder
 
 MAX_K = 100
@@ -159,22 +159,11 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         """The published daily list of one recipient, with reasons (from memory)."""
         _known_partner(current, partner)
         check_scope(who, direction.value, partner)
-        rows = current.lists.lookup(direction.value, partner, recipient_id, k or current.top_k)
-        if rows is None:
-            raise HTTPException(404, f"no published list for {direction.value} {partner} recipient {recipient_id!r}")
-        source = partner if direction == Direction.platform_to_partner else PLATFORM
-        titles = _titles(current, source, rows["item_id"])
-        recommendations = []
-        for i, item_id in enumerate(rows["item_id"]):
-            zh, _, en = str(rows["reason"][i]).partition(" | ")
-            recommendations.append({
-                "rank": int(rows["rank"][i]), "source": source, "item_id": str(item_id), "title": titles[i],
-                "score": float(rows["score"][i]), "variant": str(rows["variant"][i]),
-                "reason": {"zh": zh, "en": en, "items": json.loads(rows["reason_items"][i] or "[]")},
-            })
-        return {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
-                "direction": direction, "partner": partner, "recipient_id": recipient_id,
-                "served_from": "published", "recommendations": recommendations}
+        try:
+            ranked = current.published(direction.value, partner, recipient_id, k or current.top_k)
+        except UnknownId as error:
+            raise HTTPException(404, str(error)) from None
+        return _answer(current, ranked, direction, partner, recipient_id, "published")
 
     @app.post("/v1/recommendations/score", tags=["recommendations"], response_model=RecommendationList)
     def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
@@ -209,18 +198,9 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
             ranked = current.score(direction, body.partner, body.recipient_id, person, body.k)
         except UnknownId as error:
             raise HTTPException(404, str(error)) from None
-        source = body.partner if direction == PLATFORM_TO_PARTNER else PLATFORM
-        item_ids, titles = current.item_ids[ranked.item_rows], current.titles[ranked.item_rows]
-        recommendations = [
-            {"rank": i + 1, "source": source, "item_id": str(item_id), "title": titles[i],
-             "score": float(ranked.scores[i]), "variant": ranked.variant, "reason": _reason(ranked.reasons, i)}
-            for i, item_id in enumerate(item_ids)
-        ]
+        answer = _answer(current, ranked, body.direction, body.partner, body.recipient_id, "scored")
         ignored = list(ranked.ignored) + (["birth_year"] if body.person.birth_year is not None else [])
-        return {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
-                "direction": direction, "partner": body.partner, "recipient_id": body.recipient_id,
-                "served_from": "scored", "person": {"known": ranked.known, "ignored_features": ignored},
-                "recommendations": recommendations}
+        return answer | {"person": {"known": ranked.known, "ignored_features": ignored}}
 
     return app
 
@@ -230,9 +210,17 @@ def _known_partner(current: ServingModel, partner: str) -> None:
         raise HTTPException(404, f"unknown partner {partner!r}; known: {', '.join(current.partners)}")
 
 
-def _titles(current: ServingModel, source: str, item_ids: np.ndarray) -> list[str]:
-    rows = [position_of(current.item_index, f"{source}:{item_id}") for item_id in item_ids]
-    return [str(current.titles[row]) if row >= 0 else str(item_id) for row, item_id in zip(rows, item_ids)]
+def _answer(current: ServingModel, ranked: Ranked, direction: Direction, partner: str, recipient_id: str | None,
+            served_from: str) -> dict:
+    source = partner if direction == Direction.platform_to_partner else PLATFORM
+    recommendations = [
+        {"rank": i + 1, "source": source, "item_id": current.item_ids[row], "title": current.titles[row],
+         "score": float(ranked.scores[i]), "variant": ranked.variant, "reason": _reason(ranked.reasons, i)}
+        for i, row in enumerate(ranked.item_rows)
+    ]
+    return {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
+            "direction": direction, "partner": partner, "recipient_id": recipient_id,
+            "served_from": served_from, "recommendations": recommendations}
 
 
 def _reason(reasons: Reasons, i: int) -> dict:

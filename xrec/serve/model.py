@@ -129,10 +129,26 @@ class ServingModel:
         top = top + items.start
         keep = np.isfinite(scores[0])
         item_rows = top[0][keep]
-        reasons = self.scorers.explainer.explain(
+        reasons = self._explain(history, features, city, item_rows, variant, direction, partner)
+        return Ranked(item_rows, scores[0][keep], reasons, variant, row is not None, tuple(ignored))
+
+    def published(self, direction: str, partner: str, recipient_id: str, k: int) -> Ranked:
+        """The recipient's published list, its reasons rendered as the daily scoring did."""
+        self.domain(direction, partner)  # unknown partner -> UnknownId
+        found = self.lists.lookup(direction, partner, recipient_id, k)
+        if found is None:
+            raise UnknownId(f"no published list for {direction} {partner} recipient {recipient_id!r}")
+        row = self.recipient_row(direction, partner, recipient_id)
+        city = self.dataset.persons["city"].iat[row]
+        reasons = self._explain(self.rules.owned[row], self.dataset.user_features[row], None if pd.isna(city) else city,
+                                found.item_rows, found.variant, direction, partner)
+        return Ranked(found.item_rows, found.scores, reasons, found.variant, True, ())
+
+    def _explain(self, history: sp.spmatrix, features: sp.spmatrix, city: str | None, item_rows: np.ndarray,
+                 variant: str, direction: str, partner: str) -> Reasons:
+        return self.scorers.explainer.explain(
             sp.csr_matrix(history), sp.csr_matrix(features), np.array([city], object),
             np.zeros(len(item_rows), np.int64), item_rows, variant, reason_sources(direction, partner))
-        return Ranked(item_rows, scores[0][keep], reasons, variant, row is not None, tuple(ignored))
 
     def _is_control(self, direction: str, partner: str, recipient_id: str) -> bool:
         """The recipient's A/B variant, as the daily scoring assigns it (ml.ab)."""
@@ -201,6 +217,7 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
         raise RuntimeError("ml.rules encodes cities differently from xrec.serve.model; align them")
     recipients = marts.recipients.assign(row=dataset.user_index(marts.recipients["person_id"]))
     recipients = recipients[recipients["row"] >= 0]
+    item_index = pd.Index(dataset.item_keys, dtype=object)
     topics = marts.item_features["feature"][marts.item_features["feature"].str.startswith("topic:")].str[6:]
     log.info("serving model %s loaded from %s: %d persons, %d items", info["model_version"], folder,
              len(dataset.person_ids), len(dataset.item_keys))
@@ -214,12 +231,12 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
         control={partner: is_control(partner, recipients["recipient_id"], settings.control_share)
                  for partner in settings.partners},
         cities=cities,
-        item_index=pd.Index(dataset.item_keys, dtype=object),
+        item_index=item_index,
         domains={source: dataset.domain(source) for source in settings.sources},
         item_ids=dataset.items["item_id"].astype(str).to_numpy(object),
         titles=dataset.items["title"].fillna(dataset.items["item_id"]).astype(str).to_numpy(object),
         topics=frozenset(topics.dropna().unique()),
-        lists=PublishedLists.read(folder / "recommendations.parquet"),
+        lists=PublishedLists.read(folder / "recommendations.parquet", item_index),
         top_k=settings.top_k, max_per_category=settings.max_per_category,
         control_share=settings.control_share, partners=settings.partners,
     )
