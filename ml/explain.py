@@ -79,9 +79,12 @@ class Explainer:
         and `cities` (object, None unknown) are indexed by person row."""
         if variant == CONTROL:
             return self._popular(cities[rows], items)
-        wanted = [self.source_names.get_loc(source) for source in allowed_sources if source in self.source_names]
-        allowed = np.isin(self.source_codes, wanted).astype(np.float32)
-        named = sp.csr_matrix(history.multiply(allowed[None, :]))
+        wanted = np.zeros(len(self.source_names), bool)
+        wanted[[self.source_names.get_loc(s) for s in allowed_sources if s in self.source_names]] = True
+        history = sp.csr_matrix(history)
+        # Only the stored entries are filtered: O(history), not O(catalogue), per request.
+        named = sp.csr_matrix((history.data * wanted[self.source_codes[history.indices]], history.indices,
+                               history.indptr), shape=history.shape)
         named.eliminate_zeros()
         top_items = _top_pairs(named, rows, self.item_vectors[items], self.item_vectors, False, TOP_ITEMS)
         feature_weights = sp.csr_matrix(features)

@@ -13,6 +13,7 @@ from typing import Annotated
 import numpy as np
 import yaml
 from fastapi import Depends, FastAPI, HTTPException, Path, Query
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -163,7 +164,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
             ranked = current.published(direction.value, partner, recipient_id, k or current.top_k)
         except UnknownId as error:
             raise HTTPException(404, str(error)) from None
-        return _answer(current, ranked, direction, partner, recipient_id, "published")
+        return JSONResponse(_answer(current, ranked, direction, partner, recipient_id, "published"))
 
     @app.post("/v1/recommendations/score", tags=["recommendations"], response_model=RecommendationList)
     def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
@@ -200,7 +201,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
             raise HTTPException(404, str(error)) from None
         answer = _answer(current, ranked, body.direction, body.partner, body.recipient_id, "scored")
         ignored = list(ranked.ignored) + (["birth_year"] if body.person.birth_year is not None else [])
-        return answer | {"person": {"known": ranked.known, "ignored_features": ignored}}
+        return JSONResponse(answer | {"person": {"known": ranked.known, "ignored_features": ignored}})
 
     return app
 
@@ -212,6 +213,8 @@ def _known_partner(current: ServingModel, partner: str) -> None:
 
 def _answer(current: ServingModel, ranked: Ranked, direction: Direction, partner: str, recipient_id: str | None,
             served_from: str) -> dict:
+    """A RecommendationList as plain JSON types: returned as a JSONResponse, it skips FastAPI's
+    re-validation against the response model (which stays the documented schema)."""
     source = partner if direction == Direction.platform_to_partner else PLATFORM
     recommendations = [
         {"rank": i + 1, "source": source, "item_id": current.item_ids[row], "title": current.titles[row],
@@ -219,7 +222,7 @@ def _answer(current: ServingModel, ranked: Ranked, direction: Direction, partner
         for i, row in enumerate(ranked.item_rows)
     ]
     return {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
-            "direction": direction, "partner": partner, "recipient_id": recipient_id,
+            "direction": direction.value, "partner": partner, "recipient_id": recipient_id,
             "served_from": served_from, "recommendations": recommendations}
 
 
