@@ -16,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PARTNERS = ("realty", "finance", "home", "automod")
 PLATFORM = "platform"
+# Created with random keys on first use when absent (never committed: data/ is gitignored).
+DEFAULT_EXPORT_KEYS_FILE = "data/export_keys.json"
 
 
 def _path(value: str) -> Path:
@@ -66,6 +68,13 @@ class Settings:
         metadata={"env": ("XREC_PROMOTION_TOLERANCE", "0.10", float)}
     )
     control_share: float = field(metadata={"env": ("XREC_CONTROL_SHARE", "0.10", float)})
+    # Privacy (README "Privacy"): per-partner pseudonym keys, the smallest audience a partner may
+    # see counted, how long raw partitions and quarantine rows are kept.
+    export_keys_file: Path = field(
+        metadata={"env": ("XREC_EXPORT_KEYS_FILE", DEFAULT_EXPORT_KEYS_FILE, _path)}
+    )
+    min_audience: int = field(metadata={"env": ("XREC_MIN_AUDIENCE", "50", int)})
+    raw_retention_days: int = field(metadata={"env": ("XREC_RAW_RETENTION_DAYS", "400", int)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
     verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
 
@@ -88,6 +97,10 @@ class Settings:
             )
         if PLATFORM in self.partners:
             raise ValueError("XREC_PARTNERS lists partners only; 'platform' is always a source")
+        if self.min_audience < 1:
+            raise ValueError("XREC_MIN_AUDIENCE must be at least 1")
+        if self.raw_retention_days < 1:
+            raise ValueError("XREC_RAW_RETENTION_DAYS must be at least 1")
         if not 0 <= self.control_share < 1:
             raise ValueError("XREC_CONTROL_SHARE must be in [0, 1)")
 
