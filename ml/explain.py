@@ -23,9 +23,8 @@ import scipy.sparse as sp
 
 from lightfm import LightFM
 
-from ml.ab import CONTROL
 from ml.dataset import USER_FEATURES, RecDataset
-from ml.embeddings import Embeddings
+from ml.embeddings import model_embeddings
 
 TOP_ITEMS = 3
 TOP_FEATURES = 2
@@ -73,18 +72,21 @@ class Explainer:
 
     def explain(
         self, history: sp.csr_matrix, features: sp.csr_matrix, cities: np.ndarray, rows: np.ndarray,
-        items: np.ndarray, variant: str, allowed_sources: tuple[str, ...],
+        items: np.ndarray, popular: bool, allowed_sources: tuple[str, ...],
     ) -> Reasons:
-        """Reasons for candidate j = (person row rows[j], item items[j]); `history`, `features`
-        and `cities` (object, None unknown) are indexed by person row."""
-        if variant == CONTROL:
+        """Reasons for candidate j = (person row rows[j], item items[j]), ranked by popularity
+        (`popular`) or by the model; `history`, `features` and `cities` (object, None unknown)
+        are indexed by person row."""
+        if popular:
             return self._popular(cities[rows], items)
         wanted = np.zeros(len(self.source_names), bool)
         wanted[[self.source_names.get_loc(s) for s in allowed_sources if s in self.source_names]] = True
         history = sp.csr_matrix(history)
-        # Only the stored entries are filtered: O(history), not O(catalogue), per request.
-        named = sp.csr_matrix((history.data * wanted[self.source_codes[history.indices]], history.indices,
-                               history.indptr), shape=history.shape)
+        # Only the stored entries are filtered: O(history), not O(catalogue), per request. Fresh
+        # index arrays: eliminate_zeros rewrites them in place, and `history` is the caller's
+        # (the rules' owned matrix).
+        named = sp.csr_matrix((history.data * wanted[self.source_codes[history.indices]], history.indices.copy(),
+                               history.indptr.copy()), shape=history.shape)
         named.eliminate_zeros()
         top_items = _top_pairs(named, rows, self.item_vectors[items], self.item_vectors, False, TOP_ITEMS)
         feature_weights = sp.csr_matrix(features)
@@ -187,9 +189,14 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.where(norms > 0, norms, 1)).astype(np.float32)
 
 
-def model_explainer(model: LightFM, dataset: RecDataset, embeddings: Embeddings, owned: sp.spmatrix) -> Explainer:
-    """The explainer of a LightFM model: its item representations (`embeddings` without the
-    two bias columns, see ml.embeddings) and user feature embeddings."""
+def model_explainer(model: LightFM | None, dataset: RecDataset, owned: sp.spmatrix) -> Explainer:
+    """The explainer of a published ranker: a LightFM model's item representations (as scored,
+    see ml.embeddings, without the two bias columns) and user feature embeddings; None when
+    popularity is published (its reasons name no history, so no vectors are needed)."""
+    if model is None:
+        return build_explainer(dataset, np.zeros((len(dataset.item_keys), 1), np.float32),
+                               np.zeros((dataset.user_features.shape[1], 1), np.float32), owned)
+    embeddings = model_embeddings(model, dataset)
     return build_explainer(dataset, embeddings.items[:, :-2], model.user_embeddings, owned)
 
 

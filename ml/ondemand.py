@@ -1,7 +1,7 @@
 """One person's representation from features and interactions, without retraining.
 
-A LightFM user is the sum of its feature embeddings (persons have no identity feature, see
-ml.dataset), so a person who signed up an hour ago, or who just interacted with new items, is
+A LightFM user is the sum of its feature embeddings (identity, where ml.dataset gives one, plus
+side features), so a person who signed up an hour ago, or who just interacted with new items, is
 scored by rebuilding their feature row the way the marts do: stated features (city, ...) with
 value 1, plus for each interaction-derived family (ml.evaluate.INTERACTION_DERIVED_FAMILIES) the
 person's share of interaction weight on items carrying each feature of the family; the row is
@@ -48,8 +48,16 @@ def feature_space(dataset: RecDataset, person_features: pd.DataFrame, item_featu
     persons = dataset.user_index(person_features["person_id"])
     columns = names.get_indexer(person_features["feature"])
     keep = (persons >= 0) & (columns >= 0)
-    stored = sp.csr_matrix((person_features["value"].to_numpy(np.float32)[keep], (persons[keep], columns[keep])),
-                           shape=(len(dataset.person_ids), len(names)))
+    # A person's identity feature, where the dataset gave them one (seen in training, hybrid or
+    # collaborative): it stays in their row whatever new interactions add.
+    identity = names.get_indexer(dataset.person_ids)
+    has = identity >= 0
+    if has.any():
+        has[has] = np.asarray(dataset.user_features[np.flatnonzero(has), identity[has]]).ravel() > 0
+    rows = np.concatenate([persons[keep], np.flatnonzero(has)])
+    cols = np.concatenate([columns[keep], identity[has]])
+    values = np.concatenate([person_features["value"].to_numpy(np.float32)[keep], np.ones(int(has.sum()), np.float32)])
+    stored = sp.csr_matrix((values, (rows, cols)), shape=(len(dataset.person_ids), len(names)))
     return FeatureSpace(names=names, family=families.get_indexer(family_names), families=families,
                         derived=np.asarray(derived), item_derived=item_derived, stored=stored)
 

@@ -13,23 +13,30 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from ml.pipeline import score_candidates, train_and_evaluate
-from xrec.config import PROJECT_ROOT, Settings
+from xrec.config import DEFAULT_PARTNERS, PROJECT_ROOT, Settings
+from xrec.privacy.keys import new_keys, write_keys_file
 from xrec.publish import publish
 from xrec.serve.access import token_line
+from xrec.steps.model import score_candidates, train_and_evaluate
 
 RUN_DATE = pd.Timestamp("2026-03-01").date()
 TOKENS = {"platform": "platform-app-token", "partner:finance": "finance-crm-token", "partner:realty": "realty-token"}
 
 
 def settings_for(root: Path) -> Settings:
+    if not (root / "export_keys.json").exists():
+        write_keys_file(root / "export_keys.json", new_keys(DEFAULT_PARTNERS))
     return Settings.from_env({"XREC_WAREHOUSE": str(root / "warehouse.duckdb"),
                               "XREC_ARTIFACTS": str(root / "artifacts"), "XREC_EXPORTS": str(root / "exports"),
-                              "XREC_THREADS": "1", "XREC_SCORE_THREADS": "1"})
+                              "XREC_EXPORT_KEYS_FILE": str(root / "export_keys.json"),
+                              "XREC_THREADS": "1", "XREC_SCORE_THREADS": "1",
+                              # as tests/ml: a small grid keeps the selection quick on 1,500 persons
+                              "XREC_TUNE_COMPONENTS": "32", "XREC_EPOCHS": "20"})
 
 
 def build_and_publish(settings: Settings, run_date) -> None:
-    train_and_evaluate(settings, run_date)
+    run = train_and_evaluate(settings, run_date)
+    assert run.ranker == "lightfm", f"LightFM should beat popularity on the synthetic marts: {run.decision_reason}"
     assert score_candidates(settings, run_date) > 0
     assert publish(settings, run_date).serving_bundle is not None
 

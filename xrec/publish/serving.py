@@ -20,11 +20,11 @@ from pathlib import Path
 
 import duckdb
 
-from ml.dataset import MART_SQL
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS
 from xrec.serve.lists import COLUMNS as LIST_COLUMNS
+from xrec.steps.marts import MART_SQL
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run
     published model run (nothing changes then)."""
     run = con.execute(
         "select model_version, artifact_path, metrics, baseline_metrics, primary_metric, primary_value, "
-        "baseline_value from main.model_runs where run_date = ? and is_published order by model_version limit 1",
+        "baseline_value, ranker, params from main.model_runs where run_date = ? and is_published "
+        "order by model_version limit 1",
         [run_date],
     ).fetchone()
     if run is None:
@@ -68,6 +69,7 @@ def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run
             "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "metrics": json.loads(run[2] or "{}"), "baseline_metrics": json.loads(run[3] or "{}"),
             "primary_metric": run[4], "primary_value": run[5], "baseline_value": run[6],
+            "ranker": run[7], "params": json.loads(run[8] or "{}"),
         }
         (tmp / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True))
         tmp.rename(folder)

@@ -1,7 +1,7 @@
 """The published ranker as the API holds it: one immutable object per published bundle.
 
 `load_model` rebuilds from a serving bundle (xrec.publish.serving) exactly what the daily score
-step ranks with (ml.pipeline.score_candidates: dataset, LightFM embeddings, popularity, rules,
+step ranks with (xrec.steps.model.score_candidates: dataset, published embeddings, popularity, rules,
 explainer), so a known person without new interactions gets the published list. Everything
 model-facing of the API lives here; the HTTP layer only asks `ServingModel` for answers.
 """
@@ -19,15 +19,16 @@ from lightfm import LightFM
 
 from ml.ab import CONTROL, MODEL, is_control
 from ml.baseline import popularity_embeddings
+from ml.config import POPULARITY, ModelConfig
 from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
 from ml.embeddings import model_embeddings
 from ml.explain import Reasons, model_explainer
 from ml.ondemand import FeatureSpace, feature_space, person_row, user_vector
-from ml.registry import load_artifact
 from ml.rules import DEFAULT_RISK_TOLERANCE, RuleContext, build_rule_context, capped_top_k, mask_ineligible
 from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, Scorers, reason_sources
 from xrec.config import PLATFORM, Settings
 from xrec.serve.lists import PublishedLists
+from xrec.steps.registry import load_artifact
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,9 @@ class ServingModel:
         city = None if pd.isna(city) else city
         variant = CONTROL if row is not None and self._is_control(direction, partner, recipient_id) else MODEL
         rules = self._rules_for(row, history, city, person.risk_tolerance)
-        users = (np.ones((1, 1), np.float32) if variant == CONTROL
-                 else user_vector(self.model, features))
-        scorer = self.scorers.popularity if variant == CONTROL else self.scorers.model
+        popular = self._by_popularity(variant)
+        users = np.ones((1, 1), np.float32) if popular else user_vector(self.model, features)
+        scorer = self.scorers.popularity if popular else self.scorers.model
         # ml.score.recommend's body for one row, without its thread pool (a millisecond per request).
         block = users @ scorer.items[items].T
         mask_ineligible(block, np.zeros(1, np.int64), items, rules)
@@ -146,9 +147,14 @@ class ServingModel:
 
     def _explain(self, history: sp.spmatrix, features: sp.spmatrix, city: str | None, item_rows: np.ndarray,
                  variant: str, direction: str, partner: str) -> Reasons:
+        """The reasons the daily scoring gives (ml.score._frame): popularity-ranked rows say so."""
         return self.scorers.explainer.explain(
             sp.csr_matrix(history), sp.csr_matrix(features), np.array([city], object),
-            np.zeros(len(item_rows), np.int64), item_rows, variant, reason_sources(direction, partner))
+            np.zeros(len(item_rows), np.int64), item_rows, self._by_popularity(variant),
+            reason_sources(direction, partner))
+
+    def _by_popularity(self, variant: str) -> bool:
+        return variant == CONTROL or self.scorers.ranker == POPULARITY
 
     def _is_control(self, direction: str, partner: str, recipient_id: str) -> bool:
         """The recipient's A/B variant, as the daily scoring assigns it (ml.ab)."""
@@ -199,18 +205,20 @@ def bundle_folder(settings: Settings, pointer: dict) -> Path:
 
 
 def load_model(settings: Settings, folder: Path) -> ServingModel:
-    """Rebuild the published ranker of a bundle folder (as ml.pipeline.score_candidates does)."""
+    """Rebuild the published ranker of a bundle folder (as xrec.steps.model.score_candidates does)."""
     info = json.loads((folder / "model.json").read_text())
     marts = Marts(**{name: pd.read_parquet(folder / f"{name}.parquet")
                      for name in ("persons", "recipients", "items", "interactions", "person_features",
                                   "item_features")})
     interactions = known_interactions(marts)
-    dataset = build_dataset(marts, interactions)
+    # As xrec.steps.model.score_candidates builds what it ranks with.
+    dataset = build_dataset(marts, interactions, ModelConfig.from_dict(info["params"]).representation)
     model, _ = load_artifact(info["artifact_path"])
     ones, weights = dataset.interaction_matrices(interactions)
-    embeddings = model_embeddings(model, dataset)
-    scorers = Scorers(model=embeddings, popularity=popularity_embeddings(ones),
-                      explainer=model_explainer(model, dataset, embeddings, ones))
+    popularity = popularity_embeddings(ones)
+    published = popularity if info["ranker"] == POPULARITY else model_embeddings(model, dataset)
+    scorers = Scorers(model=published, popularity=popularity, ranker=info["ranker"],
+                      explainer=model_explainer(model, dataset, ones))
     rules = build_rule_context(dataset, ones)
     cities = pd.Index(pd.concat([dataset.persons["city"], dataset.items["city"]]).dropna().unique(), dtype=object)
     if not np.array_equal(cities.get_indexer(dataset.persons["city"]), rules.person_city):
