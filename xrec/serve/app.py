@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from enum import Enum
 from typing import Annotated
 
-import numpy as np
 import yaml
 from fastapi import Depends, FastAPI, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
