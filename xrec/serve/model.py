@@ -64,7 +64,7 @@ class ServingModel:
     info: dict
     bundle: str
     dataset: RecDataset
-    model: LightFM
+    model: LightFM | None  # None when popularity is the published ranker
     scorers: Scorers
     rules: RuleContext
     weights: sp.csr_matrix  # persons x items interaction weights (ml_interactions)
