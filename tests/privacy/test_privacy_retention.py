@@ -22,11 +22,16 @@ def _drop(landing, day: date, user: str) -> None:
 def test_retention_purges_old_partitions_and_quarantine_logs_it_and_ingest_skips_them(tmp_path):
     settings = Settings.from_env({"XREC_LANDING": str(tmp_path / "landing"),
                                   "XREC_WAREHOUSE": str(tmp_path / "w.duckdb"),
+                                  "XREC_ARTIFACTS": str(tmp_path / "artifacts"),
                                   "XREC_RAW_RETENTION_DAYS": "30", "XREC_PARTNERS": "realty"})
     old, recent = RUN - timedelta(days=31), RUN - timedelta(days=30)
     _drop(settings.landing, old, "u1")
     _drop(settings.landing, recent, "u2")
     ingest_source(settings, "platform", recent)  # loads both: the cutoff is relative to the run
+    listings = settings.artifacts / "data_docs" / "quarantine" / "platform"
+    listings.mkdir(parents=True)
+    for day in (old, recent):
+        (listings / f"{day}.csv").write_text("entity\nusers\n")
     result = purge_expired(settings, RUN)
     assert result["rows_removed"] == {"raw.platform__users": 1, "raw.quarantine": 1}
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
@@ -34,6 +39,7 @@ def test_retention_purges_old_partitions_and_quarantine_logs_it_and_ingest_skips
         assert con.execute("select delivery_date from raw.quarantine").fetchall() == [(recent,)]
         audit = con.execute("select target, rows_removed, cutoff_date from raw.privacy_audit "
                             "where action = 'retention' order by target").fetchall()
+    assert [p.name for p in listings.iterdir()] == [f"{recent}.csv"]
     assert audit == [("raw", 2, recent), ("raw.platform__users", 1, recent), ("raw.quarantine", 1, recent)]
     summary = ingest_source(settings, "platform", RUN)  # the purged drop is still in the landing
     assert summary.drops_loaded == () and summary.drops_unchanged == (recent,)  # old: not even looked at
