@@ -315,7 +315,8 @@ def erase(settings: Settings, run_date: date) -> dict:
                 write_snapshot(con, settings)
             models = _scrub_models(settings, person)
             listings = _purge_listings(settings, person)
-        con.executemany(f"insert into {DONE} values (?, ?)", [[u, run_date] for u in sorted(pending)])
+        if pending:
+            con.executemany(f"insert into {DONE} values (?, ?)", [[u, run_date] for u in sorted(pending)])
         rows = sum(warehouse.values()) + sum(serving.values()) + sum(parquet.values())
         detail = (f"{len(users)} request(s) in force, {len(pending)} new; {len(person.customers)} linked partner "
                   f"account(s); warehouse {sum(warehouse.values())} rows in {len(warehouse)} tables, "
