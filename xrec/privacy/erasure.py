@@ -41,7 +41,7 @@ DELIVERED = "raw.platform__deletions"
 FORGET = "raw.forget_requests"
 DONE = "raw.erasures_done"
 # The suppression list and bookkeeping without personal data: never purged by erasure.
-KEPT = {DELIVERED, FORGET, DONE, AUDIT, "raw.load_audit"}
+KEPT = {DELIVERED, FORGET, DONE, AUDIT, "raw.load_audit", "staging.stg_platform__deletions"}
 ERASE = "_xrec_erase"  # temp table of what to erase: (erase_kind, erase_source, erase_value)
 IDENTITY = "intermediate.int_identity"
 ERASED = "erased"  # what an erased id becomes in a saved model's id map
