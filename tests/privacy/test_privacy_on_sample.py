@@ -228,6 +228,13 @@ def test_no_export_value_is_a_contact_hash_a_user_id_or_a_small_group(world):
     settings = world["settings"]
     contact = {h for pair in world["hashes"].values() for h in pair if h}
     contact |= {hashlib.sha256(u.encode()).hexdigest() for u in world["hashes"]}
+    # the real values as delivered, hashed by hand: trimmed lower-cased emails, phones as E.164
+    users = _landing_users(world["landing"], RUN2)
+    emails = {hashlib.sha256(e.strip().lower().encode()).hexdigest() for e in users["email"] if e.strip()}
+    digits = users["phone"].str.replace(r"\D", "", regex=True)
+    phones = {hashlib.sha256(("+" + (d if len(d) > 11 else "86" + d)).encode()).hexdigest() for d in digits if d}
+    assert len(emails & contact) > 0.9 * len(emails) and len(phones & contact) > 0.9 * len(phones)
+    contact |= emails | phones
     for partner in settings.partners:
         folder = export_dir(settings, partner, RUN2)
         leads = pd.read_parquet(folder / "leads.parquet")

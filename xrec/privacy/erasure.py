@@ -22,7 +22,6 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import duckdb
 import pandas as pd
