@@ -91,18 +91,19 @@ def gate_marts(settings: Settings, run_date: date) -> dict:
 
 
 def train_and_evaluate(settings: Settings, run_date: date) -> dict:
-    from ml.pipeline import train_and_evaluate as train
+    from xrec.steps.model import train_and_evaluate as train
 
     run = train(settings, run_date)
     return {
         "model_version": run.model_version,
+        "ranker": run.ranker,
         "is_promoted": bool(run.is_promoted),
         "reason": run.decision_reason,
     }
 
 
 def score(settings: Settings, run_date: date) -> int:
-    from ml.pipeline import score_candidates
+    from xrec.steps.model import score_candidates
 
     return score_candidates(settings, run_date)
 
