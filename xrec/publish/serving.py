@@ -22,7 +22,7 @@ import duckdb
 
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
-from xrec.publish.catalog import CROSS_RECOMMENDATIONS
+from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.serve.lists import COLUMNS as LIST_COLUMNS
 from xrec.steps.marts import MART_SQL
 
@@ -42,7 +42,11 @@ def pointer_path(settings: Settings) -> Path:
 
 def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date) -> Path | None:
     """Write run_date's bundle and point `current.json` at it; None when run_date has no
-    published model run (nothing changes then)."""
+    published model run or no ML marts (nothing changes then)."""
+    missing = [name for name in MART_SQL if not exists(con, f"marts.ml_{name}")]
+    if missing:
+        log.warning("serving bundle %s: ML marts %s missing; current bundle unchanged", run_date, missing)
+        return None
     run = con.execute(
         "select model_version, artifact_path, metrics, baseline_metrics, primary_metric, primary_value, "
         "baseline_value, ranker, params from main.model_runs where run_date = ? and is_published "
