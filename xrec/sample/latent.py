@@ -15,9 +15,9 @@ import numpy as np
 
 DEFAULT, LATENT = "default", "latent"
 PROFILES = (DEFAULT, LATENT)
-DIMENSIONS = 8
-TASTE_WEIGHT = 2.5           # log-odds per unit of taste match
-ZIPF_EXPONENT = 1.1          # global popularity within a catalogue: steep
+DIMENSIONS = 4
+TASTE_WEIGHT = 5.0           # log-odds per unit of taste match (taste . item has sd 1/sqrt(DIMENSIONS))
+ZIPF_EXPONENT = 1.0          # global popularity within a catalogue: steep (1/rank)
 CATEGORY_SHARE = 0.3         # share of an item's taste vector its category explains
 BLOCK_CELLS = 1 << 22        # events x items scored at once when drawing
 
