@@ -16,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PARTNERS = ("realty", "finance", "home", "automod")
 PLATFORM = "platform"
+# Created with random keys on first use when absent (never committed: data/ is gitignored).
+DEFAULT_EXPORT_KEYS_FILE = "data/export_keys.json"
 
 
 def _path(value: str) -> Path:
@@ -71,6 +73,13 @@ class Settings:
         metadata={"env": ("XREC_PROMOTION_TOLERANCE", "0.10", float)}
     )
     control_share: float = field(metadata={"env": ("XREC_CONTROL_SHARE", "0.10", float)})
+    # Privacy (README "Privacy"): per-partner pseudonym keys, the smallest audience a partner may
+    # see counted, how long raw partitions and quarantine rows are kept.
+    export_keys_file: Path = field(
+        metadata={"env": ("XREC_EXPORT_KEYS_FILE", DEFAULT_EXPORT_KEYS_FILE, _path)}
+    )
+    min_audience: int = field(metadata={"env": ("XREC_MIN_AUDIENCE", "50", int)})
+    raw_retention_days: int = field(metadata={"env": ("XREC_RAW_RETENTION_DAYS", "400", int)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
     verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
 
@@ -97,6 +106,10 @@ class Settings:
             raise ValueError("XREC_TUNE_COMPONENTS must list positive embedding sizes, e.g. 32,64")
         if self.epochs < 1 or self.tune_eval_every < 1:
             raise ValueError("XREC_EPOCHS and XREC_TUNE_EVAL_EVERY must be at least 1")
+        if self.min_audience < 1:
+            raise ValueError("XREC_MIN_AUDIENCE must be at least 1")
+        if self.raw_retention_days < 1:
+            raise ValueError("XREC_RAW_RETENTION_DAYS must be at least 1")
         if not 0 <= self.control_share < 1:
             raise ValueError("XREC_CONTROL_SHARE must be in [0, 1)")
 

@@ -59,6 +59,20 @@ def gate_raw(settings: Settings, source: str, run_date: date) -> dict:
     return {"source": source, "included": True, "result": str(result)}
 
 
+def erase(settings: Settings, run_date: date) -> dict:
+    """Apply erasure requests (platform/deletions, xrec forget) before anything is built."""
+    from xrec.privacy.erasure import erase as erase_people
+
+    return erase_people(settings, run_date)
+
+
+def purge_expired(settings: Settings, run_date: date) -> dict:
+    """Drop raw partitions and quarantine rows older than XREC_RAW_RETENTION_DAYS."""
+    from xrec.privacy.retention import purge_expired as purge
+
+    return purge(settings, run_date)
+
+
 def build_warehouse(
     settings: Settings, run_date: date, gate_results: list[dict], full_refresh: bool = False
 ) -> dict:
