@@ -8,6 +8,7 @@ import pandas as pd
 from ml.config import POPULARITY
 from ml.gate import promotion_decision
 from tests.ml.conftest import RUN_DATE, candidates, make_warehouse
+from xrec.publish.report import _status
 from xrec.steps.model import CANDIDATES_DDL, score_candidates, train_and_evaluate
 from xrec.steps.registry import load_published_ranker, record_run
 
@@ -139,3 +140,7 @@ def test_when_popularity_wins_popularity_is_published_with_rules_and_ab_split(tm
     # both arms rank by the same popularity: an item scores the same for every recipient
     assert out.groupby(["direction", "partner", "item_id"])["score"].nunique().max() == 1
     assert out.groupby(["direction", "partner", "recipient_id"])["rank"].max().max() <= settings.top_k
+    with duckdb.connect(str(settings.warehouse)) as con:  # as xrec.publish marks it after the output gate
+        con.execute("update main.model_runs set is_published = true")
+        published, sentence = _status(con, RUN_DATE)
+    assert published and "popularity ranking" in sentence and "at least as good as LightFM" in sentence
