@@ -82,6 +82,10 @@ class Settings:
     raw_retention_days: int = field(metadata={"env": ("XREC_RAW_RETENTION_DAYS", "400", int)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
     verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
+    api_tokens_file: Path | None = field(
+        metadata={"env": ("XREC_API_TOKENS_FILE", "", lambda v: _path(v) if v else None)}
+    )
+    api_tokens: str = field(metadata={"env": ("XREC_API_TOKENS", "", str)})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
