@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=1, help="runs per size; figures are medians")
     bench.add_argument("--out", help="results folder (default: bench/results)")
 
+    acc = sub.add_parser("accept-drop", help="accept a delivery that failed its raw gate as it is "
+                         "(logged in delivery_verdicts); later runs may then use it")
+    acc.add_argument("--source", required=True)
+    acc.add_argument("--date", type=_date, required=True)
+    acc.add_argument("--reason", required=True, help="why; kept in the audit table")
+
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
     ing.add_argument("--source", action="append", help="repeat; default: every source")
@@ -124,6 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env())
         print((path.parent / "latest.md").read_text())
         print(f"results: {path}")
+    elif args.command == "accept-drop":
+        from xrec.quality.deliveries import accept_drop
+
+        try:
+            print(accept_drop(settings, args.source, args.date, args.reason))
+        except ValueError as exc:
+            print(f"xrec accept-drop: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 

@@ -42,21 +42,70 @@ def ingest(settings: Settings, source: str, run_date: date) -> dict:
 
 
 def gate_raw(settings: Settings, source: str, run_date: date) -> dict:
-    """Validate today's drop of one source; apply XREC_RAW_GATE_POLICY to a failure.
+    """Judge every delivery of one source the run will use that has not passed a gate yet;
+    apply XREC_RAW_GATE_POLICY to a failure.
 
-    'stop' re-raises (the run fails, nothing is published). 'exclude' keeps the run going without
-    that partner (its earlier data still counts); the platform is never excludable.
+    The run date's delivery is validated alone (with its row-count band); earlier deliveries
+    whose current load was never judged (a backlog, a late re-delivery) are validated together,
+    and one by one only when that fails, to name the bad day. An earlier delivery that failed
+    its gate blocks the run until it is re-delivered or accepted (``xrec accept-drop``).
+    'stop' re-raises (the run fails, nothing is published). 'exclude' keeps the run going
+    without that partner (its earlier data still counts); the platform is never excludable.
     """
-    from xrec.quality import QualityGateFailed, validate_raw
+    from xrec.quality import QualityGateFailed
+    from xrec.quality.deliveries import DeliveryBlocked
 
     try:
-        result = validate_raw(settings, source, run_date)
-    except QualityGateFailed as failure:
+        result = _judge_deliveries(settings, source, run_date)
+    except (QualityGateFailed, DeliveryBlocked) as failure:
         if settings.raw_gate_policy == "exclude" and source != PLATFORM:
             log.error("raw gate failed; %s excluded from today's build:\n%s", source, failure)
             return {"source": source, "included": False, "reason": str(failure)}
         raise
-    return {"source": source, "included": True, "result": str(result)}
+    return {"source": source, "included": True, "result": result}
+
+
+def _judge_deliveries(settings: Settings, source: str, run_date: date) -> str:
+    from xrec.quality import QualityGateFailed, validate_raw
+    from xrec.quality.deliveries import (
+        DeliveryBlocked, blocked_message, delivery_states, record_verdicts,
+    )
+
+    states = delivery_states(settings, source, run_date)
+    earlier = [s for s in states if s.delivery_date < run_date]
+    blocked = [s for s in earlier if s.passed is False]
+    if blocked:
+        raise DeliveryBlocked(blocked_message(source, blocked, run_date))
+    pending = [s for s in earlier if s.passed is None]
+    judged = []
+    if pending:
+        dates = [s.delivery_date for s in pending]
+        try:
+            result = validate_raw(settings, source, run_date, dates)
+            record_verdicts(settings, source, pending, True, "raw gate", "passed", result.run_id)
+            judged.append(f"{len(dates)} earlier delivery(ies) {dates[0]}..{dates[-1]} passed")
+        except QualityGateFailed:
+            for state in pending:  # name the bad day(s)
+                _judge_one(settings, source, run_date, state, state.delivery_date)
+    today = [s for s in states if s.delivery_date == run_date]
+    result = _judge_one(settings, source, run_date, today[0] if today else None, run_date)
+    return "; ".join([*judged, str(result)])
+
+
+def _judge_one(settings: Settings, source: str, run_date: date, state, delivery: date):
+    """Validate one delivery and record the verdict on its load; re-raises a failure."""
+    from xrec.quality import QualityGateFailed, validate_raw
+    from xrec.quality.deliveries import record_verdicts
+
+    states = [state] if state is not None else []
+    try:
+        result = validate_raw(settings, source, delivery, [delivery])
+    except QualityGateFailed as failure:
+        record_verdicts(settings, source, states, False, "raw gate", str(failure),
+                        failure.result.run_id)
+        raise
+    record_verdicts(settings, source, states, True, "raw gate", "passed", result.run_id)
+    return result
 
 
 def build_warehouse(
