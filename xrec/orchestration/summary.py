@@ -26,6 +26,9 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
         from xrec.quality import summarise
 
         lines.append(summarise(settings, run_date))
+    for source, reason in _query(settings, "select source, reason from main.late_sources "
+                                           "where run_date = ?", [run_date]):
+        lines.append(f"  LATE {source}: built from its last good state ({reason})")
     model = _query(settings, """
         select model_version, primary_metric, primary_value, baseline_value, is_published,
                decision_reason
