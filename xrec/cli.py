@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--start", type=_date, required=True)
     back.add_argument("--end", type=_date, required=True)
 
+    sub.add_parser("airflow", help="start the embedded Airflow UI (http://127.0.0.1:8780) on the "
+                   "metadata `xrec run` and `xrec backfill` use, until Ctrl-C")
+
     pub = sub.add_parser("publish", help="publish a gated run: current view, Parquet, snapshot, "
                          "Postgres, exports")
     pub.add_argument("--date", type=_date, required=True)
@@ -91,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         from xrec.orchestration.commands import backfill
 
         return backfill(settings, args.start, args.end)
+    elif args.command == "airflow":
+        from xrec.orchestration.commands import airflow_ui
+
+        return airflow_ui(settings)
     elif args.command == "publish":
         from xrec.publish import publish
 
