@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--start", type=_date, required=True)
     back.add_argument("--end", type=_date, required=True)
 
-    sub.add_parser("airflow", help="start the embedded Airflow UI (http://127.0.0.1:8780) on the "
+    sub.add_parser("airflow", help="start the embedded Airflow UI (XREC_AIRFLOW_PORT, default 8780) on the "
                    "metadata `xrec run` and `xrec backfill` use, until Ctrl-C")
 
     pub = sub.add_parser("publish", help="publish a gated run: current view, Parquet, snapshot, "

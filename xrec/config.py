@@ -68,6 +68,7 @@ class Settings:
     )
     control_share: float = field(metadata={"env": ("XREC_CONTROL_SHARE", "0.10", float)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
+    airflow_port: int = field(metadata={"env": ("XREC_AIRFLOW_PORT", "8780", int)})
     verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
 
     @classmethod

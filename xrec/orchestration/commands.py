@@ -75,7 +75,7 @@ def backfill(settings: Settings, start: date, end: date) -> int:
         raise SystemExit(f"xrec backfill: --end {end} is before --start {start}")
     refuse_before_start(start)
     days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
-    topology = AirflowTopology(use_job_schedule=False)
+    topology = AirflowTopology(use_job_schedule=False, api_port=settings.airflow_port)
     env = bootstrap(settings, topology)
     airflow(env, "dags", "reserialize", capture=True)  # the DAG is known before any scheduler
     for stale in cancel_unfinished_backfills(env):
@@ -103,7 +103,7 @@ def airflow_ui(settings: Settings) -> int:
     """Start the embedded Airflow (api-server + scheduler + dag-processor + triggerer) on the
     metadata of `xrec run` and `xrec backfill`, until Ctrl-C. No cron runs are started: the
     UI shows, logs and lets you clear or trigger the runs xrec made."""
-    topology = AirflowTopology(use_job_schedule=False)
+    topology = AirflowTopology(use_job_schedule=False, api_port=settings.airflow_port)
     with Scheduler(settings, topology) as scheduler:
         print(f"Airflow UI: http://127.0.0.1:{topology.api_port}/  (AIRFLOW_HOME="
               f"{settings.airflow_home}; plain `airflow` commands work with that AIRFLOW_HOME). "

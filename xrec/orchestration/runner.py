@@ -38,7 +38,7 @@ def run_day_in_process(settings: Settings, run_date: date, partners: list[str] |
     Airflow's full output goes to a log file; the terminal shows each task as it starts and
     ends, and every error line, so a newcomer sees progress rather than a wall of logs.
     """
-    env = bootstrap(settings)
+    env = bootstrap(settings, AirflowTopology(api_port=settings.airflow_port))
     conf = json.dumps({"partners": partners or []})
     cmd = [str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID,
            logical_date_for(run_date), "-c", conf]
