@@ -32,8 +32,8 @@ def record_late(settings: Settings, run_date: date, late: dict[str, str]) -> Non
 
 def late_sources(con: duckdb.DuckDBPyConnection, run_date: date) -> list[tuple[str, str]]:
     """(source, reason) the run of ``run_date`` was built without; [] when none or no table."""
-    try:
-        return con.execute(f"select source, reason from {TABLE} where run_date = ? order by source",
-                           [run_date]).fetchall()
-    except duckdb.CatalogException:
+    if not con.execute("select count(*) from information_schema.tables where "
+                       "table_schema = 'main' and table_name = 'late_sources'").fetchone()[0]:
         return []
+    return con.execute(f"select source, reason from {TABLE} where run_date = ? order by source",
+                       [run_date]).fetchall()
