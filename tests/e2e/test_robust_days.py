@@ -2,7 +2,8 @@
 a stray quote costs one record; a file in the wrong encoding fails only its source's load,
 at once (a verdict is not retried), naming the file; once re-delivered, the next day loads it
 and judges it; a late partner under XREC_LATE_PARTNER_POLICY=skip is built from its last good
-state, shown as late, and the other partners publish."""
+state, shown as late, and the other partners publish; an orphan reference is kept, counted per
+partner and left out of the model."""
 import csv
 import gzip
 import io
