@@ -78,6 +78,14 @@ def xrec_daily():
 
         return validate_raw(ingest(source, wait_for_drop(source)))
 
+    @task(pool=DUCKDB_POOL)
+    def erase() -> dict:
+        return daily.erase(settings, _run_date())
+
+    @task(pool=DUCKDB_POOL)
+    def purge_expired() -> dict:
+        return daily.purge_expired(settings, _run_date())
+
     @task(pool=DUCKDB_POOL, **TRANSIENT)
     @fail_fast
     def build_warehouse(gate_results: list[dict]) -> dict:
@@ -111,14 +119,24 @@ def xrec_daily():
     @task(pool=DUCKDB_POOL, outlets=PUBLISHED_ASSETS, **TRANSIENT)
     @fail_fast
     def publish() -> dict:
-        return daily.publish(settings, _run_date())
+        from airflow.exceptions import AirflowFailException
+
+        from xrec.publish.exports import ExportsFailed
+
+        try:
+            return daily.publish(settings, _run_date())
+        except ExportsFailed as failed:  # a missing key: retrying cannot help
+            raise AirflowFailException(str(failed)) from failed
 
     @task(pool=DUCKDB_POOL, trigger_rule="none_failed")
     def report() -> str:
         return daily.report(settings, _run_date())
 
     gates = load_source.expand(source=plan_sources())
+    erased = erase()
+    expired = purge_expired()
     warehouse = build_warehouse(gates)
+    gates >> erased >> expired >> warehouse
     marts_ok = validate_marts()
     model_run = train_and_evaluate()
     promoted = model_is_promoted(model_run)

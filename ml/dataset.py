@@ -2,17 +2,16 @@
 
 Ids and feature names are mapped by `lightfm.data.Dataset`; the sparse matrices are then built
 with numpy from those mappings, because the Dataset builders append one Python tuple at a time
-(minutes at 5M interactions). Choices that make the planted signals learnable (measured on the
-generated sample):
-- persons are represented by features only (no identity feature): their interaction-derived
-  shares (topic/style/brand/risk) already summarise their history, and a person known on one
-  side only is then scored on the other side exactly like everyone else;
-- items keep an identity feature (their own popularity and quirks), except items with no
-  training interaction: WARP samples such an item only as a negative, so its identity vector
-  would learn "never pick me" and bury every new item (ml.embeddings imputes it instead);
+(minutes at 5M interactions). What enters a row depends on the representation (ml.config):
+- an identity feature only for persons/items seen in the training interactions: WARP samples
+  an unseen item only as a negative, so its identity vector would learn "never pick me" and
+  bury every new item (ml.embeddings imputes it instead), and an unseen person's identity is an
+  untrained random vector; such rows are scored from their side features alone (hybrid), or
+  as an average person (collaborative: no features, so an empty row, i.e. item biases);
+- `features` gives persons no identity at all (today's first design: their interaction-derived
+  shares summarise their history, so persons known on one side are scored like everyone else);
 - only the feature families in USER_FEATURES / ITEM_FEATURES are used (constant or redundant
-  ones such as source:, city_tier:, segment:, account: only dilute the others; age_band: too,
-  as the risk shares already carry what age says about a person's choices);
+  ones such as source:, city_tier:, segment:, account: only dilute the others);
 - rows are l2-normalised, not l1 as LightFM's builders do: with l1 a one-hot feature among
   eight weighs 1/8 on each side, so a user-item feature pair (city:x with city:x) enters the
   score at 1/64 and WARP barely learns it.
@@ -29,8 +28,8 @@ import scipy.sparse as sp
 from lightfm.data import Dataset
 from sklearn.preprocessing import normalize
 
-from xrec.config import Settings
-from xrec.warehouse import connect
+
+from ml.config import COLLABORATIVE, FEATURES, HYBRID
 
 log = logging.getLogger(__name__)
 
@@ -39,34 +38,13 @@ USER_FEATURES = ("city", "topic", "style", "brand", "risk")
 ITEM_FEATURES = ("category", "topic", "price_band", "risk", "city", "style", "brand")
 
 
-def _families(families: tuple[str, ...]) -> str:
-    return "split_part(feature, ':', 1) in (" + ", ".join(f"'{f}'" for f in families) + ")"
-
-
-# Every query is ordered: DuckDB scans in parallel, and LightFM's id maps and SGD order follow
-# row order, so an unordered read would make a rerun of the same day train a different model.
-MART_SQL = {
-    "persons": "select person_id, city, risk_tolerance from marts.ml_persons order by person_id",
-    "recipients": "select person_id, recipient_source, recipient_id from marts.ml_recipients order by all",
-    "items": """select item_key, source, item_id, category, topic, city,
-                       cast(risk_level as integer) as risk_level, is_active
-                from marts.ml_items order by source = 'platform' desc, source, item_key""",
-    "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions "
-                    "order by person_id, item_key",
-    "person_features": "select person_id, feature, value from marts.ml_person_features "
-                       f"where {_families(USER_FEATURES)} order by person_id, feature",
-    "item_features": f"select item_key, feature, value from marts.ml_item_features where {_families(ITEM_FEATURES)} "
-                     "order by item_key, feature",
-}
-
-
 class MartDataError(ValueError):
     """The ML marts cannot be turned into a training set (names the mart and the rule)."""
 
 
 @dataclass(frozen=True)
 class Marts:
-    """The ML marts as frames (the columns of MART_SQL)."""
+    """The ML marts as frames (read by xrec.steps.marts; columns in docs/interfaces.md)."""
 
     persons: pd.DataFrame
     recipients: pd.DataFrame
@@ -74,26 +52,6 @@ class Marts:
     interactions: pd.DataFrame
     person_features: pd.DataFrame
     item_features: pd.DataFrame
-
-
-def load_marts(settings: Settings) -> Marts:
-    """Read the ML marts from the warehouse (as built by dbt for the current run_date)."""
-    with connect(settings, read_only=True) as con:
-        try:
-            frames = {name: con.execute(sql).df() for name, sql in MART_SQL.items()}
-        except Exception as error:  # duckdb.CatalogException and friends
-            raise MartDataError(
-                f"cannot read the ML marts from {settings.warehouse}: {error}; run dbt build first"
-            ) from error
-    marts = Marts(**frames)
-    for name, frame in frames.items():
-        log.info("loaded marts.%s: %d rows", name, len(frame))
-    if marts.persons.empty or marts.items.empty or marts.interactions.empty:
-        raise MartDataError(
-            "marts.ml_persons, ml_items and ml_interactions must not be empty "
-            f"(rows: {len(marts.persons)}, {len(marts.items)}, {len(marts.interactions)})"
-        )
-    return marts
 
 
 @dataclass
@@ -134,7 +92,7 @@ class RecDataset:
         return ones, weights
 
     def id_maps(self) -> dict[str, list[str]]:
-        """The id and feature-name spaces (what a warm start and the scorer must match)."""
+        """The id and feature-name spaces (what a scorer of a saved model must rebuild)."""
         user_map, user_feature_map, item_map, item_feature_map = self.dataset.mapping()
         return {
             "person_ids": list(user_map),
@@ -145,19 +103,18 @@ class RecDataset:
 
 
 def _feature_matrix(
-    ids: np.ndarray, feature_map: dict, long: pd.DataFrame, id_column: str, seen: np.ndarray | None
+    ids: np.ndarray, feature_map: dict, long: pd.DataFrame, id_column: str, identity: np.ndarray | None
 ) -> sp.csr_matrix:
-    """Identity feature (for `seen` ids; none when None) + weighted long features, l2-normalised."""
+    """Identity feature (where `identity`; none when None) + weighted long features, l2-normalised."""
     n = len(ids)
     index = pd.Index(ids).get_indexer(long[id_column])
     names = pd.Index(list(feature_map)).get_indexer(long["feature"])
     rows, cols, values = index, names, long["value"].to_numpy(np.float32)
-    if seen is not None:
-        seen = seen | (np.bincount(index, minlength=n) == 0)  # an empty row cannot be normalised
-        identity = pd.Index(list(feature_map)).get_indexer(ids)
-        rows = np.concatenate([np.flatnonzero(seen), rows])
-        cols = np.concatenate([identity[seen], cols])
-        values = np.concatenate([np.ones(int(seen.sum()), np.float32), values])
+    if identity is not None:
+        columns = pd.Index(list(feature_map)).get_indexer(ids)
+        rows = np.concatenate([np.flatnonzero(identity), rows])
+        cols = np.concatenate([columns[identity], cols])
+        values = np.concatenate([np.ones(int(identity.sum()), np.float32), values])
     matrix = sp.coo_matrix((values, (rows, cols)), shape=(n, len(feature_map))).tocsr()
     return normalize(matrix, norm="l2", copy=False)
 
@@ -183,21 +140,12 @@ def _seen(ids: np.ndarray, seen: pd.DataFrame | None, column: str) -> np.ndarray
     return mask
 
 
-def user_feature_names(marts: Marts) -> np.ndarray:
-    """The sorted person feature names of `marts` (a dataset's user feature space)."""
-    return np.sort(marts.person_features["feature"].dropna().unique().astype(object))
-
-
-def build_dataset(
-    marts: Marts, seen: pd.DataFrame | None = None, user_vocabulary: np.ndarray | None = None
-) -> RecDataset:
+def build_dataset(marts: Marts, seen: pd.DataFrame | None = None, representation: str = FEATURES) -> RecDataset:
     """Map persons, items and feature names; build the weighted, normalised feature matrices.
 
-    `seen` are the training interactions: only their items get an identity feature (all do
-    when None), except items without any feature, which keep it. Persons have none.
-    `user_vocabulary` adds person feature names to the space (e.g. those of the full marts, so
-    a model trained on a split shares its id/feature spaces with the final dataset and can be
-    continued on it); the item space is always every item, identity and feature.
+    `seen` are the training interactions (all rows of the marts when None): only their persons
+    (hybrid, collaborative) and items get an identity feature; an item without any side feature
+    keeps its identity in `features`/`hybrid` (an empty row cannot be normalised into anything).
     """
     person_ids = marts.persons["person_id"].astype(str).to_numpy()
     item_keys = marts.items["item_key"].astype(str).to_numpy()
@@ -207,34 +155,38 @@ def build_dataset(
         raise MartDataError("marts.ml_items: item_key is not unique (rule: unique key)")
     person_features = _clean_features(marts.person_features, "person_id", person_ids, "ml_person_features")
     item_features = _clean_features(marts.item_features, "item_key", item_keys, "ml_item_features")
+    if representation == COLLABORATIVE:
+        person_features, item_features = person_features.iloc[:0], item_features.iloc[:0]
     clash = set(person_features["feature"]) & set(person_ids) or set(item_features["feature"]) & set(item_keys)
     if clash:
         raise MartDataError(f"feature names equal to ids would share an embedding: {sorted(clash)[:5]}")
 
-    dataset = Dataset(user_identity_features=False, item_identity_features=True)
+    seen = marts.interactions if seen is None else seen
+    person_identity = representation in (HYBRID, COLLABORATIVE)
+    dataset = Dataset(user_identity_features=person_identity, item_identity_features=True)
     dataset.fit(
         users=person_ids,
         items=item_keys,
-        user_features=np.union1d(
-            person_features["feature"].unique().astype(object),
-            np.empty(0, object) if user_vocabulary is None else user_vocabulary,
-        ),
-        item_features=np.sort(item_features["feature"].unique()),
+        user_features=np.sort(person_features["feature"].unique().astype(object)),
+        item_features=np.sort(item_features["feature"].unique().astype(object)),
     )
     _, user_feature_map, _, item_feature_map = dataset.mapping()
+    item_identity = _seen(item_keys, seen, "item_key")
+    if representation != COLLABORATIVE:
+        item_identity |= np.bincount(pd.Index(item_keys).get_indexer(item_features["item_key"]),
+                                     minlength=len(item_keys)) == 0
     result = RecDataset(
         dataset=dataset,
         person_ids=person_ids,
         item_keys=item_keys,
         persons=marts.persons.reset_index(drop=True),
         items=marts.items.reset_index(drop=True),
-        user_features=_feature_matrix(person_ids, user_feature_map, person_features, "person_id", None),
-        item_features=_feature_matrix(
-            item_keys, item_feature_map, item_features, "item_key", _seen(item_keys, seen, "item_key")
-        ),
+        user_features=_feature_matrix(person_ids, user_feature_map, person_features, "person_id",
+                                      _seen(person_ids, seen, "person_id") if person_identity else None),
+        item_features=_feature_matrix(item_keys, item_feature_map, item_features, "item_key", item_identity),
     )
     log.info(
-        "dataset: %d users (%d features), %d items (%d features)",
+        "dataset (%s): %d users (%d features), %d items (%d features)", representation,
         len(person_ids), result.user_features.shape[1], len(item_keys), result.item_features.shape[1],
     )
     return result

@@ -10,7 +10,6 @@ a new item starts as an average item of its catalogue, moved by what its feature
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -20,7 +19,6 @@ import pandas as pd
 from lightfm import LightFM
 
 from ml.dataset import RecDataset
-from xrec.config import Settings
 
 T = TypeVar("T")
 # Rows per block are chosen so a block holds about this many float32 scores (~64 MB).
@@ -71,11 +69,6 @@ def model_embeddings(model: LightFM, dataset: RecDataset) -> Embeddings:
     users = np.hstack([user_vectors, user_bias[:, None], ones_users]).astype(np.float32)
     items = np.hstack([item_vectors, ones_items, item_bias[:, None]]).astype(np.float32)
     return Embeddings(users=np.ascontiguousarray(users), items=np.ascontiguousarray(items))
-
-
-def scoring_threads(settings: Settings) -> int:
-    """Threads that score blocks of users (XREC_SCORE_THREADS; 0 = one per CPU)."""
-    return settings.score_threads or os.cpu_count() or 1
 
 
 def map_blocks(function: Callable[[slice], T], blocks: list[slice], threads: int) -> list[T]:

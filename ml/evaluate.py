@@ -1,10 +1,13 @@
-"""Offline evaluation on a time-based holdout, per direction, plus the cross-domain case.
+"""Offline evaluation on a time split, per direction, plus the cross-domain case.
 
-Split: interactions first seen in the last `holdout_days` before run_date are the holdout. On top,
-half of the persons known on both sides (hash-selected, stable) have ALL their partner history
-hidden: the cross-domain test asks the model to find it from their platform behaviour alone, so
-all of their platform behaviour up to run_date (the holdout window included) is training data,
-as it is when a platform user is scored for a partner they have never used.
+Split (train / validation / test): interactions first seen in the last `holdout_days` before
+run_date are the test window, those of the `holdout_days` before it the validation window;
+each model is trained on what came before its window. On top, half of the persons known on both
+sides (hash-selected, stable) have ALL their partner history hidden: the cross-domain test asks
+a model to find it from their platform behaviour alone, so all of their platform behaviour up to
+run_date is training data, as it is when a platform user is scored for a partner they have never
+used. That cohort is halved again: one half is the validation cohort, the other the test cohort,
+so the selection never sees the test's answers.
 
 Metrics are computed on the raw model ranking within the target catalogue (a partner's items, or
 the platform's courses), training positives excluded; business rules are not applied, so the
@@ -41,35 +44,60 @@ INTERACTION_DERIVED_FAMILIES = ("topic", "style", "brand", "risk")
 
 @dataclass(frozen=True)
 class Split:
-    """Disjoint rows of ml_interactions: what the evaluation model learns from, and the tests."""
+    """Disjoint rows of ml_interactions: what a model learns from, and its tests."""
 
     train: pd.DataFrame
-    holdout: pd.DataFrame  # first seen in the holdout window
-    cross_domain: pd.DataFrame  # all partner rows of the cross-domain cohort
+    holdout: pd.DataFrame  # first seen in the window
+    cross_domain: pd.DataFrame  # all partner rows of the window's cross-domain cohort
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """validation.train + validation.holdout == test.train (both without the cohorts' partner rows)."""
+
+    validation: Split
+    test: Split
 
 
 def split_interactions(
     interactions: pd.DataFrame, items: pd.DataFrame, run_date: date, holdout_days: int
-) -> Split:
-    """Time-based holdout plus the cross-domain cohort's hidden partner history."""
+) -> TimeSplit:
+    """Time-based validation and test windows plus the two cross-domain cohorts' hidden history."""
     platform_items = items.loc[items["source"] == PLATFORM, "item_key"]
     on_platform = interactions["item_key"].isin(platform_items).to_numpy()
     sides = pd.DataFrame({"person_id": interactions["person_id"], "platform": on_platform})
     both = sides.groupby("person_id")["platform"].agg(["any", "all"])
     dual = both.index[both["any"] & ~both["all"]]
-    cohort = dual[stable_fraction(pd.Series(dual)) < CROSS_DOMAIN_SHARE]
-    in_cohort = interactions["person_id"].isin(cohort).to_numpy()
+    fraction = stable_fraction(pd.Series(dual))
+    cohorts = {"validation": dual[fraction < CROSS_DOMAIN_SHARE / 2],
+               "test": dual[(fraction >= CROSS_DOMAIN_SHARE / 2) & (fraction < CROSS_DOMAIN_SHARE)]}
+    person = interactions["person_id"]
+    in_cohort = person.isin(dual[fraction < CROSS_DOMAIN_SHARE]).to_numpy()
     hidden = in_cohort & ~on_platform
-    cutoff = pd.Timestamp(datetime.combine(run_date, time()) - timedelta(days=holdout_days))
-    recent = (interactions["first_at"] >= cutoff).to_numpy() & ~in_cohort
-    split = Split(
-        train=interactions[~hidden & ~recent],
-        holdout=interactions[recent],
-        cross_domain=interactions[hidden],
+    test_cutoff = pd.Timestamp(datetime.combine(run_date, time()) - timedelta(days=holdout_days))
+    validation_cutoff = test_cutoff - pd.Timedelta(days=holdout_days)
+    first_at = interactions["first_at"]
+    in_test = (first_at >= test_cutoff).to_numpy() & ~in_cohort
+    in_validation = (first_at >= validation_cutoff).to_numpy() & ~in_test & ~in_cohort
+    test_train = interactions[~hidden & ~in_test]
+    split = TimeSplit(
+        validation=Split(
+            train=interactions[~hidden & ~in_test & ~in_validation],
+            holdout=interactions[in_validation],
+            cross_domain=interactions[hidden & person.isin(cohorts["validation"]).to_numpy()],
+        ),
+        test=Split(
+            train=test_train,
+            holdout=interactions[in_test],
+            cross_domain=interactions[hidden & person.isin(cohorts["test"]).to_numpy()],
+        ),
     )
     log.info(
-        "split: %d train, %d holdout (since %s), %d cross-domain rows of %d persons",
-        len(split.train), len(split.holdout), cutoff.date(), len(split.cross_domain), len(cohort),
+        "split: validation %d train, %d holdout (since %s), %d cross-domain rows of %d persons; "
+        "test %d train, %d holdout (since %s), %d cross-domain rows of %d persons",
+        len(split.validation.train), len(split.validation.holdout), validation_cutoff.date(),
+        len(split.validation.cross_domain), len(cohorts["validation"]), len(split.test.train),
+        len(split.test.holdout), test_cutoff.date(), len(split.test.cross_domain), len(cohorts["test"]),
     )
     return split
 
@@ -199,6 +227,24 @@ def cold_start_auc(
     pooled = np.concatenate(aucs) if aucs else np.empty(0)
     return {"auc": float(np.nanmean(pooled)) if len(pooled) else float("nan"),
             "items": int((cold & (test.getnnz(axis=0) > 0)).sum()), "users": len(pooled)}
+
+
+def cross_domain_precision(
+    embeddings: Embeddings, dataset: RecDataset, split: Split, k: int, seed: int, threads: int = 1
+) -> float:
+    """The primary metric alone (what early stopping and the selection watch): cross-domain
+    precision@k over all partners, pooled per evaluated person, as `evaluate` computes it."""
+    train = dataset.interaction_matrices(split.train)[0].tocsr()
+    hidden = dataset.interaction_matrices(split.cross_domain)[0].tocsr()
+    category = np.zeros(len(dataset.item_keys), int)  # diversity is not needed here
+    everyone = np.ones(len(dataset.person_ids), bool)
+    values = []
+    for partner in [s for s in dataset.items["source"].unique() if s != PLATFORM]:
+        items = dataset.domain(partner)
+        rows = _sample(_test_rows(hidden, items, everyone), seed)
+        values.append(_per_row(embeddings, train, hidden, rows, items, k, category, threads)["precision"])
+    pooled = np.concatenate(values) if values else np.empty(0)
+    return float(pooled.mean()) if len(pooled) else 0.0
 
 
 def evaluate(

@@ -16,21 +16,15 @@ import pandas as pd
 
 from ml.ab import CONTROL, MODEL, is_control
 from ml.dataset import RecDataset
-from ml.embeddings import Embeddings, map_blocks, row_blocks, scoring_threads
+from ml.config import POPULARITY
+from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
-from xrec.config import PLATFORM, Settings
-from xrec.warehouse import connect
+from xrec.config import PLATFORM
 
 log = logging.getLogger(__name__)
 
 PLATFORM_TO_PARTNER = "platform_to_partner"
 PARTNER_TO_PLATFORM = "partner_to_platform"
-CANDIDATES_DDL = """
-create table if not exists main.recommendation_candidates (
-    run_date date, model_version varchar, direction varchar, partner varchar,
-    recipient_id varchar, item_id varchar, rank integer, score double,
-    generated_at timestamp, person_id varchar, variant varchar, reason varchar
-)"""
 COLUMNS = [
     "run_date", "model_version", "direction", "partner", "recipient_id", "item_id", "rank",
     "score", "generated_at", "person_id", "variant", "reason",
@@ -39,10 +33,23 @@ COLUMNS = [
 
 @dataclass(frozen=True)
 class Scorers:
-    """What ranks the items: the model for most recipients, popularity for the control group."""
+    """What ranks the items: the published ranker (`ranker`: the LightFM model, or popularity
+    when popularity is the champion) for most recipients, popularity for the control group."""
 
     model: Embeddings
     popularity: Embeddings
+    ranker: str
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How lists are cut: business settings, not model hyper-parameters."""
+
+    partners: tuple[str, ...]
+    k: int = 10
+    cap: int = 4  # items of one category per list
+    control_share: float = 0.10  # recipients per partner in the popularity control group
+    threads: int = 1  # blocks of users ranked in parallel (results do not depend on it)
 
 
 def recommend(
@@ -72,7 +79,8 @@ def recommend(
 
 
 def _frame(
-    dataset: RecDataset, recipients: pd.DataFrame, top: np.ndarray, scores: np.ndarray, variant: str
+    dataset: RecDataset, recipients: pd.DataFrame, top: np.ndarray, scores: np.ndarray, variant: str,
+    by_popularity: bool,
 ) -> pd.DataFrame:
     k = top.shape[1]
     flat_top, flat_scores = top.ravel(), scores.ravel()
@@ -80,7 +88,7 @@ def _frame(
     items = dataset.items
     topic = items["topic"].fillna(items["category"]).to_numpy(object)[flat_top[keep]]
     category = items["category"].to_numpy(object)[flat_top[keep]]
-    reason = ("topic: " + pd.Series(topic)) if variant == MODEL else ("popular in " + pd.Series(category))
+    reason = ("popular in " + pd.Series(category)) if by_popularity else ("topic: " + pd.Series(topic))
     return pd.DataFrame(
         {
             "recipient_id": np.repeat(recipients["recipient_id"].to_numpy(object), k)[keep],
@@ -96,21 +104,23 @@ def _frame(
 
 def score_direction(
     dataset: RecDataset, scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
-    partner: str, items: slice, settings: Settings,
+    partner: str, items: slice, ranking: Ranking,
 ) -> pd.DataFrame:
     """Candidates for `recipients` (person_id, recipient_id) over the item range `items`."""
     rows = dataset.user_index(recipients["person_id"])
-    control = is_control(partner, recipients["recipient_id"], settings.control_share)
-    threads, frames = scoring_threads(settings), []
-    for variant, embeddings, chosen in ((MODEL, scorers.model, ~control), (CONTROL, scorers.popularity, control)):
-        top, scores = recommend(embeddings, rows[chosen], items, rules, settings.top_k, settings.max_per_category,
-                                threads)
-        frames.append(_frame(dataset, recipients[chosen], top, scores, variant))
+    control = is_control(partner, recipients["recipient_id"], ranking.control_share)
+    frames = []
+    for variant, embeddings, chosen, by_popularity in (
+        (MODEL, scorers.model, ~control, scorers.ranker == POPULARITY),
+        (CONTROL, scorers.popularity, control, True),
+    ):
+        top, scores = recommend(embeddings, rows[chosen], items, rules, ranking.k, ranking.cap, ranking.threads)
+        frames.append(_frame(dataset, recipients[chosen], top, scores, variant, by_popularity))
     return pd.concat(frames, ignore_index=True)
 
 
 def score_all(
-    settings: Settings, run_date: date, version: str, dataset: RecDataset,
+    ranking: Ranking, run_date: date, version: str, dataset: RecDataset,
     scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every candidate row of run_date: platform users -> each partner's items, and each
@@ -121,7 +131,7 @@ def score_all(
     recipients = recipients[known].sort_values(["recipient_source", "recipient_id"], ignore_index=True)
     platform_users = recipients[recipients["recipient_source"] == PLATFORM]
     frames = []
-    for partner in settings.partners:
+    for partner in ranking.partners:
         customers = recipients[recipients["recipient_source"] == partner]
         for direction, who, items in (
             (PLATFORM_TO_PARTNER, platform_users, dataset.domain(partner)),
@@ -131,7 +141,7 @@ def score_all(
                 log.warning("%s %s: nothing to score (%d recipients, %d items)",
                             direction, partner, len(who), items.stop - items.start)
                 continue
-            frame = score_direction(dataset, scorers, rules, who, partner, items, settings)
+            frame = score_direction(dataset, scorers, rules, who, partner, items, ranking)
             frames.append(frame.assign(direction=direction, partner=partner))
             log.info("%s %s: %d rows for %d recipients", direction, partner, len(frame), len(who))
     generated_at = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -139,21 +149,3 @@ def score_all(
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.concat(frames, ignore_index=True)
     return frame.assign(run_date=run_date, model_version=version, generated_at=generated_at)[COLUMNS]
-
-
-def write_candidates(settings: Settings, run_date: date, frame: pd.DataFrame) -> int:
-    """Replace the run_date partition of recommendation_candidates with `frame` (one transaction)."""
-    with connect(settings) as con:
-        con.execute(CANDIDATES_DDL)
-        con.execute("begin transaction")
-        con.execute("delete from main.recommendation_candidates where run_date = ?", [run_date])
-        if len(frame):
-            con.register("candidates_frame", frame)
-            con.execute(
-                f"insert into main.recommendation_candidates ({', '.join(COLUMNS)}) "
-                f"select {', '.join(COLUMNS)} from candidates_frame"
-            )
-            con.unregister("candidates_frame")
-        con.execute("commit")
-    log.info("recommendation_candidates for %s: %d rows written", run_date, len(frame))
-    return len(frame)

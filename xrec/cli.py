@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--role", default="xrec_bi")
     srv.add_argument("--login", action="store_true", help="LOGIN role; prompts for its password")
 
+    forget = sub.add_parser("forget", help="request erasure of platform users; the next daily run "
+                            "removes them everywhere (README, Privacy)")
+    forget.add_argument("--user-id", action="append", required=True, help="repeat for several users")
+
     dbt = sub.add_parser("dbt", help="build the dbt warehouse as of a date, without Airflow")
     dbt.add_argument("--date", type=_date, required=True)
     dbt.add_argument("--source", action="append", help="repeat; default: every source")
@@ -113,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
 
         password = getpass.getpass("password: ") if args.login else None
         setup_readonly_role(settings, args.role, password)
+    elif args.command == "forget":
+        from xrec.privacy.erasure import request_erasure
+
+        count = request_erasure(settings, args.user_id)
+        print(f"erasure requested for {count} user(s); the next daily run (xrec run) removes them")
     elif args.command == "dbt":
         from xrec.transform import dbt_build
 

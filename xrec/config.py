@@ -16,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PARTNERS = ("realty", "finance", "home", "automod")
 PLATFORM = "platform"
+# Created with random keys on first use when absent (never committed: data/ is gitignored).
+DEFAULT_EXPORT_KEYS_FILE = "data/export_keys.json"
 
 
 def _path(value: str) -> Path:
@@ -55,8 +57,13 @@ class Settings:
     max_per_category: int = field(metadata={"env": ("XREC_MAX_PER_CATEGORY", "4", int)})
     holdout_days: int = field(metadata={"env": ("XREC_HOLDOUT_DAYS", "7", int)})
     loss: str = field(metadata={"env": ("XREC_LOSS", "warp", str)})
-    components: int = field(metadata={"env": ("XREC_COMPONENTS", "32", int)})
-    epochs: int = field(metadata={"env": ("XREC_EPOCHS", "10", int)})
+    epochs: int = field(metadata={"env": ("XREC_EPOCHS", "30", int)})
+    tune_components: tuple[int, ...] = field(
+        metadata={"env": ("XREC_TUNE_COMPONENTS", "32,64", lambda v: tuple(int(c) for c in _csv(v)))}
+    )
+    tune_eval_every: int = field(metadata={"env": ("XREC_TUNE_EVAL_EVERY", "5", int)})
+    tune_sample_persons: int = field(metadata={"env": ("XREC_TUNE_SAMPLE_PERSONS", "20000", int)})
+    tune_every_days: int = field(metadata={"env": ("XREC_TUNE_EVERY_DAYS", "7", int)})
     learning_rate: float = field(metadata={"env": ("XREC_LEARNING_RATE", "0.1", float)})
     item_alpha: float = field(metadata={"env": ("XREC_ITEM_ALPHA", "1e-6", float)})
     user_alpha: float = field(metadata={"env": ("XREC_USER_ALPHA", "1e-6", float)})
@@ -67,6 +74,13 @@ class Settings:
         metadata={"env": ("XREC_PROMOTION_TOLERANCE", "0.10", float)}
     )
     control_share: float = field(metadata={"env": ("XREC_CONTROL_SHARE", "0.10", float)})
+    # Privacy (README "Privacy"): per-partner pseudonym keys, the smallest audience a partner may
+    # see counted, how long raw partitions and quarantine rows are kept.
+    export_keys_file: Path = field(
+        metadata={"env": ("XREC_EXPORT_KEYS_FILE", DEFAULT_EXPORT_KEYS_FILE, _path)}
+    )
+    min_audience: int = field(metadata={"env": ("XREC_MIN_AUDIENCE", "50", int)})
+    raw_retention_days: int = field(metadata={"env": ("XREC_RAW_RETENTION_DAYS", "400", int)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
     airflow_port: int = field(metadata={"env": ("XREC_AIRFLOW_PORT", "8780", int)})
     verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
@@ -94,6 +108,14 @@ class Settings:
             )
         if PLATFORM in self.partners:
             raise ValueError("XREC_PARTNERS lists partners only; 'platform' is always a source")
+        if not self.tune_components or min(self.tune_components) < 1:
+            raise ValueError("XREC_TUNE_COMPONENTS must list positive embedding sizes, e.g. 32,64")
+        if self.epochs < 1 or self.tune_eval_every < 1:
+            raise ValueError("XREC_EPOCHS and XREC_TUNE_EVAL_EVERY must be at least 1")
+        if self.min_audience < 1:
+            raise ValueError("XREC_MIN_AUDIENCE must be at least 1")
+        if self.raw_retention_days < 1:
+            raise ValueError("XREC_RAW_RETENTION_DAYS must be at least 1")
         if not 0 <= self.control_share < 1:
             raise ValueError("XREC_CONTROL_SHARE must be in [0, 1)")
 
@@ -119,7 +141,7 @@ class Settings:
             if value is None:
                 out[name] = ""
             elif isinstance(value, tuple):
-                out[name] = ",".join(value)
+                out[name] = ",".join(str(part) for part in value)
             else:
                 out[name] = str(value)
         return out

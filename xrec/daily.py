@@ -133,6 +133,20 @@ def _judge_one(settings: Settings, source: str, run_date: date, state, delivery:
     return result
 
 
+def erase(settings: Settings, run_date: date) -> dict:
+    """Apply erasure requests (platform/deletions, xrec forget) before anything is built."""
+    from xrec.privacy.erasure import erase as erase_people
+
+    return erase_people(settings, run_date)
+
+
+def purge_expired(settings: Settings, run_date: date) -> dict:
+    """Drop raw partitions and quarantine rows older than XREC_RAW_RETENTION_DAYS."""
+    from xrec.privacy.retention import purge_expired as purge
+
+    return purge(settings, run_date)
+
+
 def build_warehouse(
     settings: Settings, run_date: date, gate_results: list[dict], full_refresh: bool = False
 ) -> dict:
@@ -154,18 +168,19 @@ def gate_marts(settings: Settings, run_date: date) -> dict:
 
 
 def train_and_evaluate(settings: Settings, run_date: date) -> dict:
-    from ml.pipeline import train_and_evaluate as train
+    from xrec.steps.model import train_and_evaluate as train
 
     run = train(settings, run_date)
     return {
         "model_version": run.model_version,
+        "ranker": run.ranker,
         "is_promoted": bool(run.is_promoted),
         "reason": run.decision_reason,
     }
 
 
 def score(settings: Settings, run_date: date) -> int:
-    from ml.pipeline import score_candidates
+    from xrec.steps.model import score_candidates
 
     return score_candidates(settings, run_date)
 

@@ -14,12 +14,8 @@
     {%- set selects = [] -%}
     {%- for partner in partner_list() -%}
         {%- set relation = source(partner, entity) -%}
-        {%- if fallback_columns is not none and execute and load_relation(relation) is none -%}
-            {%- set relation -%}
-                (select {% for column in fallback_columns %}null::varchar as {{ column }}, {% endfor -%}
-                 null::date as _delivery_date, null::varchar as _source_file, null::bigint as _source_line
-                 where false)
-            {%- endset -%}
+        {%- if fallback_columns is not none -%}
+            {%- set relation = relation_or_empty(relation, fallback_columns) -%}
         {%- endif -%}
         {%- do selects.append(caller(partner, relation)) -%}
     {%- endfor -%}

@@ -21,16 +21,17 @@ def dag():
 def test_expected_tasks_in_order(dag):
     assert set(dag.task_ids) == {
         "plan_sources", "load_source.wait_for_drop", "load_source.ingest",
-        "load_source.validate_raw", "build_warehouse", "validate_marts", "train_and_evaluate",
+        "load_source.validate_raw", "erase", "purge_expired", "build_warehouse", "validate_marts", "train_and_evaluate",
         "model_is_promoted", "score", "validate_outputs", "publish", "report",
     }
     order = [t.task_id for t in dag.topological_sort()]  # raises on a cycle
-    assert order.index("load_source.ingest") < order.index("build_warehouse")
+    assert (order.index("load_source.validate_raw") < order.index("erase") < order.index("purge_expired")
+            < order.index("build_warehouse"))
     assert order.index("validate_outputs") < order.index("publish") < order.index("report")
 
 
 def test_every_duckdb_writer_uses_the_single_writer_pool(dag):
-    writers = {"load_source.ingest", "load_source.validate_raw", "build_warehouse",
+    writers = {"load_source.ingest", "load_source.validate_raw", "erase", "purge_expired", "build_warehouse",
                "validate_marts", "train_and_evaluate", "score", "validate_outputs", "publish",
                "report"}
     assert {t.task_id for t in dag.tasks if t.pool == DUCKDB_POOL} == writers

@@ -14,8 +14,9 @@ RUN_DATE = date(2026, 3, 1)
 
 
 def make_settings(root, **overrides) -> Settings:
+    # A small grid keeps the selection quick on 1,500 persons; the grid itself is what is tested.
     env = {"XREC_WAREHOUSE": str(root / "warehouse.duckdb"), "XREC_ARTIFACTS": str(root / "artifacts"),
-           "XREC_THREADS": "1"}
+           "XREC_THREADS": "1", "XREC_TUNE_COMPONENTS": "32", "XREC_EPOCHS": "20"}
     env.update(overrides)
     return Settings.from_env(env)
 
@@ -36,7 +37,7 @@ def _no_telemetry():
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """(settings, ModelRun, rows written) of one full train+score on the synthetic warehouse."""
-    from ml.pipeline import score_candidates, train_and_evaluate
+    from xrec.steps.model import score_candidates, train_and_evaluate
 
     settings = make_warehouse(tmp_path_factory.mktemp("trained"))
     run = train_and_evaluate(settings, RUN_DATE)

@@ -1,9 +1,9 @@
 import numpy as np
 from sklearn.preprocessing import normalize
 
-from ml.dataset import ITEM_FEATURES, USER_FEATURES, build_dataset, known_interactions, load_marts, user_feature_names
-from ml.evaluate import split_interactions, training_marts
-from tests.ml.conftest import RUN_DATE, make_warehouse
+from ml.dataset import ITEM_FEATURES, USER_FEATURES, build_dataset, known_interactions
+from xrec.steps.marts import load_marts
+from tests.ml.conftest import make_warehouse
 
 
 def test_ids_round_trip_and_match_lightfm_mapping(tmp_path):
@@ -20,7 +20,7 @@ def test_ids_round_trip_and_match_lightfm_mapping(tmp_path):
 
 
 def test_matrices_equal_lightfm_builders_with_l2_rows(tmp_path):
-    """Same cells as LightFM's builders (persons without identity), rows l2- not l1-normalised."""
+    """Same cells as LightFM's builders (features: persons without identity), rows l2- not l1-normalised."""
     marts = load_marts(make_warehouse(tmp_path))
     dataset = build_dataset(marts)
     lfm = dataset.dataset
@@ -63,13 +63,22 @@ def test_unused_feature_families_are_not_loaded(tmp_path):
     assert set(marts.item_features["feature"].str.split(":").str[0]) <= set(ITEM_FEATURES)
 
 
-def test_training_split_dataset_shares_the_final_id_spaces(tmp_path):
-    """With the full marts' person feature names, a model trained on the split can be continued
-    on all data (the final model refits the evaluation model)."""
-    settings = make_warehouse(tmp_path)
-    marts = load_marts(settings)
+def test_representations_give_identity_to_seen_persons_and_features_to_cold_ones(tmp_path):
+    """hybrid: a person with training history has an identity feature plus their side features,
+    a cold person their features alone; collaborative: identities only; features: no identity."""
+    marts = load_marts(make_warehouse(tmp_path))
     interactions = known_interactions(marts)
-    split = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
-    train_marts = training_marts(marts, split.train)
-    full = build_dataset(marts, interactions)
-    assert build_dataset(train_marts, split.train, user_feature_names(marts)).id_maps() == full.id_maps()
+    cold_person = marts.persons.loc[~marts.persons["person_id"].isin(interactions["person_id"]), "person_id"].iloc[0]
+    warm_person = interactions["person_id"].iloc[0]
+    for representation, warm_identity, has_features in (
+        ("hybrid", True, True), ("collaborative", True, False), ("features", False, True),
+    ):
+        dataset = build_dataset(marts, interactions, representation)
+        names = np.array(dataset.id_maps()["user_features"], dtype=object)
+        warm_row = dataset.user_features[dataset.user_index([warm_person])[0]].toarray().ravel()
+        cold_row = dataset.user_features[dataset.user_index([cold_person])[0]].toarray().ravel()
+        assert (warm_person in set(names[warm_row > 0])) == warm_identity, representation
+        assert cold_person not in set(names[cold_row > 0])
+        assert bool(set(names[warm_row > 0]) - {warm_person}) == has_features, representation
+        if has_features:
+            assert np.isclose(np.linalg.norm(warm_row), 1.0)

@@ -2,10 +2,11 @@ import numpy as np
 import scipy.sparse as sp
 from lightfm.evaluation import auc_score
 
-from ml.dataset import build_dataset, known_interactions, load_marts
+from ml.dataset import build_dataset, known_interactions
+from xrec.steps.marts import load_marts
 from ml.embeddings import model_embeddings
 from ml.evaluate import _per_row, split_interactions, training_marts
-from ml.registry import load_artifact
+from xrec.steps.registry import load_artifact
 from tests.ml.conftest import RUN_DATE
 
 
@@ -13,13 +14,22 @@ def test_split_is_disjoint_time_based_and_hides_cohort_partner_history(trained):
     settings, _, _ = trained
     marts = load_marts(settings)
     interactions = known_interactions(marts)
-    split = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
-    assert len(split.train) + len(split.holdout) + len(split.cross_domain) == len(interactions)
-    assert split.holdout["first_at"].min() >= split.train["first_at"].max() - np.timedelta64(settings.holdout_days, "D")
-    cohort = split.cross_domain["person_id"].unique()
-    assert len(cohort) > 0 and not split.cross_domain["item_key"].str.startswith("platform:").any()
+    both = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
+    validation, split = both.validation, both.test
+    assert len(split.train) + len(split.holdout) + len(both.test.cross_domain) + len(validation.cross_domain) \
+        == len(interactions)
+    assert len(validation.train) + len(validation.holdout) == len(split.train)
+    window = np.timedelta64(settings.holdout_days, "D")
+    assert split.holdout["first_at"].min() >= split.train["first_at"].max() - window
+    assert validation.holdout["first_at"].max() < split.holdout["first_at"].min()
+    cohorts = [s.cross_domain["person_id"].unique() for s in (validation, split)]
+    # outside the cohorts (whose platform history is all training), training precedes the window
+    others = validation.train[~validation.train["person_id"].isin(np.concatenate(cohorts))]
+    assert others["first_at"].max() < validation.holdout["first_at"].min()
+    assert all(len(c) > 0 for c in cohorts) and not set(cohorts[0]) & set(cohorts[1])
+    assert not split.cross_domain["item_key"].str.startswith("platform:").any()
     partner_train = split.train[~split.train["item_key"].str.startswith("platform:")]
-    assert not partner_train["person_id"].isin(cohort).any()
+    assert not partner_train["person_id"].isin(np.concatenate(cohorts)).any()
     # the interaction-derived topic features come from the training split only
     features = training_marts(marts, split.train).person_features
     assert not features[features["feature"].str.startswith("topic:")]["person_id"].isin(
@@ -30,7 +40,7 @@ def test_auc_agrees_with_lightfm_evaluation(trained):
     settings, run, _ = trained
     marts = load_marts(settings)
     interactions = known_interactions(marts)
-    dataset = build_dataset(marts, interactions)
+    dataset = build_dataset(marts, interactions, run.config.representation)
     model, _ = load_artifact(run.artifact_path)
     first = interactions.drop_duplicates("person_id").iloc[:300]  # one test positive per user
     train_frame = interactions.drop(first.index)
@@ -52,7 +62,7 @@ def test_cold_items_get_the_mean_identity_of_their_catalogue(trained):
     marts = load_marts(settings)
     interactions = known_interactions(marts)
     cold_key = interactions["item_key"].iloc[0]
-    dataset = build_dataset(marts, interactions[interactions["item_key"] != cold_key])
+    dataset = build_dataset(marts, interactions[interactions["item_key"] != cold_key], run.config.representation)
     model, _ = load_artifact(run.artifact_path)
     embeddings = model_embeddings(model, dataset)
     user = np.array([0])
@@ -69,7 +79,7 @@ def test_cross_domain_cohort_keeps_all_platform_behaviour_for_training(trained):
     settings, _, _ = trained
     marts = load_marts(settings)
     interactions = known_interactions(marts)
-    split = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
+    split = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days).test
     cohort = split.cross_domain["person_id"].unique()
     platform = interactions[interactions["item_key"].str.startswith("platform:")]
     cohort_platform = platform[platform["person_id"].isin(cohort)]

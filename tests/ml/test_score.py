@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 
 from ml.ab import is_control
-from ml.dataset import build_dataset, known_interactions, load_marts
+from ml.dataset import build_dataset, known_interactions
+from xrec.steps.marts import load_marts
 from ml.embeddings import model_embeddings
-from ml.registry import load_artifact
+from xrec.steps.registry import load_artifact
 from ml.rules import build_rule_context
 from ml.score import recommend
 from tests.ml.conftest import candidates
@@ -16,7 +17,7 @@ def _context(trained):
     settings, run, _ = trained
     marts = load_marts(settings)
     interactions = known_interactions(marts)
-    dataset = build_dataset(marts, interactions)
+    dataset = build_dataset(marts, interactions, run.config.representation)
     model, _ = load_artifact(run.artifact_path)
     return settings, marts, interactions, dataset, model
 

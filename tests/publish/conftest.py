@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from xrec.config import Settings
+from xrec.privacy.keys import new_keys, write_keys_file
 
 PARTNERS = ("realty", "finance")
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -18,8 +19,11 @@ PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
+    write_keys_file(tmp_path / "export_keys.json", new_keys(PARTNERS))
     return Settings.from_env(
         {
+            "XREC_EXPORT_KEYS_FILE": str(tmp_path / "export_keys.json"),
+            "XREC_MIN_AUDIENCE": "2",
             "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
             "XREC_LANDING": str(tmp_path / "landing"),
             "XREC_EXPORTS": str(tmp_path / "exports"),
@@ -61,6 +65,12 @@ def _build_marts(con: duckdb.DuckDBPyConnection) -> None:
         from (select 'platform' src, 'c' || i src_id from range(1, 11) t(i)
               union all select p, left(p, 1) || '-i' || i from range(1, 11) t(i), (values ('realty'), ('finance')) v(p))
         """
+    )
+    # u2 shares with realty, u3 with every partner, u4 withdrew (no row): consent in force
+    con.execute(
+        "create or replace table marts.privacy_consents as select * from (values "
+        "('u2', 'realty', timestamp '2026-02-01'), ('u3', 'realty', timestamp '2026-02-01'), "
+        "('u3', 'finance', timestamp '2026-02-01')) v(user_id, partner, stated_at)"
     )
     con.execute(
         "create or replace table marts.dim_person as select person_id, city, segment_id, "

@@ -193,3 +193,25 @@ def test_a_new_warehouse_column_reaches_serving_with_history_and_view_intact(pg_
     assert _query(pg_settings, "select count(explanation_code), count(*) from xrec.cross_recommendations_current") == [
         (0, 64)
     ]
+
+
+def test_bi_role_is_refused_on_hash_columns(pg_settings, warehouse, bi_role):
+    warehouse(D1, "v1")
+    publish(pg_settings, D1)
+    with psycopg.connect(pg_settings.serving_dsn, autocommit=True) as pg:
+        # a table with contact hashes in the schema (say, for the platform's own matching job)
+        pg.execute("create table xrec.recipient_keys (person_id text, email_sha256 text, lead_id text)")
+        pg.execute("insert into xrec.recipient_keys values ('p1', repeat('a', 64), repeat('b', 64))")
+    setup_readonly_role(pg_settings, role=bi_role, password="x")
+    publish(pg_settings, D1)  # a later load keeps the column grants
+    role_dsn = pg_settings.serving_dsn.replace("user=postgres", f"user={bi_role} password=x")
+    with psycopg.connect(role_dsn, autocommit=True) as pg:
+        assert pg.execute("select person_id from xrec.recipient_keys").fetchall() == [("p1",)]
+        assert pg.execute("select count(*) from xrec.cross_recommendations_current").fetchone()[0] > 0
+        for statement in (
+            "select email_sha256 from xrec.recipient_keys",
+            "select lead_id from xrec.recipient_keys",
+            "select * from xrec.recipient_keys",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                pg.execute(statement)

@@ -10,7 +10,8 @@ from xrec.config import PROJECT_ROOT
 
 CONTRACT_COLUMNS = {
     "users": ["user_id", "email", "phone", "city", "birth_year", "gender", "signup_at", "interests",
-              "updated_at"],
+              "updated_at", "share_with"],  # share_with: optional (CONTRACT.md v2)
+    "deletions": ["user_id", "requested_at"],  # optional entity (v2)
     "courses": ["course_id", "title", "category", "tags", "price", "instructor", "published_at",
                 "is_active", "updated_at"],
     "events": ["event_id", "user_id", "course_id", "event_type", "rating", "amount", "occurred_at"],
@@ -70,7 +71,8 @@ def test_every_drop_has_contract_files_and_success_last(sample):
             success = drop / "_SUCCESS"
             assert success.exists() and success.stat().st_size == 0
             files = sorted(p for p in drop.iterdir() if p.name != "_SUCCESS")
-            assert [p.name.split(".")[0] for p in files] == sorted(entities)
+            names = [p.name.split(".")[0] for p in files]
+            assert [n for n in names if n != "deletions"] == sorted(entities)
             assert all(p.stat().st_mtime_ns <= success.stat().st_mtime_ns for p in files)
 
 

@@ -24,21 +24,22 @@ STAGES = ("generate", *JOB_STAGES)
 
 
 def _fitted_interactions(args: tuple, kwargs: dict) -> int:
-    """Interactions x epochs of one ml.train.train_model(settings, dataset, interactions, ...,
-    epochs=None) call: the evaluation fit runs settings.epochs, the final refit fewer."""
+    """Interactions x epochs of one ml.train.train_model(config, dataset, interactions,
+    epochs=None, model=None) call (config.epochs when epochs is None)."""
     interactions = kwargs["interactions"] if "interactions" in kwargs else args[2]
-    epochs = kwargs.get("epochs", args[4] if len(args) > 4 else None)
+    epochs = kwargs.get("epochs", args[3] if len(args) > 3 else None)
     return len(interactions) * (args[0].epochs if epochs is None else epochs)
 
 
 # Functions the steps call, looked up by name at call time, so wrapping them times the parts.
 PROBES = (
-    Probe("ml.pipeline", "load_marts", "load_marts"),
+    Probe("xrec.steps.model", "load_marts", "load_marts"),
+    Probe("xrec.steps.model", "select_model", "select"),
     Probe("ml.pipeline", "build_dataset", "build_dataset"),
     Probe("ml.pipeline", "train_model", "fit", _fitted_interactions),
     Probe("ml.pipeline", "evaluate", "evaluate"),
-    Probe("ml.pipeline", "score_all", "rank"),
-    Probe("ml.pipeline", "write_candidates", "write_candidates"),
+    Probe("xrec.steps.model", "score_all", "rank"),
+    Probe("xrec.steps.model", "write_candidates", "write_candidates"),
     Probe("xrec.publish.step", "publish_partition", "cross_recommendations"),
     Probe("xrec.publish.step", "write_parquet", "parquet"),
     Probe("xrec.publish.step", "write_snapshot", "snapshot"),
@@ -127,12 +128,13 @@ def data_counts(settings: Settings, run_date: date) -> dict:
 
 def model_quality(settings: Settings, run_date: date) -> dict:
     """The model_runs row of run_date: the model's metrics beside the popularity baseline's."""
-    from ml.registry import run_for
+    from xrec.steps.registry import run_for
 
     run = run_for(settings, run_date)
     if run is None:
         raise LookupError(f"model_runs has no row for {run_date} in {settings.warehouse}")
     row = asdict(run)
-    keep = ("model_version", "primary_metric", "primary_value", "baseline_value", "previous_value",
+    keep = ("model_version", "ranker", "primary_metric", "primary_value", "model_value", "baseline_value",
+            "previous_value", "tuned_on",
             "is_published", "decision_reason", "metrics", "baseline_metrics", "params")
     return {key: row.get(key) for key in keep}

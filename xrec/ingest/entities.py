@@ -84,7 +84,15 @@ PLATFORM_ENTITIES: dict[str, Entity] = {
                 Column("gender", enum=("m", "f", "u")),
                 _ts("signup_at"), Column("interests"), _ts("updated_at"),
             ),
+            # (v2) consent to share with partners; a drop without it states no consent.
+            optional=(Column("share_with"),),
             pii=("email", "phone"),
+        ),
+        # (v2, optional entity) erasure requests: xrec.privacy.erasure acts on them.
+        Entity(
+            "deletions",
+            key=("user_id",),
+            columns=(Column("user_id", required=True), _ts("requested_at")),
         ),
         Entity(
             "courses",

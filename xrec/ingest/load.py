@@ -18,6 +18,7 @@ from xrec.ingest.landing import (
     read_manifest,
 )
 from xrec.ingest.reader import StagedFile, stage_file
+from xrec.privacy.retention import retention_cutoff
 from xrec.ingest.store import (
     audited_digests, delete_partition, ensure_schema, replace_partition,
 )
@@ -121,7 +122,12 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
         # Offset-less timestamps in extracts are Asia/Shanghai local time (contract).
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         ensure_schema(con)
+        cutoff = retention_cutoff(settings, run_date)
         for drop in drops_up_to(settings, source, run_date):
+            if drop.delivery_date < cutoff:
+                log.info("%s %s: skipped, older than the retention cutoff %s (XREC_RAW_RETENTION_DAYS)",
+                         source, drop.delivery_date, cutoff)
+                continue
             if not drop.is_complete:
                 log.info("%s %s: skipped, no _SUCCESS marker yet (incomplete drop)",
                          source, drop.delivery_date)

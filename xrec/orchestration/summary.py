@@ -39,11 +39,11 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
                      "out of the model until the item arrives): "
                      + ", ".join(f"{source} {count}" for source, count in orphans))
     model = _query(settings, """
-        select model_version, primary_metric, primary_value, baseline_value, is_published,
+        select model_version, ranker, primary_metric, primary_value, baseline_value, is_published,
                decision_reason
         from model_runs where run_date = ? order by trained_at desc limit 1""", [run_date])
-    for version, metric, value, baseline, published, reason in model:
-        lines.append(f"  model {version}: {metric} {value:.4f} vs popularity baseline "
+    for version, ranker, metric, value, baseline, published, reason in model:
+        lines.append(f"  {ranker} ranker {version}: {metric} {value:.4f} vs popularity baseline "
                      f"{baseline:.4f} -> {'published' if published else 'not published'} ({reason})")
     counts = _query(settings, """
         select direction, partner, count(distinct recipient_id), count(*)

@@ -1,13 +1,14 @@
-"""Partner audience files: what each partner receives for one published run.
+"""Partner files: what each partner receives for one published run.
 
-``<exports>/<partner>/<run_date>/`` holds
-- ``courses_for_customers.csv|.parquet``: the partner's own customers (its ``customer_id``) and
-  the platform courses recommended to them;
-- ``platform_audience.csv|.parquet``: platform users recommended the partner's items, keyed only
-  by contact hashes (never a platform user_id, raw contact data or another partner's ids), so
-  the partner can match them against its own customers;
-- ``manifest.json``: files, row counts, SHA-256, model version; written last, so a partner that
-  sees the manifest sees complete files.
+``<exports>/<partner>/<run_date>/`` holds, as CSV and Parquet, exactly the queries
+:mod:`xrec.publish.disclosure` decides on (``courses_for_customers``, ``leads``,
+``audience_counts``), and ``manifest.json``: files, row counts, SHA-256, model version, the
+pseudonym key id and what was withheld and why. The manifest is written last, so a partner that
+sees it sees complete files; a re-export first removes the old manifest and any file it no
+longer writes.
+
+A partner without a pseudonym key gets nothing for the run (its folder is left without a
+manifest); the others are still written, then :class:`ExportsFailed` names the ones that failed.
 """
 from __future__ import annotations
 
@@ -19,29 +20,27 @@ from pathlib import Path
 import duckdb
 
 from xrec.config import Settings
+from xrec.privacy.keys import MissingExportKey, key_for, load_keys
 from xrec.publish.atomic import replacing, sha256_file
-from xrec.publish.catalog import CROSS_RECOMMENDATIONS, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, exists
+from xrec.publish.catalog import CROSS_RECOMMENDATIONS
+from xrec.publish.disclosure import Disclosure, disclose, release
+from xrec.publish.errors import PublishError
 
 log = logging.getLogger(__name__)
 
-EXPORT_SCHEMA_VERSION = "1"
-RECIPIENTS = "marts.ml_recipients"
+EXPORT_SCHEMA_VERSION = "2"
+MANIFEST = "manifest.json"
+FORMATS = {"csv": "format csv, header true", "parquet": "format parquet, compression zstd"}
 
-_COURSES_FOR_CUSTOMERS = f"""
-select recipient_id as customer_id, item_id as course_id, rank, score, variant, model_version, reason
-from {CROSS_RECOMMENDATIONS.relation}
-where run_date = $run_date and partner = $partner and direction = '{PARTNER_TO_PLATFORM}'
-order by customer_id, rank, course_id
-"""
 
-_PLATFORM_AUDIENCE = f"""
-select r.email_sha256, r.phone_sha256, c.item_id, c.rank, c.score, c.variant
-from {CROSS_RECOMMENDATIONS.relation} as c
-join {RECIPIENTS} as r on r.recipient_source = 'platform' and r.recipient_id = c.recipient_id
-where c.run_date = $run_date and c.partner = $partner and c.direction = '{PLATFORM_TO_PARTNER}'
-  and (r.email_sha256 is not null or r.phone_sha256 is not null)
-order by r.email_sha256, r.phone_sha256, c.rank, c.item_id
-"""
+class ExportsFailed(PublishError):
+    """Some partners' exports could not be written; the others were."""
+
+    def __init__(self, written: dict[str, Path], failures: dict[str, str]):
+        self.written = written
+        self.failures = failures
+        lines = "\n".join(f"  - {partner}: {reason}" for partner, reason in failures.items())
+        super().__init__(f"{len(failures)} partner export(s) failed ({len(written)} written):\n{lines}")
 
 
 def export_dir(settings: Settings, partner: str, run_date: date) -> Path:
@@ -51,69 +50,72 @@ def export_dir(settings: Settings, partner: str, run_date: date) -> Path:
 def write_partner_exports(
     con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date
 ) -> dict[str, Path]:
-    """Write every configured partner's files for run_date; returns partner -> manifest path."""
-    if not exists(con, RECIPIENTS):
-        log.warning("exports %s: %s is missing; platform audiences will be empty", run_date, RECIPIENTS)
+    """Write every configured partner's files for run_date; returns partner -> manifest path.
+
+    Raises ExportsFailed after writing every partner it could when one or more could not be.
+    """
     summary = con.execute(
         f"select string_agg(distinct model_version, ',' order by model_version), max(generated_at) "
         f"from {CROSS_RECOMMENDATIONS.relation} where run_date = ?",
         [run_date],
     ).fetchone()
-    return {partner: _export_partner(con, settings, run_date, partner, summary) for partner in settings.partners}
+    written, failures = {}, {}
+    try:
+        keys = load_keys(settings)
+    except MissingExportKey as error:
+        keys, failures = {}, {partner: str(error) for partner in settings.partners}
+    for partner in settings.partners:
+        if partner in failures:
+            continue
+        try:
+            key = key_for(settings, keys, partner)
+        except MissingExportKey as error:
+            log.error("exports %s/%s: %s", partner, run_date, error)
+            failures[partner] = str(error)
+            continue
+        disclosure = disclose(con, run_date, partner, key, settings.min_audience)
+        try:
+            written[partner] = _write(con, export_dir(settings, partner, run_date), run_date, disclosure, summary)
+        finally:
+            release(con)
+    if failures:
+        raise ExportsFailed(written, failures)
+    return written
 
 
-def _export_partner(
-    con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date, partner: str, summary: tuple
+def _write(
+    con: duckdb.DuckDBPyConnection, folder: Path, run_date: date, disclosure: Disclosure, summary: tuple
 ) -> Path:
-    folder = export_dir(settings, partner, run_date)
-    params = {"run_date": run_date, "partner": partner}
-    queries = {"courses_for_customers": _COURSES_FOR_CUSTOMERS}
-    if exists(con, RECIPIENTS):
-        queries["platform_audience"] = _PLATFORM_AUDIENCE
+    manifest_path = folder / MANIFEST
+    manifest_path.unlink(missing_ok=True)  # the folder is incomplete until the new manifest lands
+    names = {f"{q.stem}.{fmt}" for q in disclosure.queries for fmt in FORMATS}
+    for stale in (p for p in folder.glob("*") if p.is_file() and p.name not in names):
+        log.info("exports %s/%s: removing %s, no longer exported", disclosure.partner, run_date, stale.name)
+        stale.unlink()
     files = []
-    for stem, query in queries.items():
-        rows = con.execute(f"select count(*) from ({query})", params).fetchone()[0]
-        for fmt in ("csv", "parquet"):
-            path = folder / f"{stem}.{fmt}"
-            options = "format csv, header true" if fmt == "csv" else "format parquet, compression zstd"
+    for query in disclosure.queries:
+        rows = con.execute(f"select count(*) from ({query.sql})", query.params).fetchone()[0]
+        for fmt, options in FORMATS.items():
+            path = folder / f"{query.stem}.{fmt}"
             with replacing(path) as tmp:
-                con.execute(f"copy ({query}) to '{tmp}' ({options})", params)
-            files.append(
-                {"name": path.name, "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
-            )
+                con.execute(f"copy ({query.sql}) to '{tmp}' ({options})", query.params)
+            files.append({"name": path.name, "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
     manifest = {
-        "partner": partner,
+        "partner": disclosure.partner,
         "run_date": run_date.isoformat(),
         "model_version": summary[0],
         "generated_at": summary[1].isoformat() if summary[1] else None,
         "schema_version": EXPORT_SCHEMA_VERSION,
+        "pseudonym": {"algorithm": "HMAC-SHA256", "key_id": disclosure.key_id, "column": "leads.lead_id"},
+        "min_audience": disclosure.min_audience,
         "files": files,
+        "withheld": disclosure.withheld,
     }
-    manifest_path = folder / "manifest.json"
     with replacing(manifest_path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info(
-        "exports %s/%s: %s", partner, run_date, ", ".join(f"{f['name']}={f['rows']} rows" for f in files[::2])
+        "exports %s/%s (key %s): %s; withheld %s", disclosure.partner, run_date, disclosure.key_id,
+        ", ".join(f"{f['name']}={f['rows']} rows" for f in files[::2]),
+        "; ".join(f"{w['what']}: {w.get('recipients', w.get('groups'))}" for w in disclosure.withheld),
     )
-    _log_unreachable(con, params)
     return manifest_path
-
-
-def _log_unreachable(con: duckdb.DuckDBPyConnection, params: dict) -> None:
-    """Say how many platform recipients a partner cannot be told about (no contact hash)."""
-    if not exists(con, RECIPIENTS):
-        return
-    unreachable = con.execute(
-        f"""
-        select count(distinct c.recipient_id) from {CROSS_RECOMMENDATIONS.relation} as c
-        left join {RECIPIENTS} as r on r.recipient_source = 'platform' and r.recipient_id = c.recipient_id
-        where c.run_date = $run_date and c.partner = $partner and c.direction = '{PLATFORM_TO_PARTNER}'
-          and r.email_sha256 is null and r.phone_sha256 is null
-        """,
-        params,
-    ).fetchone()[0]
-    if unreachable:
-        log.warning(
-            "exports %s/%s: %d platform recipients left out of platform_audience (no email or phone hash)",
-            params["partner"], params["run_date"], unreachable,
-        )

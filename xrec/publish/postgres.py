@@ -109,6 +109,7 @@ def load_serving(
             _ensure_current_view(cur, schema)
             view_cols = [name for name, _ in served_columns(con, CROSS_RECOMMENDATIONS)]
             _comment(cur, schema, CURRENT_VIEW, view_cols, descriptions, "view")
+        grant_readers(cur, schema)  # tables (re)created by this load get the readers' column grants
     log.info("serving %s: loaded %s into %s", run_date, loaded, schema)
     return loaded
 
@@ -215,8 +216,9 @@ def setup_readonly_role(settings: Settings, role: str = "xrec_bi", password: str
     """Create (or update) a read-only role for BI tools on the serving schema.
 
     Without ``password`` the role is NOLOGIN (grant it to people: ``GRANT xrec_bi TO alice``);
-    with one it can log in itself. It may read every table in the schema, including tables the
-    loader creates later (default privileges), and write none.
+    with one it can log in itself. It may read every column of every table and view in the
+    schema except hash-like columns (:data:`PROTECTED_COLUMN`), and write none. Grants are per
+    column, so each load re-applies them to tables it creates (:func:`grant_readers`).
     """
     if not settings.serving_dsn:
         raise ValueError("XREC_SERVING_DSN is not set: there is no serving database to set up")
@@ -232,11 +234,52 @@ def setup_readonly_role(settings: Settings, role: str = "xrec_bi", password: str
         cur.execute(sql.SQL("grant connect on database {} to {}").format(database, ident))
         cur.execute(sql.SQL("create schema if not exists {}").format(schema))
         cur.execute(sql.SQL("grant usage on schema {} to {}").format(schema, ident))
-        cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, ident))
+        # Earlier versions granted whole tables by default: a table grant would override the
+        # column grants below, so it is taken back.
         cur.execute(
-            sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(schema, ident)
+            sql.SQL("alter default privileges in schema {} revoke select on tables from {}").format(schema, ident)
         )
+        protected = grant_readers(cur, settings.serving_schema, [role])
     log.info(
-        "serving: read-only role %s (%s) can read schema %s",
-        role, "login" if password else "nologin", settings.serving_schema,
+        "serving: read-only role %s (%s) can read schema %s except %d hash-like column(s)",
+        role, "login" if password else "nologin", settings.serving_schema, protected,
     )
+
+
+# Columns no reader role is granted: contact hashes and pseudonyms. The loader already leaves
+# contact columns out (catalog.served_columns); this holds for any table added to the schema.
+PROTECTED_COLUMN = re.compile(r"sha256|hash|email|phone|pseudonym|lead_id", re.IGNORECASE)
+
+
+def grant_readers(cur: psycopg.Cursor, schema: str, roles: list[str] | None = None) -> int:
+    """Grant ``roles`` (default: every non-owner role with USAGE on ``schema``) SELECT on each
+    table's and view's columns except protected ones; returns how many columns were withheld."""
+    if roles is None:
+        cur.execute(
+            "select r.rolname from pg_namespace n cross join lateral aclexplode(n.nspacl) a "
+            "join pg_roles r on r.oid = a.grantee where n.nspname = %s and a.privilege_type = 'USAGE' "
+            "and a.grantee <> n.nspowner and not r.rolsuper order by 1",
+            [schema],
+        )
+        roles = [row[0] for row in cur.fetchall()]
+    if not roles:
+        return 0
+    cur.execute(
+        "select table_name, array_agg(column_name::text order by ordinal_position) "
+        "from information_schema.columns where table_schema = %s group by table_name order by 1",
+        [schema],
+    )
+    withheld = 0
+    for table, cols in cur.fetchall():
+        readable = [c for c in cols if not PROTECTED_COLUMN.search(c)]
+        withheld += len(cols) - len(readable)
+        for role in roles:
+            qualified, ident = sql.Identifier(schema, table), sql.Identifier(role)
+            cur.execute(sql.SQL("revoke all on {} from {}").format(qualified, ident))
+            if readable:
+                cur.execute(
+                    sql.SQL("grant select ({}) on {} to {}").format(
+                        sql.SQL(", ").join(map(sql.Identifier, readable)), qualified, ident
+                    )
+                )
+    return withheld

@@ -114,14 +114,15 @@ def _status(con: duckdb.DuckDBPyConnection, run_date: date) -> tuple[bool, str]:
         return False, "No model has been trained yet: nothing was published."
     runs = _frame(
         con,
-        f"select model_version, is_published, decision_reason from {MODEL_RUNS} where run_date = ? order by 1",
-        [run_date],
+        f"select * from {MODEL_RUNS} where run_date = ? order by model_version", [run_date],
     )
     if runs.empty:
         return False, f"No model run for {run_date}: nothing was published."
     published = runs[runs["is_published"].fillna(False).astype(bool)]
     if not published.empty:
-        return True, f"Published model {', '.join(published['model_version'])}."
+        return True, "; ".join(f"Published the {r} ranking {v}, because: {why}." for v, r, why in zip(
+            published["model_version"], published.get("ranker", pd.Series("lightfm", published.index)).fillna("lightfm"),
+            published["decision_reason"]))
     reasons = "; ".join(f"{v}: {r}" for v, r in zip(runs["model_version"], runs["decision_reason"].fillna("")))
     return False, f"Not published ({reasons}). BI keeps serving the previous run."
 

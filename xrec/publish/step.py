@@ -9,7 +9,7 @@ from pathlib import Path
 from xrec.config import Settings
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, SERVING_TABLES
 from xrec.publish.current import publish_partition
-from xrec.publish.exports import write_partner_exports
+from xrec.publish.exports import ExportsFailed, write_partner_exports
 from xrec.publish.files import write_parquet, write_snapshot
 from xrec.publish.postgres import load_serving
 from xrec.warehouse import connect
@@ -36,7 +36,10 @@ def publish(settings: Settings, run_date: date) -> PublishSummary:
     Without candidates (model not promoted, gate failed) no recommendations are published and
     nothing partners or the current view see changes; model_runs and data-quality copies are
     still refreshed so BI can see why. Re-publishing a date yields identical tables and files.
+    A partner whose export could not be written (no pseudonym key) does not stop the others;
+    ExportsFailed is raised at the end, after everything else is published, so the run fails.
     """
+    failed = None
     with connect(settings) as con:
         partition = publish_partition(con, run_date)
         # Unpublished: the run_date partition is not (re)written, so neither is its copy.
@@ -44,7 +47,10 @@ def publish(settings: Settings, run_date: date) -> PublishSummary:
         parquet = write_parquet(con, settings, run_date, tables)
         snapshot = write_snapshot(con, settings)
         serving = load_serving(con, settings, run_date)
-        exports = write_partner_exports(con, settings, run_date) if partition.rows else {}
+        try:
+            exports = write_partner_exports(con, settings, run_date) if partition.rows else {}
+        except ExportsFailed as error:
+            exports, failed = error.written, error
     summary = PublishSummary(
         run_date=run_date,
         published=partition.rows > 0,
@@ -61,4 +67,6 @@ def publish(settings: Settings, run_date: date) -> PublishSummary:
         run_date, summary.rows, len(parquet), "skipped" if serving is None else f"{sum(serving.values())} rows",
         len(exports),
     )
+    if failed is not None:
+        raise failed
     return summary

@@ -19,6 +19,7 @@ import pandas as pd
 from xrec.config import DEFAULT_PARTNERS, PLATFORM
 from xrec.sample.activity import partner_interactions, platform_events
 from xrec.sample.catalogue import FACET_VALUES, Catalogue, build_catalogue, facet_labels
+from xrec.sample.consent import Consent, add_share_with, deletions_frame, plan_consent
 from xrec.sample.csvfile import FileFormat, write_csv
 from xrec.sample.dirt import (DIRT, EVENT_RULES, INTERACTION_RULES, ITEM_RULES, PERSON_RULES,
                               PLANT_COLUMN, insert_resent, malformed_line, plant_duplicates,
@@ -62,6 +63,7 @@ class World:
     courses: Catalogue
     customers: dict[str, Customers]
     items: dict[str, Catalogue]
+    consent: Consent
     resend: dict[str, tuple[date, pd.DataFrame]] = field(default_factory=dict)
 
 
@@ -87,7 +89,11 @@ def _build_world(start: date, days: int, n_users: int, seed: int, tax: Taxonomy)
     items = {p: build_catalogue(p, max(MIN_ITEMS, round(n_users * ITEMS_PER_USER)), start, days, tax,
                                 np.random.default_rng([seed, 1001, i + 1]))
              for i, p in enumerate(PARTNERS)}
-    return World(users=users, courses=courses, customers=customers, items=items)
+    linked = np.zeros(len(users.user_id), dtype=bool)
+    for partner_customers in customers.values():
+        linked[partner_customers.platform_index[partner_customers.platform_index >= 0]] = True
+    consent = plan_consent(users.user_id, linked, PARTNERS, days, seed)
+    return World(users=users, courses=courses, customers=customers, items=items, consent=consent)
 
 
 def _changes(first_day: np.ndarray, first_at: np.ndarray, day: int, start: date, share: float,
@@ -176,6 +182,7 @@ def _platform_drop(world: World, day: int, start: date, run_date: date, tax: Tax
                                            UPDATE_SHARE["users"], rng)
     _move(users.people, rows[is_update], len(tax.cities), rng)
     frame, counts = render_users(users, rows, updated_at, tax, rng)
+    frame = add_share_with(world.consent, frame, rows, day)
     user_file = _entity_file(_planned("users", "user_id", frame, PLATFORM, counts), PERSON_RULES,
                              day, run_date, PLATFORM, rng)
     rows, updated_at, is_update = _changes(courses.first_day, courses.first_at, day, start,
@@ -187,7 +194,10 @@ def _platform_drop(world: World, day: int, start: date, run_date: date, tax: Tax
     events = _planned("events", "event_id", platform_events(users, courses, day, run_date, rng),
                       PLATFORM, {})
     event_file = _event_file(world, events, PLATFORM, day, run_date, EVENT_RULES, malformed, rng)
-    return [user_file, course_file, event_file]
+    deletions = deletions_frame(world.consent, users.user_id, day, run_date.isoformat())
+    if deletions is None:
+        return [user_file, course_file, event_file]
+    return [user_file, course_file, event_file, _planned("deletions", "user_id", deletions, PLATFORM, {})]
 
 
 def _partner_drop(world: World, partner: str, day: int, start: date, run_date: date, tax: Taxonomy,

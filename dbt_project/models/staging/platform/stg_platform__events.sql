@@ -26,10 +26,17 @@ typed as (
 
 ),
 
+deletions as (
+
+    select * from {{ ref('stg_platform__deletions') }}
+
+),
+
 final as (
 
     select * from typed
     where event_id is not null
+        and user_id not in (select user_id from deletions)
     {{ first_delivery_per(['event_id']) }}
 
 )

@@ -19,6 +19,9 @@ typed as (
         {{ to_local_ts('signup_at') }} as signup_at,
         {{ tag_list('interests') }} as interests,
         {{ to_local_ts('updated_at') }} as updated_at,
+        -- (v2) consent: partner names lower-cased, '*' = every partner; older drops: no consent
+        coalesce(list_filter(list_transform(string_split({{ column_or_null(source('platform', 'users'), 'share_with') }}, '|'),
+            lambda p: lower(trim(p))), lambda p: p <> ''), []) as share_with,
         _delivery_date,
         _source_file,
         _source_line
@@ -26,10 +29,18 @@ typed as (
 
 ),
 
+deletions as (
+
+    select * from {{ ref('stg_platform__deletions') }}
+
+),
+
 final as (
 
+    -- the consent in force is the latest row's; a user who asked to be erased is never staged
     select * from typed
     where user_id is not null
+        and user_id not in (select user_id from deletions)
     {{ latest_per(['user_id']) }}
 
 )

@@ -1,0 +1,92 @@
+"""The model configuration: the one place that holds hyper-parameters.
+
+`ModelConfig` is one LightFM candidate (how persons and items are represented, how interactions
+are weighted, and the fit's hyper-parameters). `SelectionConfig` is the search around it: the
+grid the selection tries, early stopping, the split, the tuning sample. The step layer builds
+both from `xrec.config.Settings`; nothing in `ml/` reads settings or the environment.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from itertools import product
+
+# How a person/item enters the model:
+# - features: persons by their side features only (every person alike apart from them);
+#   items by identity (when seen in training) + features;
+# - collaborative: persons and items by identity only (a person without history scores as an
+#   average person: item biases, i.e. popularity);
+# - hybrid: identity (when seen in training) + side features on both sides, so a person
+#   without history is scored from features alone.
+FEATURES, COLLABORATIVE, HYBRID = "features", "collaborative", "hybrid"
+REPRESENTATIONS = (FEATURES, COLLABORATIVE, HYBRID)
+# decayed: the mart's recency-decayed event weight; binary: every interaction weighs 1.
+DECAYED, BINARY = "decayed", "binary"
+WEIGHTINGS = (DECAYED, BINARY)
+LIGHTFM, POPULARITY = "lightfm", "popularity"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One LightFM configuration; `epochs` is how long the final fit runs."""
+
+    representation: str = HYBRID
+    weighting: str = DECAYED
+    components: int = 32
+    epochs: int = 10
+    loss: str = "warp"
+    learning_rate: float = 0.1
+    item_alpha: float = 1e-6
+    user_alpha: float = 1e-6
+    seed: int = 42
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {REPRESENTATIONS}, not {self.representation!r}")
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {WEIGHTINGS}, not {self.weighting!r}")
+
+    @property
+    def name(self) -> str:
+        """A short label, e.g. 'hybrid/binary/32c/15e'."""
+        return f"{self.representation}/{self.weighting}/{self.components}c/{self.epochs}e"
+
+    def lightfm_arguments(self) -> dict:
+        """The `LightFM(...)` constructor arguments."""
+        return {"loss": self.loss, "no_components": self.components, "learning_rate": self.learning_rate,
+                "item_alpha": self.item_alpha, "user_alpha": self.user_alpha, "random_state": self.seed}
+
+    def as_dict(self) -> dict:
+        """JSON-able, as recorded in model_runs.params (threads excluded: results do not depend
+        on it when it is 1, and it is not a choice the selection makes)."""
+        out = asdict(self)
+        out.pop("threads")
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict, threads: int = 1) -> "ModelConfig":
+        known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
+        return cls(**{**known, "threads": threads})
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """The search: grid x early stopping, on a train/validation/test time split."""
+
+    base: ModelConfig = field(default_factory=ModelConfig)
+    representations: tuple[str, ...] = REPRESENTATIONS
+    weightings: tuple[str, ...] = WEIGHTINGS
+    components: tuple[int, ...] = (32, 64)
+    max_epochs: int = 30
+    eval_every: int = 5  # epochs between two validation checks; stop at the first that does not improve
+    sample_persons: int = 20_000  # tuning runs on a seeded sample of persons (0 = everyone)
+    holdout_days: int = 7  # test = last window before run_date, validation = the window before it
+    k: int = 10
+    score_threads: int = 1  # threads ranking blocks of users in evaluation (results do not depend on it)
+
+    def candidates(self) -> list[ModelConfig]:
+        """Every grid point (epochs = max_epochs; early stopping picks the real count)."""
+        return [
+            replace(self.base, representation=r, weighting=w, components=c, epochs=self.max_epochs)
+            for r, w, c in product(self.representations, self.weightings, self.components)
+        ]

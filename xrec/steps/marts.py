@@ -1,0 +1,51 @@
+"""Reading the ML marts into `ml.dataset.Marts` frames."""
+from __future__ import annotations
+
+import logging
+
+from ml.dataset import ITEM_FEATURES, USER_FEATURES, Marts, MartDataError
+from xrec.config import Settings
+from xrec.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+
+def _families(families: tuple[str, ...]) -> str:
+    return "split_part(feature, ':', 1) in (" + ", ".join(f"'{f}'" for f in families) + ")"
+
+
+# Every query is ordered: DuckDB scans in parallel, and LightFM's id maps and SGD order follow
+# row order, so an unordered read would make a rerun of the same day train a different model.
+MART_SQL = {
+    "persons": "select person_id, city, risk_tolerance from marts.ml_persons order by person_id",
+    "recipients": "select person_id, recipient_source, recipient_id from marts.ml_recipients order by all",
+    "items": """select item_key, source, item_id, category, topic, city,
+                       cast(risk_level as integer) as risk_level, is_active
+                from marts.ml_items order by source = 'platform' desc, source, item_key""",
+    "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions "
+                    "order by person_id, item_key",
+    "person_features": "select person_id, feature, value from marts.ml_person_features "
+                       f"where {_families(USER_FEATURES)} order by person_id, feature",
+    "item_features": f"select item_key, feature, value from marts.ml_item_features where {_families(ITEM_FEATURES)} "
+                     "order by item_key, feature",
+}
+
+
+def load_marts(settings: Settings) -> Marts:
+    """Read the ML marts from the warehouse (as built by dbt for the current run_date)."""
+    with connect(settings, read_only=True) as con:
+        try:
+            frames = {name: con.execute(sql).df() for name, sql in MART_SQL.items()}
+        except Exception as error:  # duckdb.CatalogException and friends
+            raise MartDataError(
+                f"cannot read the ML marts from {settings.warehouse}: {error}; run dbt build first"
+            ) from error
+    marts = Marts(**frames)
+    for name, frame in frames.items():
+        log.info("loaded marts.%s: %d rows", name, len(frame))
+    if marts.persons.empty or marts.items.empty or marts.interactions.empty:
+        raise MartDataError(
+            "marts.ml_persons, ml_items and ml_interactions must not be empty "
+            f"(rows: {len(marts.persons)}, {len(marts.items)}, {len(marts.interactions)})"
+        )
+    return marts

@@ -1,0 +1,166 @@
+"""The model steps of the daily job: select (on a schedule) + evaluate + gate + publishable
+model, then score. Reads the marts, calls `ml/` with frames and typed configurations, writes
+model_candidates, model_runs, the artifact and recommendation_candidates.
+
+Selection cost is bounded twice: a tuning run trains the grid on a seeded sample of at most
+XREC_TUNE_SAMPLE_PERSONS persons, and it runs only when no tuning for the same partners is
+younger than XREC_TUNE_EVERY_DAYS (a new partner therefore re-tunes); other days reuse the stored
+choice and pay only the champion evaluation and the published fit.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+from datetime import date, datetime, timezone
+
+import pandas as pd
+
+from ml.baseline import popularity_embeddings
+from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
+from ml.dataset import MartDataError, build_dataset, data_window, known_interactions
+from ml.embeddings import model_embeddings
+from ml.evaluate import PRIMARY_METRIC
+from ml.gate import promotion_decision
+from ml.pipeline import evaluate_champion, fit_published
+from ml.rules import build_rule_context
+from ml.score import COLUMNS, Ranking, Scorers, score_all
+from ml.select import sample_marts, select_model
+from xrec.config import Settings
+from xrec.steps.marts import load_marts
+from xrec.steps.registry import (
+    ModelRun, data_fingerprint, last_published, load_artifact, model_version, record_run, record_selection,
+    run_for, save_artifact, stored_selection,
+)
+from xrec.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+CANDIDATES_DDL = """
+create table if not exists main.recommendation_candidates (
+    run_date date, model_version varchar, direction varchar, partner varchar,
+    recipient_id varchar, item_id varchar, rank integer, score double,
+    generated_at timestamp, person_id varchar, variant varchar, reason varchar
+)"""
+
+
+def scoring_threads(settings: Settings) -> int:
+    """Threads that score blocks of users (XREC_SCORE_THREADS; 0 = one per CPU)."""
+    return settings.score_threads or os.cpu_count() or 1
+
+
+def base_config(settings: Settings) -> ModelConfig:
+    """The fixed part of every candidate (loss, learning rate, penalties, seed, threads)."""
+    return ModelConfig(loss=settings.loss, learning_rate=settings.learning_rate, item_alpha=settings.item_alpha,
+                       user_alpha=settings.user_alpha, seed=settings.seed, threads=settings.threads)
+
+
+def selection_config(settings: Settings) -> SelectionConfig:
+    return SelectionConfig(
+        base=base_config(settings), components=settings.tune_components, max_epochs=settings.epochs,
+        eval_every=settings.tune_eval_every, sample_persons=settings.tune_sample_persons,
+        holdout_days=settings.holdout_days, k=settings.top_k, score_threads=scoring_threads(settings),
+    )
+
+
+def ranking(settings: Settings) -> Ranking:
+    return Ranking(partners=settings.partners, k=settings.top_k, cap=settings.max_per_category,
+                   control_share=settings.control_share, threads=scoring_threads(settings))
+
+
+def choose_config(settings: Settings, run_date: date, marts) -> tuple[ModelConfig, date, str]:
+    """(config, tuned_on, how): the stored choice when recent enough, else a tuning run now."""
+    selection = selection_config(settings)
+    stored = stored_selection(settings, run_date, settings.tune_every_days, settings.partners)
+    if stored is not None:
+        tuned_on, choice = stored
+        config = replace(selection.base, **choice)
+        return config, tuned_on, f"reused the selection of {tuned_on} ({config.name})"
+    sample = sample_marts(marts, selection.sample_persons, selection.base.seed)
+    result = select_model(sample, run_date, selection)
+    record_selection(settings, run_date, result, settings.partners)
+    return result.chosen, run_date, (
+        f"selected {result.chosen.name} on validation among {len(result.candidates) - 1} LightFM candidates "
+        f"({result.persons} persons, {result.seconds:.0f} s)"
+    )
+
+
+def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
+    """Choose the configuration, compare it with popularity on the test window, gate against
+    the last published champion, train the published model, record model_runs."""
+    marts = load_marts(settings)
+    config, tuned_on, chosen_how = choose_config(settings, run_date, marts)
+    champion = evaluate_champion(marts, run_date, config, settings.holdout_days, settings.top_k,
+                                 scoring_threads(settings))
+    previous = last_published(settings, run_date)
+    previous_value = None if previous is None else previous.primary_value
+    promoted, gate_reason = promotion_decision(champion.value, previous_value, settings.promotion_tolerance)
+
+    params = {**config.as_dict(), "ranker": champion.ranker}
+    version = model_version(run_date, data_fingerprint(marts), params)
+    model, dataset = None, None
+    if champion.ranker == LIGHTFM:
+        model, dataset = fit_published(marts, config)
+    else:
+        dataset = build_dataset(marts, known_interactions(marts), config.representation)
+    artifact = save_artifact(settings, version, champion.ranker, config, model, dataset.id_maps(),
+                             {"model": champion.metrics, "baseline": champion.baseline_metrics})
+    start, end = data_window(known_interactions(marts), run_date)
+    run = ModelRun(
+        model_version=version, run_date=run_date, trained_at=datetime.now(timezone.utc).replace(tzinfo=None),
+        data_window_start=start, data_window_end=end, params=params,
+        metrics=champion.metrics, baseline_metrics=champion.baseline_metrics, primary_metric=PRIMARY_METRIC,
+        primary_value=champion.value, baseline_value=champion.baseline_value, previous_value=previous_value,
+        is_published=False, decision_reason=f"{champion.reason}; {chosen_how}; {gate_reason}",
+        artifact_path=str(artifact), is_promoted=promoted, ranker=champion.ranker,
+        model_value=champion.model_value, tuned_on=tuned_on,
+        evaluation=(f"metrics: {config.name} trained on interactions before the last {settings.holdout_days} "
+                    "days, measured on them (the test split); the published model is the same configuration "
+                    "trained on all interactions up to run_date"),
+    )
+    record_run(settings, run)
+    return run
+
+
+def score_candidates(settings: Settings, run_date: date) -> int:
+    """Write run_date's recommendation_candidates (0 rows, partition cleared, when not promoted)."""
+    run = run_for(settings, run_date)
+    if run is None:
+        raise MartDataError(f"model_runs has no run for {run_date}: run train_and_evaluate first")
+    if not run.is_promoted:
+        log.warning("no candidates for %s: %s not promoted (%s)", run_date, run.model_version, run.decision_reason)
+        return write_candidates(settings, run_date, pd.DataFrame(columns=COLUMNS))
+    marts = load_marts(settings)
+    if model_version(run_date, data_fingerprint(marts), run.params) != run.model_version:
+        raise MartDataError(
+            f"the ML marts changed since model {run.model_version} was trained for {run_date}; "
+            "re-run train_and_evaluate before scoring"
+        )
+    interactions = known_interactions(marts)
+    dataset = build_dataset(marts, interactions, run.config.representation)
+    model, _ = load_artifact(run.artifact_path)
+    owned = dataset.interaction_matrices(interactions)[0]
+    popularity = popularity_embeddings(owned)
+    published = popularity if run.ranker == POPULARITY else model_embeddings(model, dataset)
+    scorers = Scorers(model=published, popularity=popularity, ranker=run.ranker)
+    frame = score_all(ranking(settings), run_date, run.model_version, dataset, scorers,
+                      build_rule_context(dataset, owned), marts.recipients)
+    return write_candidates(settings, run_date, frame)
+
+
+def write_candidates(settings: Settings, run_date: date, frame: pd.DataFrame) -> int:
+    """Replace the run_date partition of recommendation_candidates with `frame` (one transaction)."""
+    with connect(settings) as con:
+        con.execute(CANDIDATES_DDL)
+        con.execute("begin transaction")
+        con.execute("delete from main.recommendation_candidates where run_date = ?", [run_date])
+        if len(frame):
+            con.register("candidates_frame", frame)
+            con.execute(
+                f"insert into main.recommendation_candidates ({', '.join(COLUMNS)}) "
+                f"select {', '.join(COLUMNS)} from candidates_frame"
+            )
+            con.unregister("candidates_frame")
+        con.execute("commit")
+    log.info("recommendation_candidates for %s: %d rows written", run_date, len(frame))
+    return len(frame)
