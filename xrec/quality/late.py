@@ -25,8 +25,9 @@ def record_late(settings: Settings, run_date: date, late: dict[str, str]) -> Non
         con.execute(_DDL)
         con.execute("begin")
         con.execute(f"delete from {TABLE} where run_date = ?", [run_date])
-        con.executemany(f"insert into {TABLE} values (?, ?, ?, ?)",
-                        [(run_date, source, reason, now) for source, reason in sorted(late.items())])
+        if late:
+            con.executemany(f"insert into {TABLE} values (?, ?, ?, ?)",
+                            [(run_date, source, reason, now) for source, reason in sorted(late.items())])
         con.execute("commit")
 
 
