@@ -46,3 +46,18 @@ def test_skip_lets_a_late_partner_through_but_never_the_platform(landing):
         daily.wait_for_drop(settings, "platform", DAY, since)
     with pytest.raises(ValueError, match="XREC_LATE_PARTNER_POLICY must be 'fail' or 'skip'"):
         _settings(landing, "later")
+
+
+def test_late_sources_are_recorded_per_run_date_and_cleared_by_a_rerun(tmp_path):
+    import duckdb
+
+    from xrec.quality.late import late_sources, record_late
+
+    settings = Settings.from_env({"XREC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    record_late(settings, DAY, {"realty": "realty is late"})
+    record_late(settings, DAY + timedelta(days=1), {})
+    with duckdb.connect(str(settings.warehouse)) as con:
+        assert late_sources(con, DAY) == [("realty", "realty is late")]
+    record_late(settings, DAY, {})  # the day rerun once the drop landed
+    with duckdb.connect(str(settings.warehouse)) as con:
+        assert late_sources(con, DAY) == []
