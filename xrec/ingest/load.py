@@ -85,7 +85,7 @@ def _load_drop(con: duckdb.DuckDBPyConnection, drop: Drop, staged: list[StagedFi
 
 
 def _stage_drop(con: duckdb.DuckDBPyConnection, drop: Drop, files: list,
-                manifest: dict | None, staged: list[StagedFile]) -> list[StagedFile]:
+                manifest: dict | None, staged: list[StagedFile]) -> None:
     """Stage ``files`` into ``staged`` (the caller drops the temp tables even on error)."""
     entities = entities_for(drop.source)
     for file in files:
@@ -95,7 +95,6 @@ def _stage_drop(con: duckdb.DuckDBPyConnection, drop: Drop, files: list,
         log.info("%s: parsed %d rows (%d malformed) at %.0f rows/s", file.relative_path,
                  staged[-1].rows_read, staged[-1].rows_malformed,
                  staged[-1].rows_read / max(time.perf_counter() - started, 1e-9))
-    return staged
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
