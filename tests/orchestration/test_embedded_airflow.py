@@ -4,18 +4,20 @@ refused with a clear message."""
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from xrec.cli import main
 from xrec.config import Settings
-from xrec.orchestration.airflow_home import bootstrap
+from xrec.orchestration.airflow_home import AirflowCommandFailed, bootstrap
+from xrec.orchestration.runner import create_backfill
 
 
 def test_plain_airflow_cli_lists_the_dag_and_its_tasks(tmp_path):
     home = tmp_path / "airflow"
-    bootstrap(Settings.from_env({"AIRFLOW_HOME": str(home)}))
+    xrec_env = bootstrap(Settings.from_env({"AIRFLOW_HOME": str(home)}))
     # Only AIRFLOW_HOME: everything else must come from the airflow.cfg xrec wrote.
     env = {"AIRFLOW_HOME": str(home), "PATH": os.environ["PATH"],
            "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
@@ -26,6 +28,10 @@ def test_plain_airflow_cli_lists_the_dag_and_its_tasks(tmp_path):
     tasks = set(listed.stdout.split())
     assert {"load_source.wait_for_drop", "load_source.ingest", "publish"} <= tasks
     assert oct((home / "airflow.cfg").stat().st_mode)[-3:] == "600"  # it holds the JWT secret
+
+    # A refused backfill shows Airflow's own message, not a bare CalledProcessError.
+    with pytest.raises(AirflowCommandFailed, match=r"(?s)`airflow backfill create .*failed.*\n.*\S"):
+        create_backfill(xrec_env, date(2026, 11, 2), date(2026, 11, 1))
 
 
 @pytest.mark.parametrize("argv", [["run", "--date", "1998-04-23"],
