@@ -110,6 +110,16 @@ def bounded_parse(text: str, n_fields: int, max_lines: int = MAX_RECORD_LINES) -
         if not physical[i].strip("\r\n"):
             i += 1
             continue
+        if '"' not in physical[i]:  # no quoting on the line: a plain split is the CSV parse
+            fields = physical[i].rstrip("\n").removesuffix("\r").split(",")
+            if len(fields) == n_fields:
+                rows.append(fields)
+                starts.append(i + 1)
+            else:
+                malformed.append((i + 1, f"line {i + 1}: expected {n_fields} fields, "
+                                         f"found {len(fields)}"))
+            i += 1
+            continue
         verdict, end = None, i
         for end in range(i, min(i + max_lines, len(physical))):
             verdict = one_record("".join(physical[i:end + 1]))
