@@ -144,12 +144,16 @@ class Scheduler:
         logs.mkdir(parents=True, exist_ok=True)
         airflow_bin = str(Path(sys.executable).parent / "airflow")
         try:
-            for args in self.components():
+            # The api-server first: tasks call its execution API, and a backfill created before
+            # the scheduler starts has tasks to run at once (under load the api-server took
+            # longer to start than the scheduler took to launch the first task).
+            for number, args in enumerate(self.components()):
                 out = open(logs / f"{args[0]}{'-' + args[1] if args[0] == 'celery' else ''}.log", "ab")
                 self.processes.append(subprocess.Popen(
                     [airflow_bin, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
                     start_new_session=True))
-            self._wait_for_api()
+                if number == 0:
+                    self._wait_for_api()
         except BaseException:
             self.__exit__(None, None, None)
             raise
