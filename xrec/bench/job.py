@@ -17,7 +17,7 @@ from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-JOB_STAGES = ("ingest", "gate_raw", "dbt", "gate_marts", "train_evaluate", "score", "gate_outputs",
+JOB_STAGES = ("ingest", "gate_raw", "privacy", "dbt", "gate_marts", "train_evaluate", "score", "gate_outputs",
               "publish", "report")
 MODEL_STAGES = ("train_evaluate", "score")
 STAGES = ("generate", *JOB_STAGES)
@@ -84,6 +84,10 @@ def run_daily_job(settings: Settings, run_date: date, clock: StageClock) -> bool
         for source in sources:
             with clock.part(source):
                 gates.append(_as_task(clock, "gate_raw", settings, source, run_date))
+    with clock.stage("privacy"):
+        for step in ("erase", "purge_expired"):
+            with clock.part(step):
+                _as_task(clock, step, settings, run_date)
     with clock.stage("dbt"):
         _as_task(clock, "build_warehouse", settings, run_date, gates)
     with clock.stage("gate_marts"):

@@ -5,8 +5,8 @@ an email or phone hash with them (directly or through another matched customer, 
 resolution links them). The daily run's ``erase`` step, after ingest and before dbt, deletes
 every row about the person from every table of the warehouse (raw, quarantine, staging,
 intermediate, marts, model inputs, published recommendations and candidates), from every table
-of the Postgres serving schema and from the Parquet copies, rebuilds the read-only snapshot and
-blanks the person's ids in saved models' id maps. Earlier export folders are the partners'
+of the Postgres serving schema, the Parquet copies and the quarantine listings, rebuilds the
+read-only snapshot and blanks the person's ids in saved models' id maps. Earlier export folders are the partners'
 copies and are left alone; later exports cannot contain the person (they are built from the
 purged warehouse) and their manifests say nothing about erasures.
 
@@ -22,9 +22,9 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import duckdb
+import pandas as pd
 import psycopg
 from psycopg import sql
 
@@ -40,7 +40,7 @@ DELIVERED = "raw.platform__deletions"
 FORGET = "raw.forget_requests"
 DONE = "raw.erasures_done"
 # The suppression list and bookkeeping without personal data: never purged by erasure.
-KEPT = {DELIVERED, FORGET, DONE, AUDIT, "raw.load_audit"}
+KEPT = {DELIVERED, FORGET, DONE, AUDIT, "raw.load_audit", "staging.stg_platform__deletions"}
 ERASE = "_xrec_erase"  # temp table of what to erase: (erase_kind, erase_source, erase_value)
 IDENTITY = "intermediate.int_identity"
 ERASED = "erased"  # what an erased id becomes in a saved model's id map
@@ -248,6 +248,21 @@ def _purge_parquet(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
     return removed
 
 
+def _purge_listings(settings: Settings, person: Person) -> int:
+    """Rewrite the quarantine listings (Data Docs) without rows naming the person."""
+    from xrec.quality.quarantine import write_listing
+
+    ids, rewritten = person.ids, 0
+    for path in sorted((settings.artifacts / "data_docs" / "quarantine").glob("*/*.csv")):
+        rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+        about = rows.apply(lambda row: any(i in cell for cell in row for i in ids), axis=1)
+        if about.any():
+            write_listing(settings.artifacts / "data_docs", path.parent.name, date.fromisoformat(path.stem),
+                          rows[~about])
+            rewritten += 1
+    return rewritten
+
+
 def _scrub(value, ids: set[str]):
     if isinstance(value, str):
         return ERASED if value in ids else value
@@ -290,7 +305,7 @@ def erase(settings: Settings, run_date: date) -> dict:
         except BaseException:
             con.rollback()
             raise
-        serving, parquet, models = {}, {}, 0
+        serving, parquet, models, listings = {}, {}, 0, 0
         if warehouse or pending:
             # Copies outside the warehouse: purged when something was found or a request is new.
             serving = _purge_serving(settings, person) if settings.serving_dsn else {}
@@ -298,12 +313,14 @@ def erase(settings: Settings, run_date: date) -> dict:
             if snapshot_path(settings).exists():
                 write_snapshot(con, settings)
             models = _scrub_models(settings, person)
-        con.executemany(f"insert into {DONE} values (?, ?)", [[u, run_date] for u in sorted(pending)])
+            listings = _purge_listings(settings, person)
+        if pending:
+            con.executemany(f"insert into {DONE} values (?, ?)", [[u, run_date] for u in sorted(pending)])
         rows = sum(warehouse.values()) + sum(serving.values()) + sum(parquet.values())
         detail = (f"{len(users)} request(s) in force, {len(pending)} new; {len(person.customers)} linked partner "
                   f"account(s); warehouse {sum(warehouse.values())} rows in {len(warehouse)} tables, "
                   f"Postgres {sum(serving.values())} rows, Parquet {sum(parquet.values())} rows in "
-                  f"{len(parquet)} files, {models} model id maps")
+                  f"{len(parquet)} files, {models} model id maps, {listings} quarantine listings")
         log_action(con, "erasure", run_date, "warehouse, serving, parquet, snapshot, models", rows, detail)
         con.execute(f"drop table {ERASE}")
     log.info("erase %s: %s", run_date, detail)

@@ -60,6 +60,10 @@ def purge_expired(settings: Settings, run_date: date) -> dict:
         except BaseException:
             con.rollback()
             raise
+    # The quarantine listings (Data Docs) show raw.quarantine rows: they expire with them.
+    for listing in sorted((settings.artifacts / "data_docs" / "quarantine").glob("*/*.*")):
+        if listing.suffix in (".csv", ".html") and listing.stem < cutoff.isoformat():
+            listing.unlink()
     log.info("retention %s: removed %d rows delivered before %s (%s)", run_date, sum(removed.values()),
              cutoff, ", ".join(f"{t} {n}" for t, n in removed.items()) or "nothing expired")
     return {"cutoff": cutoff.isoformat(), "rows_removed": removed}
