@@ -59,6 +59,17 @@ class TimeSplit:
     test: Split
 
 
+def window_days(interactions: pd.DataFrame, run_date: date, holdout_days: int) -> int:
+    """Length of the validation and test windows: `holdout_days`, shortened on a short history so
+    that at least a third of it stays before both windows for training."""
+    history = (pd.Timestamp(run_date) - pd.Timestamp(interactions["first_at"].min())).days
+    days = max(1, min(holdout_days, history // 3))
+    if days < holdout_days:
+        log.warning("history of %d days is short for two %d-day windows: validation and test windows of "
+                    "%d days each", history, holdout_days, days)
+    return days
+
+
 def split_interactions(
     interactions: pd.DataFrame, items: pd.DataFrame, run_date: date, holdout_days: int
 ) -> TimeSplit:
@@ -74,8 +85,9 @@ def split_interactions(
     person = interactions["person_id"]
     in_cohort = person.isin(dual[fraction < CROSS_DOMAIN_SHARE]).to_numpy()
     hidden = in_cohort & ~on_platform
-    test_cutoff = pd.Timestamp(datetime.combine(run_date, time()) - timedelta(days=holdout_days))
-    validation_cutoff = test_cutoff - pd.Timedelta(days=holdout_days)
+    days = window_days(interactions, run_date, holdout_days)
+    test_cutoff = pd.Timestamp(datetime.combine(run_date, time()) - timedelta(days=days))
+    validation_cutoff = test_cutoff - pd.Timedelta(days=days)
     first_at = interactions["first_at"]
     in_test = (first_at >= test_cutoff).to_numpy() & ~in_cohort
     in_validation = (first_at >= validation_cutoff).to_numpy() & ~in_test & ~in_cohort

@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=int, default=14)
     gen.add_argument("--users", type=int, default=2000)
     gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--profile", choices=("default", "latent"), default="default",
+                     help="default: behaviour follows topics the features see; latent: hidden taste vectors")
 
     run = sub.add_parser("run", help="run the daily DAG for one business date through Airflow")
     when = run.add_mutually_exclusive_group(required=True)
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from xrec.sample import generate
 
-        manifest = generate(Path(args.out), args.start, args.days, args.users, args.seed)
+        manifest = generate(Path(args.out), args.start, args.days, args.users, args.seed, args.profile)
         print(f"sample extracts written; manifest: {manifest}")
     elif args.command == "run":
         from xrec.orchestration.commands import run_daily

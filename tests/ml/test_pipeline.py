@@ -8,6 +8,7 @@ import pandas as pd
 from ml.config import POPULARITY
 from ml.gate import promotion_decision
 from tests.ml.conftest import RUN_DATE, candidates, make_warehouse
+from xrec.publish.report import _status
 from xrec.steps.model import CANDIDATES_DDL, score_candidates, train_and_evaluate
 from xrec.steps.registry import load_published_ranker, record_run
 
@@ -69,17 +70,22 @@ def test_rerun_is_deterministic(tmp_path, trained):
                                   _candidates_table(again).drop(columns=["fit_seconds", "selection_seconds"]))
 
 
-def test_next_days_reuse_the_stored_selection_until_it_is_due(tmp_path):
-    settings = make_warehouse(tmp_path, XREC_TUNE_EVERY_DAYS="2")
-    first = train_and_evaluate(settings, RUN_DATE)
-    second = train_and_evaluate(settings, RUN_DATE + timedelta(days=1))
-    assert second.tuned_on == RUN_DATE and "reused the selection" in second.decision_reason
+def test_next_days_reuse_the_stored_selection_until_it_is_due_or_drifted(tmp_path):
+    settings = make_warehouse(tmp_path, XREC_TUNE_EVERY_DAYS="3")
+    day = [RUN_DATE + timedelta(days=n) for n in range(6)]
+    first = train_and_evaluate(settings, day[0])
+    second = train_and_evaluate(settings, day[1])
+    assert second.tuned_on == day[0] and "reused the selection" in second.decision_reason
     assert second.params == first.params
-    third = train_and_evaluate(settings, RUN_DATE + timedelta(days=2))
-    assert third.tuned_on == RUN_DATE + timedelta(days=2)
+    # drift: the choice beat popularity on its tuning day, not on the last run -> tune again
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update main.model_runs set model_value = baseline_value where run_date = ?", [day[1]])
+    assert train_and_evaluate(settings, day[2]).tuned_on == day[2]
+    assert train_and_evaluate(settings, day[3]).tuned_on == day[2]
+    assert train_and_evaluate(settings, day[5]).tuned_on == day[5]  # 3 days after: due
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         tunings = con.execute("select distinct run_date from main.model_candidates order by 1").fetchall()
-    assert [d for (d,) in tunings] == [RUN_DATE, RUN_DATE + timedelta(days=2)]
+    assert [d for (d,) in tunings] == [day[0], day[2], day[5]]
 
 
 def test_gate_refuses_a_regressed_champion_and_clears_candidates(tmp_path, trained):
@@ -139,3 +145,7 @@ def test_when_popularity_wins_popularity_is_published_with_rules_and_ab_split(tm
     # both arms rank by the same popularity: an item scores the same for every recipient
     assert out.groupby(["direction", "partner", "item_id"])["score"].nunique().max() == 1
     assert out.groupby(["direction", "partner", "recipient_id"])["rank"].max().max() <= settings.top_k
+    with duckdb.connect(str(settings.warehouse)) as con:  # as xrec.publish marks it after the output gate
+        con.execute("update main.model_runs set is_published = true")
+        published, sentence = _status(con, RUN_DATE)
+    assert published and "popularity ranking" in sentence and "at least as good as LightFM" in sentence

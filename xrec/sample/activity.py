@@ -15,6 +15,7 @@ import pandas as pd
 
 from xrec.sample.catalogue import Catalogue
 from xrec.sample.frames import EVENT_COLUMNS, INTERACTION_COLUMNS, fmt_money, fmt_ts
+from xrec.sample.latent import LatentTaste, draw_items
 from xrec.sample.population import Customers, People, PlatformUsers
 
 ON_TOPIC_SHARE = 0.8
@@ -115,14 +116,27 @@ def _ids(prefix: str, run_date: date, n: int) -> np.ndarray:
     return (f"{prefix}{run_date:%Y%m%d}-" + seq).to_numpy(dtype=object)
 
 
+def _latent_picks(actor_taste: np.ndarray, cat: Catalogue, day: int, taste: LatentTaste,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(item per event, whether it matches the actor's taste) in the latent profile."""
+    vectors = taste.items[cat.source]
+    item = draw_items(actor_taste, vectors, taste.log_popularity[cat.source],
+                      (cat.first_day <= day) & cat.is_active, rng)
+    return item, (actor_taste * vectors[item]).sum(axis=1) > 0
+
+
 def platform_events(users: PlatformUsers, courses: Catalogue, day: int, run_date: date,
-                    rng: np.random.Generator) -> pd.DataFrame:
-    """platform/events for one day (string cells, ordered by occurred_at)."""
+                    rng: np.random.Generator, taste: LatentTaste | None = None) -> pd.DataFrame:
+    """platform/events for one day (string cells, ordered by occurred_at); `taste` switches to
+    the latent profile's choices."""
     actors = _actors(users.people, day, PLATFORM_EVENTS_PER_USER_DAY, rng)
-    topic = _event_topics(users.people.topics[actors], rng)
-    context = _facet_context(courses, users.people, actors, topic, rng)
-    course = _pick_items(courses, day, topic, context, rng)
-    on_topic = topic >= 0
+    if taste is None:
+        topic = _event_topics(users.people.topics[actors], rng)
+        context = _facet_context(courses, users.people, actors, topic, rng)
+        course = _pick_items(courses, day, topic, context, rng)
+        on_topic = topic >= 0
+    else:
+        course, on_topic = _latent_picks(taste.users[actors], courses, day, taste, rng)
     event_type = _types(PLATFORM_TYPES, PLATFORM_MIX, on_topic, rng)
     rating = np.where(on_topic, rng.choice(5, size=len(actors), p=RATING_MIX[0]),
                       rng.choice(5, size=len(actors), p=RATING_MIX[1])) + 1
@@ -138,19 +152,24 @@ def platform_events(users: PlatformUsers, courses: Catalogue, day: int, run_date
 
 
 def partner_interactions(customers: Customers, items: Catalogue, day: int, run_date: date,
-                         rng: np.random.Generator, ts_suffix: str) -> pd.DataFrame:
-    """<partner>/interactions for one day (string cells, ordered by occurred_at)."""
+                         rng: np.random.Generator, ts_suffix: str, taste: LatentTaste | None = None) -> pd.DataFrame:
+    """<partner>/interactions for one day (string cells, ordered by occurred_at); `taste`
+    switches to the latent profile's choices."""
     people = customers.people
     actors = _actors(people, day, PARTNER_EVENTS_PER_CUSTOMER_DAY, rng)
-    topic = _event_topics(customers.partner_topics[actors], rng)
-    if items.source == "realty":
-        context = np.where(rng.random(len(actors)) < LOCAL_LISTING_SHARE, people.city[actors], -1)
-    elif items.source == "finance":
-        context = people.risk_tolerance[actors]
+    if taste is None:
+        topic = _event_topics(customers.partner_topics[actors], rng)
+        if items.source == "realty":
+            context = np.where(rng.random(len(actors)) < LOCAL_LISTING_SHARE, people.city[actors], -1)
+        elif items.source == "finance":
+            context = people.risk_tolerance[actors]
+        else:
+            context = _facet_context(items, people, actors, topic, rng)
+        item = _pick_items(items, day, topic, context, rng)
+        on_topic = topic >= 0
     else:
-        context = _facet_context(items, people, actors, topic, rng)
-    item = _pick_items(items, day, topic, context, rng)
-    event_type = _types(PARTNER_TYPES, PARTNER_MIX, topic >= 0, rng)
+        item, on_topic = _latent_picks(taste.customers[customers.partner][actors], items, day, taste, rng)
+    event_type = _types(PARTNER_TYPES, PARTNER_MIX, on_topic, rng)
     return pd.DataFrame({
         "interaction_id": _ids(customers.partner[0].upper(), run_date, len(actors)),
         "customer_id": customers.customer_id[actors],

