@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--start", type=_date, required=True)
     back.add_argument("--end", type=_date, required=True)
 
+    sub.add_parser("airflow", help="start the embedded Airflow UI (XREC_AIRFLOW_PORT, default 8780) on the "
+                   "metadata `xrec run` and `xrec backfill` use, until Ctrl-C")
+
     pub = sub.add_parser("publish", help="publish a gated run: current view, Parquet, snapshot, "
                          "Postgres, exports")
     pub.add_argument("--date", type=_date, required=True)
@@ -75,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "and the hashed line for XREC_API_TOKENS_FILE")
     token.add_argument("--client", required=True)
     token.add_argument("--scope", required=True, help="'platform' or 'partner:<name>'")
+    acc = sub.add_parser("accept-drop", help="accept a delivery that failed its raw gate as it is "
+                         "(logged in delivery_verdicts); later runs may then use it")
+    acc.add_argument("--source", required=True)
+    acc.add_argument("--date", type=_date, required=True)
+    acc.add_argument("--reason", required=True, help="why; kept in the audit table")
 
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
@@ -101,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         from xrec.orchestration.commands import backfill
 
         return backfill(settings, args.start, args.end)
+    elif args.command == "airflow":
+        from xrec.orchestration.commands import airflow_ui
+
+        return airflow_ui(settings)
     elif args.command == "publish":
         from xrec.publish import publish
 
@@ -158,6 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         token = new_token()
         print(f"token (give it to {args.client}; it is not stored anywhere): {token}")
         print(f"line for XREC_API_TOKENS_FILE: {token_line(token, args.client, args.scope)}")
+    elif args.command == "accept-drop":
+        from xrec.quality.deliveries import accept_drop
+
+        try:
+            print(accept_drop(settings, args.source, args.date, args.reason))
+        except ValueError as exc:
+            print(f"xrec accept-drop: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 
