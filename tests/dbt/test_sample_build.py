@@ -63,7 +63,12 @@ def test_planted_overlap_is_recovered_within_one_percent(built) -> None:
     # accounts whose id the generator blanked were quarantined at ingest: not recoverable
     blanked = {v["original_id"] for v in manifest["planted"]["violations"]
                if v["rule"].startswith("required:") and v["entity"] in ("users", "customers")}
-    links = links[~links["user_id"].isin(blanked) & ~links["customer_id"].isin(blanked)]
+    # users who asked to be erased (platform/deletions) leave the warehouse with their links
+    erased = set(pd.concat(
+        [pd.read_csv(path, dtype=str) for path in settings.landing.glob("platform/*/deletions.csv*")]
+    )["user_id"])
+    assert erased, "the sample should plant erasure requests"
+    links = links[~links["user_id"].isin(blanked | erased) & ~links["customer_id"].isin(blanked)]
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         found = con.execute(
             "select account_source as partner, account_id as customer_id, platform_user_id as user_id "
