@@ -7,7 +7,7 @@ START ?=
 END ?=
 SIZES ?= S
 
-.PHONY: run test setup system-deps backfill bench docs compose-check clean
+.PHONY: run test setup system-deps backfill airflow bench docs compose-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: setup system-deps
 backfill: setup
 	@test -n "$(START)" -a -n "$(END)" || (echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" && exit 2)
 	$(BIN)/xrec backfill --start $(START) --end $(END)
+
+# The Airflow UI on the embedded metadata (where `make run` and `make backfill` runs appear).
+airflow: setup
+	$(BIN)/xrec airflow
 
 bench: setup
 	$(BIN)/xrec bench --sizes $(SIZES)

@@ -5,18 +5,25 @@ Importing this file is cheap (no pandas/duckdb/dbt at import time).
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task, task_group
+from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task, task_group
 
 from xrec import daily
 from xrec.config import Settings
-from xrec.orchestration import DUCKDB_POOL, PUBLISHED_ASSETS, run_date_from_context
+from xrec.orchestration import (
+    DAG_START, DUCKDB_POOL, PUBLISHED_ASSETS, fail_fast, run_date_from_context,
+)
 
 settings = Settings.from_env()
 
+# Retries are for transient I/O only: every step is wrapped in fail_fast, so a verdict
+# (IngestError, a failed gate, a blocked or late delivery) fails its task without retrying.
 TRANSIENT = {"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
+# The sensor decides lateness itself (naming source, date and marker); Airflow's own timeout
+# is only a backstop past it.
+SENSOR_BACKSTOP_MINUTES = 30
 
 
 def _run_date():
@@ -26,7 +33,7 @@ def _run_date():
 @dag(
     dag_id="xrec_daily",
     schedule="30 23 * * *",  # late on the business day; sensors wait for drops still to come
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    start_date=pendulum.datetime(DAG_START.year, DAG_START.month, DAG_START.day, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,  # one DuckDB writer: concurrent runs would only queue on the pool
     default_args={"owner": "xrec", "retries": 0},
@@ -41,6 +48,7 @@ def _run_date():
 )
 def xrec_daily():
     @task
+    @fail_fast
     def plan_sources() -> list[str]:
         return daily.plan_sources(settings, get_current_context()["params"]["partners"])
 
@@ -48,25 +56,27 @@ def xrec_daily():
     def load_source(source: str):
         @task.sensor(
             poke_interval=60,
-            timeout=settings.wait_timeout_minutes * 60,
+            timeout=(settings.wait_timeout_minutes + SENSOR_BACKSTOP_MINUTES) * 60,
             mode="reschedule",
         )
-        def wait_for_drop(source: str) -> bool:
-            return daily.drop_is_ready(settings, source, _run_date())
+        @fail_fast
+        def wait_for_drop(source: str) -> PokeReturnValue:
+            dag_run = get_current_context()["dag_run"]
+            since = dag_run.start_date or datetime.now(timezone.utc)
+            state = daily.wait_for_drop(settings, source, _run_date(), since)
+            return PokeReturnValue(is_done=state is not None, xcom_value=state)
 
         @task(pool=DUCKDB_POOL, **TRANSIENT)
-        def ingest(source: str) -> dict:
-            return daily.ingest(settings, source, _run_date())
+        @fail_fast
+        def ingest(source: str, waited: dict) -> dict:
+            return {**daily.ingest(settings, source, _run_date()), "late": waited.get("reason")}
 
         @task(pool=DUCKDB_POOL)
-        def validate_raw(source: str) -> dict:
-            return daily.gate_raw(settings, source, _run_date())
+        @fail_fast
+        def validate_raw(loaded: dict) -> dict:
+            return daily.gate_raw(settings, loaded["source"], _run_date(), loaded["late"])
 
-        waited = wait_for_drop(source)
-        loaded = ingest(source)
-        validated = validate_raw(source)
-        waited >> loaded >> validated
-        return validated
+        return validate_raw(ingest(source, wait_for_drop(source)))
 
     @task(pool=DUCKDB_POOL)
     def erase() -> dict:
@@ -77,15 +87,18 @@ def xrec_daily():
         return daily.purge_expired(settings, _run_date())
 
     @task(pool=DUCKDB_POOL, **TRANSIENT)
+    @fail_fast
     def build_warehouse(gate_results: list[dict]) -> dict:
         full_refresh = get_current_context()["params"]["full_refresh"]
         return daily.build_warehouse(settings, _run_date(), list(gate_results), full_refresh)
 
     @task(pool=DUCKDB_POOL)
+    @fail_fast
     def validate_marts() -> dict:
         return daily.gate_marts(settings, _run_date())
 
     @task(pool=DUCKDB_POOL)
+    @fail_fast
     def train_and_evaluate() -> dict:
         return daily.train_and_evaluate(settings, _run_date())
 
@@ -99,10 +112,12 @@ def xrec_daily():
         return daily.score(settings, _run_date())
 
     @task(pool=DUCKDB_POOL)
+    @fail_fast
     def validate_outputs() -> dict:
         return daily.gate_outputs(settings, _run_date())
 
     @task(pool=DUCKDB_POOL, outlets=PUBLISHED_ASSETS, **TRANSIENT)
+    @fail_fast
     def publish() -> dict:
         from airflow.exceptions import AirflowFailException
 

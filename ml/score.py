@@ -18,6 +18,7 @@ from ml.ab import CONTROL, MODEL, is_control
 from ml.dataset import RecDataset
 from ml.config import POPULARITY
 from ml.embeddings import Embeddings, map_blocks, row_blocks
+from ml.explain import Explainer
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
 from xrec.config import PLATFORM
 
@@ -27,18 +28,27 @@ PLATFORM_TO_PARTNER = "platform_to_partner"
 PARTNER_TO_PLATFORM = "partner_to_platform"
 COLUMNS = [
     "run_date", "model_version", "direction", "partner", "recipient_id", "item_id", "rank",
-    "score", "generated_at", "person_id", "variant", "reason",
+    "score", "generated_at", "person_id", "variant", "reason", "reason_items",
 ]
 
 
 @dataclass(frozen=True)
 class Scorers:
     """What ranks the items: the published ranker (`ranker`: the LightFM model, or popularity
-    when popularity is the champion) for most recipients, popularity for the control group."""
+    when popularity is the champion) for most recipients, popularity for the control group;
+    the explainer says why (ml.explain)."""
 
     model: Embeddings
     popularity: Embeddings
     ranker: str
+    explainer: Explainer
+
+
+def reason_sources(direction: str, partner: str) -> tuple[str, ...]:
+    """The sources whose items a reason may name: those the list's audience may know of (a
+    partner sees only its own items of its customer's history; the platform app its own and
+    the partner's)."""
+    return (partner,) if direction == PARTNER_TO_PLATFORM else (PLATFORM, partner)
 
 
 @dataclass(frozen=True)
@@ -79,16 +89,15 @@ def recommend(
 
 
 def _frame(
-    dataset: RecDataset, recipients: pd.DataFrame, top: np.ndarray, scores: np.ndarray, variant: str,
-    by_popularity: bool,
+    dataset: RecDataset, recipients: pd.DataFrame, rows: np.ndarray, top: np.ndarray, scores: np.ndarray,
+    variant: str, by_popularity: bool, explainer: Explainer, rules: RuleContext, sources: tuple[str, ...],
 ) -> pd.DataFrame:
     k = top.shape[1]
     flat_top, flat_scores = top.ravel(), scores.ravel()
     keep = np.isfinite(flat_scores)  # -inf only trails a row, so the kept ranks stay dense
     items = dataset.items
-    topic = items["topic"].fillna(items["category"]).to_numpy(object)[flat_top[keep]]
-    category = items["category"].to_numpy(object)[flat_top[keep]]
-    reason = ("popular in " + pd.Series(category)) if by_popularity else ("topic: " + pd.Series(topic))
+    reasons = explainer.explain(rules.owned, dataset.user_features, dataset.persons["city"].to_numpy(object),
+                                np.repeat(rows, k)[keep], flat_top[keep], by_popularity, sources)
     return pd.DataFrame(
         {
             "recipient_id": np.repeat(recipients["recipient_id"].to_numpy(object), k)[keep],
@@ -97,16 +106,18 @@ def _frame(
             "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(recipients))[keep],
             "score": flat_scores[keep].astype(np.float64),
             "variant": variant,
-            "reason": reason.to_numpy(object),
+            "reason": reasons.text,
+            "reason_items": reasons.items_json,
         }
     )
 
 
 def score_direction(
     dataset: RecDataset, scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
-    partner: str, items: slice, ranking: Ranking,
+    partner: str, items: slice, ranking: Ranking, sources: tuple[str, ...],
 ) -> pd.DataFrame:
-    """Candidates for `recipients` (person_id, recipient_id) over the item range `items`."""
+    """Candidates for `recipients` (person_id, recipient_id) over the item range `items`;
+    reasons name history items of `sources` only."""
     rows = dataset.user_index(recipients["person_id"])
     control = is_control(partner, recipients["recipient_id"], ranking.control_share)
     frames = []
@@ -115,7 +126,8 @@ def score_direction(
         (CONTROL, scorers.popularity, control, True),
     ):
         top, scores = recommend(embeddings, rows[chosen], items, rules, ranking.k, ranking.cap, ranking.threads)
-        frames.append(_frame(dataset, recipients[chosen], top, scores, variant, by_popularity))
+        frames.append(_frame(dataset, recipients[chosen], rows[chosen], top, scores, variant, by_popularity,
+                             scorers.explainer, rules, sources))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -141,7 +153,8 @@ def score_all(
                 log.warning("%s %s: nothing to score (%d recipients, %d items)",
                             direction, partner, len(who), items.stop - items.start)
                 continue
-            frame = score_direction(dataset, scorers, rules, who, partner, items, ranking)
+            frame = score_direction(dataset, scorers, rules, who, partner, items, ranking,
+                                    reason_sources(direction, partner))
             frames.append(frame.assign(direction=direction, partner=partner))
             log.info("%s %s: %d rows for %d recipients", direction, partner, len(frame), len(who))
     generated_at = datetime.now(timezone.utc).replace(tzinfo=None)

@@ -24,3 +24,10 @@ def test_compose_has_the_celery_topology_with_a_shared_jwt_secret():
             assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
             assert "AIRFLOW_JWT_SECRET" in env["AIRFLOW__API_AUTH__JWT_SECRET"]
             assert "healthcheck" in service or name == "airflow-init"
+
+
+def test_compose_serves_the_api_from_the_artifacts_only():
+    api = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())["services"]["xrec-api"]
+    assert api["command"][0] == "serve" and "/readyz" in " ".join(api["healthcheck"]["test"])
+    assert api["volumes"] == ["artifacts:/data/artifacts:ro"]  # no warehouse volume at all
+    assert "XREC_WAREHOUSE" not in api["environment"]

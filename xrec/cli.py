@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--start", type=_date, required=True)
     back.add_argument("--end", type=_date, required=True)
 
+    sub.add_parser("airflow", help="start the embedded Airflow UI (XREC_AIRFLOW_PORT, default 8780) on the "
+                   "metadata `xrec run` and `xrec backfill` use, until Ctrl-C")
+
     pub = sub.add_parser("publish", help="publish a gated run: current view, Parquet, snapshot, "
                          "Postgres, exports")
     pub.add_argument("--date", type=_date, required=True)
@@ -66,6 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=1, help="runs per size; figures are medians")
     bench.add_argument("--out", help="results folder (default: bench/results)")
 
+    serve = sub.add_parser("serve", help="the HTTP API over the published model (OpenAPI at /docs)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--poll-seconds", type=float, default=2.0,
+                       help="how often to check for a newly published model")
+    token = sub.add_parser("api-token", help="make a client token for `xrec serve`: prints the token once "
+                           "and the hashed line for XREC_API_TOKENS_FILE")
+    token.add_argument("--client", required=True)
+    token.add_argument("--scope", required=True, help="'platform' or 'partner:<name>'")
+    acc = sub.add_parser("accept-drop", help="accept a delivery that failed its raw gate as it is "
+                         "(logged in delivery_verdicts); later runs may then use it")
+    acc.add_argument("--source", required=True)
+    acc.add_argument("--date", type=_date, required=True)
+    acc.add_argument("--reason", required=True, help="why; kept in the audit table")
+
     ing = sub.add_parser("ingest", help="load one source's drops up to a date, without Airflow")
     ing.add_argument("--date", type=_date, required=True)
     ing.add_argument("--source", action="append", help="repeat; default: every source")
@@ -91,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         from xrec.orchestration.commands import backfill
 
         return backfill(settings, args.start, args.end)
+    elif args.command == "airflow":
+        from xrec.orchestration.commands import airflow_ui
+
+        return airflow_ui(settings)
     elif args.command == "publish":
         from xrec.publish import publish
 
@@ -135,6 +157,27 @@ def main(argv: list[str] | None = None) -> int:
         path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env())
         print((path.parent / "latest.md").read_text())
         print(f"results: {path}")
+    elif args.command == "serve":
+        import uvicorn
+
+        from xrec.serve.app import create_app
+
+        uvicorn.run(create_app(settings, args.poll_seconds), host=args.host, port=args.port,
+                    log_level="debug" if settings.verbose else "info", access_log=settings.verbose)
+    elif args.command == "api-token":
+        from xrec.serve.access import new_token, token_line
+
+        token = new_token()
+        print(f"token (give it to {args.client}; it is not stored anywhere): {token}")
+        print(f"line for XREC_API_TOKENS_FILE: {token_line(token, args.client, args.scope)}")
+    elif args.command == "accept-drop":
+        from xrec.quality.deliveries import accept_drop
+
+        try:
+            print(accept_drop(settings, args.source, args.date, args.reason))
+        except ValueError as exc:
+            print(f"xrec accept-drop: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "ingest":
         from xrec.ingest import ingest_source
 

@@ -52,6 +52,7 @@ class Settings:
     )
     raw_gate_policy: str = field(metadata={"env": ("XREC_RAW_GATE_POLICY", "stop", str)})
     wait_timeout_minutes: int = field(metadata={"env": ("XREC_WAIT_TIMEOUT_MINUTES", "360", int)})
+    late_partner_policy: str = field(metadata={"env": ("XREC_LATE_PARTNER_POLICY", "fail", str)})
     top_k: int = field(metadata={"env": ("XREC_TOP_K", "10", int)})
     max_per_category: int = field(metadata={"env": ("XREC_MAX_PER_CATEGORY", "4", int)})
     holdout_days: int = field(metadata={"env": ("XREC_HOLDOUT_DAYS", "7", int)})
@@ -81,7 +82,12 @@ class Settings:
     min_audience: int = field(metadata={"env": ("XREC_MIN_AUDIENCE", "50", int)})
     raw_retention_days: int = field(metadata={"env": ("XREC_RAW_RETENTION_DAYS", "400", int)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
+    airflow_port: int = field(metadata={"env": ("XREC_AIRFLOW_PORT", "8780", int)})
     verbose: bool = field(metadata={"env": ("XREC_VERBOSE", "false", _bool)})
+    api_tokens_file: Path | None = field(
+        metadata={"env": ("XREC_API_TOKENS_FILE", "", lambda v: _path(v) if v else None)}
+    )
+    api_tokens: str = field(metadata={"env": ("XREC_API_TOKENS", "", str)})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -99,6 +105,10 @@ class Settings:
         if self.raw_gate_policy not in {"stop", "exclude"}:
             raise ValueError(
                 f"XREC_RAW_GATE_POLICY must be 'stop' or 'exclude', not {self.raw_gate_policy!r}"
+            )
+        if self.late_partner_policy not in {"fail", "skip"}:
+            raise ValueError(
+                f"XREC_LATE_PARTNER_POLICY must be 'fail' or 'skip', not {self.late_partner_policy!r}"
             )
         if PLATFORM in self.partners:
             raise ValueError("XREC_PARTNERS lists partners only; 'platform' is always a source")

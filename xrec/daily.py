@@ -7,9 +7,10 @@ XCom) and raises a domain exception whose message says what went wrong and where
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timezone
 
 from xrec.config import PLATFORM, Settings
+from xrec.verdicts import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,34 @@ def plan_sources(settings: Settings, partners: list[str] | None = None) -> list[
     return [PLATFORM, *[p for p in settings.partners if p in partners]]
 
 
-def drop_is_ready(settings: Settings, source: str, run_date: date) -> bool:
-    from xrec.ingest.landing import drop_is_complete
+class DropLate(Verdict):
+    """A source's drop for the run date is still incomplete at the wait timeout."""
 
-    return drop_is_complete(settings, source, run_date)
+
+def wait_for_drop(settings: Settings, source: str, run_date: date,
+                  waiting_since: datetime) -> dict | None:
+    """The sensor's poke: {"late": False} once ``source``'s drop for ``run_date`` is complete;
+    None while there is time left; at XREC_WAIT_TIMEOUT_MINUTES, {"late": True, ...} under
+    XREC_LATE_PARTNER_POLICY=skip (partners only), else DropLate naming the missing marker."""
+    from xrec.ingest.landing import SUCCESS_MARKER, drop_folder, drop_is_complete
+
+    if drop_is_complete(settings, source, run_date):
+        return {"late": False}
+    waited = (datetime.now(timezone.utc) - waiting_since).total_seconds() / 60
+    if waited < settings.wait_timeout_minutes:
+        return None
+    marker = drop_folder(settings, source, run_date) / SUCCESS_MARKER
+    message = (f"{source} is late: no complete drop for business date {run_date} after "
+               f"{waited:.0f} min (XREC_WAIT_TIMEOUT_MINUTES={settings.wait_timeout_minutes}); "
+               f"missing marker {marker}")
+    if settings.late_partner_policy == "skip" and source != PLATFORM:
+        log.warning("%s; XREC_LATE_PARTNER_POLICY=skip: building without its %s drop (its "
+                    "earlier data still counts); the next run loads it once it lands",
+                    message, run_date)
+        return {"late": True, "reason": message}
+    raise DropLate(f"{message}. Ask {source} to deliver (the drop is complete once "
+                   f"{SUCCESS_MARKER} is written), then rerun the day; or set "
+                   "XREC_LATE_PARTNER_POLICY=skip to publish the other partners without it.")
 
 
 def ingest(settings: Settings, source: str, run_date: date) -> dict:
@@ -41,22 +66,71 @@ def ingest(settings: Settings, source: str, run_date: date) -> dict:
     return {"source": source, "summary": str(summary)}
 
 
-def gate_raw(settings: Settings, source: str, run_date: date) -> dict:
-    """Validate today's drop of one source; apply XREC_RAW_GATE_POLICY to a failure.
+def gate_raw(settings: Settings, source: str, run_date: date, late: str | None = None) -> dict:
+    """Judge every delivery of one source the run will use that has not passed a gate yet;
+    apply XREC_RAW_GATE_POLICY to a failure.
 
-    'stop' re-raises (the run fails, nothing is published). 'exclude' keeps the run going without
-    that partner (its earlier data still counts); the platform is never excludable.
+    The run date's delivery is validated alone (with its row-count band); earlier deliveries
+    whose current load was never judged (a backlog, a late re-delivery) are validated together,
+    and one by one only when that fails, to name the bad day. An earlier delivery that failed
+    its gate blocks the run until it is re-delivered or accepted (``xrec accept-drop``).
+    'stop' re-raises (the run fails, nothing is published). 'exclude' keeps the run going
+    without that partner (its earlier data still counts); the platform is never excludable.
     """
-    from xrec.quality import QualityGateFailed, validate_raw
+    from xrec.quality import QualityGateFailed
+    from xrec.quality.deliveries import DeliveryBlocked
 
     try:
-        result = validate_raw(settings, source, run_date)
-    except QualityGateFailed as failure:
+        result = _judge_deliveries(settings, source, run_date)
+    except (QualityGateFailed, DeliveryBlocked) as failure:
         if settings.raw_gate_policy == "exclude" and source != PLATFORM:
             log.error("raw gate failed; %s excluded from today's build:\n%s", source, failure)
-            return {"source": source, "included": False, "reason": str(failure)}
+            return {"source": source, "included": False, "reason": str(failure), "late": late}
         raise
-    return {"source": source, "included": True, "result": str(result)}
+    return {"source": source, "included": True, "result": result, "late": late}
+
+
+def _judge_deliveries(settings: Settings, source: str, run_date: date) -> str:
+    from xrec.quality import QualityGateFailed, validate_raw
+    from xrec.quality.deliveries import (
+        DeliveryBlocked, blocked_message, delivery_states, record_verdicts,
+    )
+
+    states = delivery_states(settings, source, run_date)
+    earlier = [s for s in states if s.delivery_date < run_date]
+    blocked = [s for s in earlier if s.passed is False]
+    if blocked:
+        raise DeliveryBlocked(blocked_message(source, blocked, run_date))
+    pending = [s for s in earlier if s.passed is None]
+    judged = []
+    if pending:
+        dates = [s.delivery_date for s in pending]
+        try:
+            result = validate_raw(settings, source, run_date, dates)
+            record_verdicts(settings, source, pending, True, "raw gate", "passed", result.run_id)
+            judged.append(f"{len(dates)} earlier delivery(ies) {dates[0]}..{dates[-1]} passed")
+        except QualityGateFailed:
+            for state in pending:  # name the bad day(s)
+                _judge_one(settings, source, run_date, state, state.delivery_date)
+    today = [s for s in states if s.delivery_date == run_date]
+    result = _judge_one(settings, source, run_date, today[0] if today else None, run_date)
+    return "; ".join([*judged, str(result)])
+
+
+def _judge_one(settings: Settings, source: str, run_date: date, state, delivery: date):
+    """Validate one delivery and record the verdict on its load; re-raises a failure."""
+    from xrec.quality import QualityGateFailed, validate_raw
+    from xrec.quality.deliveries import record_verdicts
+
+    states = [state] if state is not None else []
+    try:
+        result = validate_raw(settings, source, delivery, [delivery])
+    except QualityGateFailed as failure:
+        record_verdicts(settings, source, states, False, "raw gate", str(failure),
+                        failure.result.run_id)
+        raise
+    record_verdicts(settings, source, states, True, "raw gate", "passed", result.run_id)
+    return result
 
 
 def erase(settings: Settings, run_date: date) -> dict:
@@ -78,8 +152,11 @@ def build_warehouse(
 ) -> dict:
     from xrec.transform import dbt_build
 
+    from xrec.quality.late import record_late
+
     included = [r["source"] for r in gate_results if r["included"]]
     excluded = [r["source"] for r in gate_results if not r["included"]]
+    record_late(settings, run_date, {r["source"]: r["late"] for r in gate_results if r.get("late")})
     dbt_build(settings, run_date, sources=included, full_refresh=full_refresh)
     return {"sources": included, "excluded": excluded}
 

@@ -96,7 +96,7 @@ def _add_run(con: duckdb.DuckDBPyConnection, run_date: date, model_version: str,
             is_published boolean, decision_reason varchar, artifact_path varchar);
         create table if not exists main.recommendation_candidates (run_date date, model_version varchar,
             direction varchar, partner varchar, recipient_id varchar, item_id varchar, rank integer, score double,
-            generated_at timestamp, person_id varchar, variant varchar, reason varchar);
+            generated_at timestamp, person_id varchar, variant varchar, reason varchar, reason_items varchar);
         create table if not exists main.data_quality_results (run_id varchar, layer varchar, source varchar,
             run_date date, suite varchar, passed boolean, evaluated_expectations integer,
             failed_expectations integer, warned_expectations integer, quarantined_rows bigint, failures json,
@@ -137,12 +137,12 @@ def _add_run(con: duckdb.DuckDBPyConnection, run_date: date, model_version: str,
         -- platform users u1..u8 receive 3 of each partner's items
         select $d, $v, 'platform_to_partner', partner, 'u' || u, left(partner, 1) || '-i' || ((u + r) % 10 + 1),
                r, 1.0 / r, $d::timestamp + interval 2 hour, 'p' || u,
-               case when u = 1 then 'control' else 'model' end, 'similar people liked it'
+               case when u = 1 then 'control' else 'model' end, 'similar people liked it', '[]'
         from range(1, 9) a(u), range(1, 4) b(r), (values ('realty'), ('finance')) p(partner)
         union all
         -- each partner's customers receive 2 platform courses
         select $d, $v, 'partner_to_platform', partner, left(partner, 1) || '-c' || c, 'c' || ((c + r) % 10 + 1),
-               r, 1.0 / r, $d::timestamp + interval 2 hour, 'p' || c, 'model', 'matches your interests'
+               r, 1.0 / r, $d::timestamp + interval 2 hour, 'p' || c, 'model', 'matches your interests', '[]'
         from range(1, 5) a(c), range(1, 3) b(r), (values ('realty'), ('finance')) p(partner)
         """,
         {"d": run_date, "v": model_version},

@@ -102,6 +102,20 @@ def render_markdown(doc: dict) -> str:
     rows += [[key, *(f"{_num(headline[n][0].get(key), 4)} / {_num(headline[n][1].get(key), 4)}"
                      for n in names)] for key in keys]
     lines += _table(["model / baseline", *names], rows)
+    lines += ["", "## Serving API (xrec serve, one uvicorn worker; open-loop load from the harness)", ""]
+    serving = {n: sizes[n]["median"].get("serving") or {} for n in names}
+    rows = []
+    for phase, label in (("lookup", "published-list lookups"), ("score", "on-demand scoring")):
+        rows.append([label, *(
+            f"{_num(serving[n][phase]['achieved_rps'], 0)} of {_num(serving[n][phase]['offered_rps'], 0)} rps, "
+            f"p50/p95/p99 {_num(serving[n][phase]['p50_ms'], 1)} / {_num(serving[n][phase]['p95_ms'], 1)} / "
+            f"{_num(serving[n][phase]['p99_ms'], 1)} ms, {serving[n][phase]['failed']} failed"
+            if phase in serving[n] else "–" for n in names)])
+    rows.append(["model load (start to ready)", *(_num(serving[n].get("ready_seconds"), 1) + " s" for n in names)])
+    rows.append(["server RSS ready / peak", *(f"{_num(serving[n].get('rss_ready_mb'), 0)} / "
+                                              f"{_num(serving[n].get('rss_peak_mb'), 0)} MB" for n in names)])
+    rows.append(["load average after", *(str(serving[n].get("load_average", "–")) for n in names)])
+    lines += _table(["", *names], rows)
     lines += ["", "## Targets (set for size M)", ""]
     rows = [[t["size"], t["target"], _num(t["value"]), _num(t["limit"]), t["status"]] for t in doc["targets"]]
     return "\n".join(lines + _table(["size", "target", "value", "limit", "status"], rows)) + "\n"

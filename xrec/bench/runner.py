@@ -14,6 +14,7 @@ from xrec.bench.machine import machine_info
 from xrec.bench.monitor import RssSampler, StageClock
 from xrec.bench.reference import reference_figures
 from xrec.bench.render import render_markdown
+from xrec.bench.serving import serving_figures
 from xrec.bench.sizes import SIZES, BenchSize
 from xrec.bench.summary import check_targets, derive, median_of
 from xrec.config import PROJECT_ROOT, Settings
@@ -66,7 +67,12 @@ def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: di
         promoted = run_daily_job(settings, size.run_date, clock)
         with clock.stage("reference"):
             reference = reference_figures(settings, size.run_date)
-        run = {"promoted": promoted,
+        # The API on what the job published (nothing to serve when the model was not promoted).
+        serving = None
+        if promoted:
+            with clock.stage("serve"):
+                serving = serving_figures(settings, size.serve_seconds, scratch)
+        run = {"promoted": promoted, "serving": serving,
                "stages": {name: asdict(stage) for name, stage in clock.stages.items()},
                "counts": data_counts(settings, size.run_date),
                "quality": model_quality(settings, size.run_date),

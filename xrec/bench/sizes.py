@@ -17,6 +17,7 @@ class BenchSize:
     seed: int = 7
     start: date = START
     settings: dict[str, str] = field(default_factory=dict)
+    serve_seconds: float = 15.0  # length of each load phase of the serving stage
 
     @property
     def run_date(self) -> date:
@@ -27,7 +28,7 @@ class BenchSize:
 SIZES: dict[str, BenchSize] = {
     # T is for the test suite: a 7-day holdout does not fit into 7 days, and below ~1000 users
     # the model rarely beats popularity, so the DAG would skip scoring and publishing.
-    "T": BenchSize("T", users=1_000, days=7, settings={"XREC_HOLDOUT_DAYS": "2"}),
+    "T": BenchSize("T", users=1_000, days=7, settings={"XREC_HOLDOUT_DAYS": "2"}, serve_seconds=2.0),
     "S": BenchSize("S", users=10_000, days=14),
     # ~2 platform events per user-day: 200k users x 14 days is ~5M interactions, ~20k items a partner.
     "M": BenchSize("M", users=200_000, days=14),

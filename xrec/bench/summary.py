@@ -13,6 +13,8 @@ JOB_SECONDS_MAX = 600.0
 SCORE_VS_BARE_MIN = 0.5
 PEAK_RSS_MB_MAX = 6 * 1024.0
 SCALING_SLACK = 1.2
+# The serving API (xrec.bench.serving): p99 latency at an offered rate, per kind of request.
+SERVING_TARGETS = (("score", 50.0, 100.0), ("lookup", 10.0, 500.0))  # (phase, p99 ms max, rps min)
 
 
 def median_of(runs: list[Any]) -> Any:
@@ -105,6 +107,14 @@ def check_targets(medians: dict[str, dict]) -> list[dict]:
             _check(size, "peak RSS MB <= 6144", d["peak_rss_mb"], PEAK_RSS_MB_MAX,
                    d["peak_rss_mb"] <= PEAK_RSS_MB_MAX),
         ]
+    for size, figures in medians.items():
+        serving = figures.get("serving")
+        for phase, p99_max, rps_min in SERVING_TARGETS:
+            load = (serving or {}).get(phase) or {}
+            p99, rps = load.get("p99_ms"), load.get("achieved_rps")
+            ok = None if p99 is None else (p99 <= p99_max and rps >= 0.98 * rps_min and not load["failed"])
+            checks.append(_check(size, f"{phase} p99 ms <= {p99_max:g} at >= {rps_min:g} rps, no failure",
+                                 p99, p99_max, ok))
     if "S" in medians and TARGET_SIZE in medians:
         small, big = medians["S"], medians[TARGET_SIZE]
         time_ratio = big["derived"]["job_seconds"] / small["derived"]["job_seconds"]

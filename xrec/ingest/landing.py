@@ -1,11 +1,13 @@
 """The landing folder: which drops exist for a source, which are complete, which files they hold.
 
 Layout (shared/CONTRACT.md): ``<landing>/<source>/<YYYY-MM-DD>/<entity>.csv|.csv.gz|.parquet``
-plus an empty ``_SUCCESS`` written last. Ingest only reads here; it never changes the folder.
+plus a ``_SUCCESS`` written last: empty, or (contract v2) a JSON manifest
+``{"files": {"<file name>": {"rows": N, "sha256": "<hex>"}}}`` the files are checked against. Ingest only reads here; it never changes the folder.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +45,65 @@ class Drop:
     @property
     def is_complete(self) -> bool:
         return (self.folder / SUCCESS_MARKER).is_file()
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    rows: int | None  # data rows, header excluded
+    sha256: str | None
+
+
+def read_manifest(drop: Drop) -> dict[str, ManifestEntry] | None:
+    """File name -> what the sender says it holds; None for an empty ``_SUCCESS`` (v1)."""
+    text = (drop.folder / SUCCESS_MARKER).read_text(encoding="utf-8-sig", errors="replace")
+    if not text.strip():
+        return None
+    where = f"{drop.source}/{drop.delivery_date}/{SUCCESS_MARKER}"
+    try:
+        files = json.loads(text)["files"]
+        return {name: ManifestEntry(None if entry.get("rows") is None else int(entry["rows"]),
+                                    (entry.get("sha256") or "").lower() or None)
+                for name, entry in files.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IngestError(
+            f"{where}: not an empty marker nor a JSON manifest "
+            f'{{"files": {{"<file>": {{"rows": N, "sha256": "<hex>"}}}}}} ({exc!r}); '
+            "nothing of this drop was loaded. Ask the sender to re-deliver the marker."
+        ) from exc
+
+
+def check_against_manifest(drop: Drop, files: dict[str, "EntityFile"],
+                           manifest: dict[str, ManifestEntry] | None) -> None:
+    """IngestError unless every file is listed with its checksum and every listed file is here."""
+    if manifest is None:
+        return
+    present = {file.path.name: file for file in files.values()}
+    where = f"{drop.source}/{drop.delivery_date}"
+    missing = sorted(set(manifest) - set(present))
+    if missing:
+        raise IngestError(f"{where}: the _SUCCESS manifest lists {missing} but the drop does not "
+                          "hold them: the drop is incomplete. Ask the sender to re-deliver it.")
+    for name, file in present.items():
+        entry = manifest.get(name)
+        if entry is None:
+            raise IngestError(f"{file.relative_path}: not listed in the drop's _SUCCESS manifest "
+                              f"(it lists {sorted(manifest)}); re-deliver the drop with a "
+                              "manifest that covers every file.")
+        if entry.sha256 and entry.sha256 != file.sha256:
+            raise IngestError(
+                f"{file.relative_path}: sha256 {file.sha256[:12]}… disagrees with the _SUCCESS "
+                f"manifest ({entry.sha256[:12]}…): the file is incomplete or corrupted. Nothing "
+                "of this source was loaded; ask the sender to re-deliver it.")
+
+
+def check_rows_against_manifest(file: "EntityFile", rows_read: int,
+                                manifest: dict[str, ManifestEntry] | None) -> None:
+    entry = (manifest or {}).get(file.path.name)
+    if entry is not None and entry.rows is not None and entry.rows != rows_read:
+        raise IngestError(
+            f"{file.relative_path}: {rows_read:,} data rows read but the _SUCCESS manifest says "
+            f"{entry.rows:,}: the file is incomplete or corrupted. Nothing of this source was "
+            "loaded; ask the sender to re-deliver it.")
 
 
 def drop_folder(settings: Settings, source: str, run_date: date) -> Path:

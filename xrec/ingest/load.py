@@ -13,7 +13,10 @@ from xrec.config import Settings
 from xrec.ingest.checks import rules_for
 from xrec.ingest.entities import entities_for
 from xrec.ingest.errors import IngestError
-from xrec.ingest.landing import Drop, drops_up_to, entity_files
+from xrec.ingest.landing import (
+    Drop, check_against_manifest, check_rows_against_manifest, drops_up_to, entity_files,
+    read_manifest,
+)
 from xrec.ingest.reader import StagedFile, stage_file
 from xrec.privacy.retention import retention_cutoff
 from xrec.ingest.store import (
@@ -81,16 +84,17 @@ def _load_drop(con: duckdb.DuckDBPyConnection, drop: Drop, staged: list[StagedFi
     return counts
 
 
-def _stage_drop(con: duckdb.DuckDBPyConnection, drop: Drop, files: list) -> list[StagedFile]:
+def _stage_drop(con: duckdb.DuckDBPyConnection, drop: Drop, files: list,
+                manifest: dict | None, staged: list[StagedFile]) -> None:
+    """Stage ``files`` into ``staged`` (the caller drops the temp tables even on error)."""
     entities = entities_for(drop.source)
-    staged = []
     for file in files:
         started = time.perf_counter()
         staged.append(stage_file(con, file, entities[file.entity], f"_stage_{file.entity}"))
+        check_rows_against_manifest(file, staged[-1].rows_read, manifest)
         log.info("%s: parsed %d rows (%d malformed) at %.0f rows/s", file.relative_path,
                  staged[-1].rows_read, staged[-1].rows_malformed,
                  staged[-1].rows_read / max(time.perf_counter() - started, 1e-9))
-    return staged
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
@@ -129,6 +133,8 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
                 incomplete.append(drop.delivery_date)
                 continue
             files = entity_files(settings, drop)
+            manifest = read_manifest(drop)
+            check_against_manifest(drop, files, manifest)
             audited = audited_digests(con, source, drop.delivery_date)
             changed = [f for f in files.values() if audited.get(f.entity) != f.sha256]
             withdrawn = sorted(set(audited) - set(files))
@@ -140,7 +146,7 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
                 continue
             staged = []
             try:
-                staged = _stage_drop(con, drop, changed)
+                _stage_drop(con, drop, changed, manifest, staged)
                 for entity, (n_loaded, n_quarantined) in _load_drop(
                         con, drop, staged, withdrawn).items():
                     loaded[entity] += n_loaded

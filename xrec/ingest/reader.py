@@ -6,6 +6,12 @@ CSV goes through DuckDB's own reader (all VARCHAR, RFC 4180 quoting, BOM tolerat
 the file, so they never land in a table. The staging table holds the data columns (names
 trimmed, lower-cased) plus ``_source_line``; malformed records go to ``<table>_malformed``
 (``source_line``, ``bad_value``).
+
+A file is judged whole before its rows count (issue 16): one that is mostly not UTF-8, that
+ends in the middle of a record, or whose records are mostly malformed fails with an
+IngestError naming it. A stray quote that makes DuckDB read the rest of the file as one field
+switches to a line-bounded parse (:func:`xrec.ingest.lines.bounded_parse`) in which the broken
+record costs only its own line.
 """
 from __future__ import annotations
 
@@ -23,7 +29,9 @@ import pyarrow as pa
 from xrec.ingest.entities import Entity
 from xrec.ingest.errors import IngestError
 from xrec.ingest.landing import EntityFile
-from xrec.ingest.lines import data_row_lines, record_start_lines, record_start_lines_exact
+from xrec.ingest.lines import (
+    bounded_parse, data_row_lines, one_record, record_start_lines, record_start_lines_exact,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,19 +130,90 @@ def _csv_header(data: bytes, file: EntityFile) -> list[str]:
     return next(csv.reader([text.rstrip("\r")]), [])
 
 
-def _physical_lines(data: bytes, rejected: np.ndarray, good_rows: int,
-                    file: EntityFile) -> tuple[pa.Array, np.ndarray]:
-    """Start lines of the emitted rows and of the rejected records (DuckDB record numbers)."""
-    for locate in (record_start_lines,
-                   # fallback for a stray quote or '\r' line ends: walk the file exactly
-                   lambda raw: record_start_lines_exact(raw.decode("utf-8-sig", "replace"))):
-        starts, blank = locate(data)
-        lines = data_row_lines(starts, blank, rejected, good_rows)
+# A file whose records are mostly unreadable is not a file with some dirt: it is the wrong
+# file (another encoding, another format), and loading its few readable rows would be a loss.
+MALFORMED_FILE_SHARE = 0.5
+
+
+def _check_encoding(data: bytes, file: EntityFile) -> None:
+    """IngestError when most lines are not UTF-8 (e.g. a GBK export); a few bad lines are
+    left to the per-record quarantine."""
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+    if len(bad) >= MALFORMED_FILE_SHARE * len([line for line in lines if line.strip()]):
+        raise IngestError(
+            f"{file.relative_path}: not UTF-8 text: {len(bad):,} of {len(lines):,} lines fail to "
+            f"decode (first on line {bad[0]}); the contract requires UTF-8 CSV (was it exported "
+            "as GBK/GB18030?). Nothing of this source was loaded; ask the sender to re-deliver "
+            "the file in UTF-8."
+        )
+
+
+def _check_complete(data: bytes, starts: np.ndarray, n_fields: int, file: EntityFile) -> None:
+    """IngestError when the file ends inside a record (cut mid-row: a truncated transfer).
+
+    A last record without a newline is valid RFC 4180 when it is whole, so only an open quote
+    or a short field count at the very end is taken as truncation."""
+    if not data or data.endswith(b"\n"):
+        return
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    last_line = len(newlines) + 1
+    first = int(starts[-1]) if len(starts) else last_line
+    for begin in sorted({last_line, first}, reverse=True):
+        offset = 0 if begin == 1 else int(newlines[begin - 2]) + 1
+        fields = one_record(data[offset:].decode("utf-8-sig", "replace"))
+        if fields and len(fields) == n_fields:
+            return
+    raise IngestError(
+        f"{file.relative_path}: ends in the middle of a record on line {last_line} (no final "
+        f"newline and an incomplete last row): the file looks truncated. Nothing of this "
+        "source was loaded; ask the sender to re-deliver the complete file."
+    )
+
+
+def _check_mostly_malformed(staged: "StagedFile", first: tuple[int, str] | None) -> None:
+    if staged.rows_read and staged.rows_malformed > MALFORMED_FILE_SHARE * staged.rows_read:
+        where = f" (first on line {first[0]}: {first[1]})" if first else ""
+        raise IngestError(
+            f"{staged.file.relative_path}: {staged.rows_malformed:,} of {staged.rows_read:,} "
+            f"records are malformed{where}; the file does not look like the contract's CSV. "
+            "Nothing of this source was loaded; ask the sender to re-deliver it."
+        )
+
+
+def _physical_lines(data: bytes, starts: np.ndarray, blank: np.ndarray, rejected: np.ndarray,
+                    good_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Start lines of the emitted rows and of the rejected records (DuckDB record numbers);
+    None when they cannot be aligned with DuckDB's records."""
+    for located in ((starts, blank),
+                    # a stray quote inside an unquoted field or '\r' line ends: walk exactly
+                    lambda: record_start_lines_exact(data.decode("utf-8-sig", "replace"))):
+        record_starts, record_blank = located() if callable(located) else located
+        lines = data_row_lines(record_starts, record_blank, rejected, good_rows)
         if lines is not None:
-            return pa.array(lines, pa.int64()), starts[rejected - 1]
-    log.warning("%s: could not align physical line numbers; _source_line left empty",
-                file.relative_path)
-    return pa.nulls(good_rows, pa.int64()), np.full(len(rejected), None)
+            return lines, record_starts[rejected - 1]
+    return None
+
+
+def _swallowing(starts: np.ndarray, rejected: np.ndarray, messages: list[str],
+                total_lines: int) -> bool:
+    """True when a rejected record spans several physical lines or holds an unterminated
+    quote: DuckDB then read good lines into one broken field, and they would be lost."""
+    if any("unterminated quote" in message for message in messages):
+        return True
+    ends = np.concatenate((starts[1:], [total_lines + 1]))
+    index = rejected[(rejected >= 1) & (rejected <= len(starts))] - 1
+    return bool(np.any(ends[index] - starts[index] > 1))
 
 
 def _from_arrow(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> None:
@@ -149,10 +228,59 @@ def _from_arrow(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> No
 def _stage_csv(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
                table: str) -> StagedFile:
     data = _file_bytes(file)
+    _check_encoding(data, file)
     header = _csv_header(data, file)
     names = _normalise(header, file)
     _check_header(names, entity, file)
+    starts, blank = record_start_lines(data)
+    _check_complete(data, starts, len(names), file)
     select, columns = _select_list(names, names, entity)
+    rejects_found = _duckdb_read(con, file, names, select, table)
+    good_rows = con.execute(f"SELECT count(*) FROM {table}_read").fetchall()[0][0]
+    rejected = np.array([line for line, _ in rejects_found], dtype=np.int64)
+    messages = [message for _, message in rejects_found]
+    total_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    aligned = None if _swallowing(starts, rejected, messages, total_lines) else \
+        _physical_lines(data, starts, blank, rejected, good_rows)
+    if aligned is None:
+        # A record swallowed lines (stray quote) or the records cannot be aligned: parse line
+        # by line so one broken record costs one line, and every row keeps its true line.
+        parsed = bounded_parse(data.decode("utf-8-sig", "replace"), len(names))
+        log.warning("%s: DuckDB's CSV reader lost lines to a broken record; re-read line by "
+                    "line: %d rows, %d malformed (%s)", file.relative_path, len(parsed.rows),
+                    len(parsed.malformed),
+                    "; ".join(message for _, message in parsed.malformed[:3]))
+        _from_arrow(con, f"{table}_raw", pa.table(
+            {name: pa.array([row[i] for row in parsed.rows], pa.string())
+             for i, name in enumerate(names)}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
+                    f"SELECT {select} FROM {table}_raw")
+        con.execute(f"DROP TABLE {table}_raw")
+        good_rows = len(parsed.rows)
+        row_lines = np.asarray(parsed.lines, dtype=np.int64)
+        rejected_lines = np.asarray([line for line, _ in parsed.malformed], dtype=np.int64)
+        messages = [message for _, message in parsed.malformed]
+    else:
+        row_lines, rejected_lines = aligned
+    # POSITIONAL JOIN pairs the n-th staged row with the n-th line number (both in file order).
+    _from_arrow(con, f"{table}_lines", pa.table({"_source_line": pa.array(row_lines, pa.int64())}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                f"SELECT * FROM {table}_read POSITIONAL JOIN {table}_lines")
+    _from_arrow(con, f"{table}_malformed", pa.table({
+        "source_line": pa.array(rejected_lines, pa.int64()),
+        "bad_value": pa.array([redact(message) for message in messages], pa.string()),
+    }))
+    con.execute(f"DROP TABLE {table}_read")
+    con.execute(f"DROP TABLE {table}_lines")
+    staged = StagedFile(file, table, tuple(columns), good_rows + len(messages), len(messages))
+    _check_mostly_malformed(staged, (int(rejected_lines[0]), redact(messages[0]))
+                            if messages else None)
+    return staged
+
+
+def _duckdb_read(con: duckdb.DuckDBPyConnection, file: EntityFile, names: list[str],
+                 select: str, table: str) -> list[tuple[int, str]]:
+    """Read the CSV into ``<table>_read``; (DuckDB record number, message) per malformed record."""
     types = ", ".join(f"'{name}': 'VARCHAR'" for name in names)
     rejects, scans = f"{table}_rejects", f"{table}_rejects_scan"
     try:
@@ -165,7 +293,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
         )
         # One row per malformed record (DuckDB may report several errors for one record).
         # The reject table holds the raw line text: only the record number and message leave it.
-        rejects_found = con.execute(
+        return con.execute(
             f"SELECT line, min(error_type::VARCHAR || ': ' || error_message) "
             f"FROM {rejects} GROUP BY line ORDER BY line").fetchall()
     except duckdb.Error as exc:
@@ -176,20 +304,6 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rejects}")
         con.execute(f"DROP TABLE IF EXISTS {scans}")
-    good_rows = con.execute(f"SELECT count(*) FROM {table}_read").fetchall()[0][0]
-    rejected = np.array([line for line, _ in rejects_found], dtype=np.int64)
-    row_lines, rejected_lines = _physical_lines(data, rejected, good_rows, file)
-    # POSITIONAL JOIN pairs the n-th staged row with the n-th line number (both in file order).
-    _from_arrow(con, f"{table}_lines", pa.table({"_source_line": row_lines}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT * FROM {table}_read POSITIONAL JOIN {table}_lines")
-    _from_arrow(con, f"{table}_malformed", pa.table({
-        "source_line": pa.array(rejected_lines, pa.int64()),
-        "bad_value": pa.array([redact(message) for _, message in rejects_found], pa.string()),
-    }))
-    con.execute(f"DROP TABLE {table}_read")
-    con.execute(f"DROP TABLE {table}_lines")
-    return StagedFile(file, table, tuple(columns), good_rows + len(rejected), len(rejected))
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,

@@ -1,11 +1,18 @@
 """Airflow wiring shared by the DAG, the CLI and the tests (light to import)."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowFailException
+
+from xrec.verdicts import Verdict
 
 DAG_ID = "xrec_daily"
+# The DAG's start_date. Business dates before it are refused by `xrec run`/`xrec backfill`
+# (Airflow would create a run for them that executes no task and reports success).
+DAG_START = date(2000, 1, 1)
 # Every task that writes the DuckDB warehouse runs in this pool; its size is 1 because DuckDB
 # allows a single writing process.
 DUCKDB_POOL = "duckdb_writer"
@@ -29,3 +36,17 @@ def run_date_from_context(context) -> date:
     dag_run = context["dag_run"]
     when = dag_run.logical_date or dag_run.run_after
     return when.in_timezone("Asia/Shanghai").date() if hasattr(when, "in_timezone") else when.date()
+
+
+def fail_fast(step):
+    """Run ``step``; a :class:`~xrec.verdicts.Verdict` fails the task at once (no retry can fix
+    a contract violation or a failed gate), anything else keeps the task's retry policy."""
+
+    @functools.wraps(step)
+    def run(*args, **kwargs):
+        try:
+            return step(*args, **kwargs)
+        except Verdict as verdict:
+            raise AirflowFailException(f"{type(verdict).__name__}: {verdict}") from verdict
+
+    return run

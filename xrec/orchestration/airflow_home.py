@@ -3,6 +3,7 @@
 machine's PostgreSQL, and Redis + Celery)."""
 from __future__ import annotations
 
+import configparser
 import logging
 import os
 import secrets
@@ -81,11 +82,45 @@ def airflow_env(settings: Settings, topology: AirflowTopology = AirflowTopology(
     return env
 
 
+class AirflowCommandFailed(RuntimeError):
+    """An `airflow` CLI command failed; the message carries Airflow's own error output."""
+
+
 def airflow(env: dict[str, str], *args: str, capture: bool = False) -> subprocess.CompletedProcess:
-    """Run one `airflow` CLI command in ``env``; raises CalledProcessError on failure."""
+    """Run one `airflow` CLI command in ``env``; raises AirflowCommandFailed (with Airflow's
+    error lines when the output was captured) on failure."""
     cmd = [str(Path(sys.executable).parent / "airflow"), *args]
     log.info("$ airflow %s", " ".join(args))
-    return subprocess.run(cmd, env=env, check=True, text=True, capture_output=capture)
+    done = subprocess.run(cmd, env=env, text=True, capture_output=capture)
+    if done.returncode:
+        output = ((done.stderr or "") + (done.stdout or "")).strip().splitlines()
+        # Airflow ends with the exception line; the lines before it are mostly log noise.
+        detail = "\n".join(output[-15:]) if output else "(see the output above)"
+        raise AirflowCommandFailed(f"`airflow {' '.join(args)}` failed (exit {done.returncode}):"
+                                   f"\n{detail}")
+    return done
+
+
+def write_airflow_cfg(env: dict[str, str]) -> Path:
+    """Write the settings of ``env`` into ``$AIRFLOW_HOME/airflow.cfg``, so the plain Airflow
+    CLI and UI (``AIRFLOW_HOME=.airflow airflow dags list``) see what xrec runs: the DAGs
+    folder, the metadata DB, the executor, the api-server port and secret."""
+    path = Path(env["AIRFLOW_HOME"]) / "airflow.cfg"
+    config = configparser.RawConfigParser()
+    config.optionxform = str  # keys are case-sensitive in airflow.cfg
+    if path.exists():
+        config.read(path)
+    for name, value in env.items():
+        if name.startswith("AIRFLOW__") and name.count("__") == 2:
+            section, key = name[len("AIRFLOW__"):].split("__")
+            section, key = section.lower(), key.lower()
+            if not config.has_section(section):
+                config.add_section(section)
+            config.set(section, key, value)
+    with path.open("w") as handle:
+        config.write(handle)
+    path.chmod(0o600)  # holds the api-server's JWT secret
+    return path
 
 
 def bootstrap(settings: Settings, topology: AirflowTopology = AirflowTopology()) -> dict[str, str]:
@@ -93,5 +128,6 @@ def bootstrap(settings: Settings, topology: AirflowTopology = AirflowTopology())
     env = airflow_env(settings, topology)
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     airflow(env, "db", "migrate", capture=True)
+    write_airflow_cfg(env)
     airflow(env, "pools", "set", DUCKDB_POOL, "1", "DuckDB allows one writing process", capture=True)
     return env

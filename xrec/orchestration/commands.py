@@ -3,11 +3,16 @@ user where the results are."""
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from datetime import date, datetime, timedelta, timezone
 
 from xrec.config import PLATFORM, Settings
-from xrec.orchestration.airflow_home import AirflowTopology
-from xrec.orchestration.runner import Scheduler, run_day_in_process
+from xrec.orchestration import DAG_ID, DAG_START
+from xrec.orchestration.airflow_home import AirflowCommandFailed, AirflowTopology, airflow, bootstrap
+from xrec.orchestration.runner import (
+    Scheduler, cancel_unfinished_backfills, create_backfill, run_day_in_process,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +42,20 @@ def latest_drop_date(settings: Settings) -> date:
     return dates[-1]
 
 
+def refuse_before_start(day: date) -> None:
+    """Airflow runs a date before the DAG's start_date as a run with no task, reported as a
+    success: refuse it with a clear message instead."""
+    if day < DAG_START:
+        raise SystemExit(f"xrec: {day} is before {DAG_ID}'s start_date {DAG_START}; Airflow would "
+                         "run no task for it. Business dates from that day on can be run.")
+
+
 def run_daily(settings: Settings, run_date: date | None, latest: bool,
               partners: list[str] | None) -> int:
     if latest:
         ensure_sample(settings)
         run_date = latest_drop_date(settings)
+    refuse_before_start(run_date)
     code = run_day_in_process(settings, run_date, partners)
     from xrec.orchestration.summary import describe_run
 
@@ -50,15 +64,55 @@ def run_daily(settings: Settings, run_date: date | None, latest: bool,
 
 
 def backfill(settings: Settings, start: date, end: date) -> int:
-    """Backfill [start, end] through a real scheduler on the embedded default; exit code."""
+    """Backfill [start, end] through a real scheduler on the embedded default; exit code.
+
+    The backfill is created before the scheduler starts: on SQLite, `airflow backfill create`
+    racing a running scheduler for the same file failed with "database is locked" (it rewrites
+    the completed runs it re-processes). A failed create, or a backfill stopped half-way, is
+    cancelled so the next `xrec backfill` is not refused with AlreadyRunningBackfill.
+    """
+    if end < start:
+        raise SystemExit(f"xrec backfill: --end {end} is before --start {start}")
+    refuse_before_start(start)
     days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
-    with Scheduler(settings, AirflowTopology(use_job_schedule=False)) as scheduler:
-        scheduler.wait_for_dag()
-        since = datetime.now(timezone.utc)
-        scheduler.backfill(start, end)
-        states = scheduler.wait_for_days(days, since, timeout=len(days) * 1800)
+    topology = AirflowTopology(use_job_schedule=False, api_port=settings.airflow_port)
+    env = bootstrap(settings, topology)
+    airflow(env, "dags", "reserialize", capture=True)  # the DAG is known before any scheduler
+    for stale in cancel_unfinished_backfills(env):
+        print(f"cancelled backfill {stale}, left unfinished by an earlier xrec backfill")
+    since = datetime.now(timezone.utc)
+    try:
+        create_backfill(env, start, end)
+    except AirflowCommandFailed as exc:
+        print(f"xrec backfill {start}..{end}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        with Scheduler(settings, topology) as scheduler:
+            states = scheduler.wait_for_days(days, since, timeout=len(days) * 1800)
+    except BaseException:
+        cancel_unfinished_backfills(env)  # stopped or timed out: leave nothing running
+        raise
     for day, state in states.items():
         print(f"  {day}  {state}")
     failed = [day for day, state in states.items() if state != "success"]
     print(f"backfill {start}..{end}: {len(days)} day(s), {len(failed)} failed")
     return 1 if failed else 0
+
+
+def airflow_ui(settings: Settings) -> int:
+    """Start the embedded Airflow (api-server + scheduler + dag-processor + triggerer) on the
+    metadata of `xrec run` and `xrec backfill`, until Ctrl-C. No cron runs are started: the
+    UI shows, logs and lets you clear or trigger the runs xrec made."""
+    topology = AirflowTopology(use_job_schedule=False, api_port=settings.airflow_port)
+    with Scheduler(settings, topology) as scheduler:
+        print(f"Airflow UI: http://127.0.0.1:{topology.api_port}/  (AIRFLOW_HOME="
+              f"{settings.airflow_home}; plain `airflow` commands work with that AIRFLOW_HOME). "
+              "Ctrl-C stops it.", flush=True)
+        try:
+            while all(process.poll() is None for process in scheduler.processes):
+                time.sleep(2)
+        except KeyboardInterrupt:
+            return 0
+    print("an Airflow component stopped; see "
+          f"{settings.airflow_home / 'process-logs'}", file=sys.stderr)
+    return 1

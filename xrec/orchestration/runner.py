@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from xrec.config import Settings
 from xrec.orchestration import DAG_ID
-from xrec.orchestration.airflow_home import AirflowTopology, airflow, bootstrap
+from xrec.orchestration.airflow_home import (
+    AirflowCommandFailed, AirflowTopology, airflow, bootstrap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ def run_day_in_process(settings: Settings, run_date: date, partners: list[str] |
     Airflow's full output goes to a log file; the terminal shows each task as it starts and
     ends, and every error line, so a newcomer sees progress rather than a wall of logs.
     """
-    env = bootstrap(settings)
+    env = bootstrap(settings, AirflowTopology(api_port=settings.airflow_port))
     conf = json.dumps({"partners": partners or []})
     cmd = [str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID,
            logical_date_for(run_date), "-c", conf]
@@ -52,6 +54,12 @@ def run_day_in_process(settings: Settings, run_date: date, partners: list[str] |
             progress = _progress_line(line, state)
             if progress:
                 print(progress, flush=True)
+    if proc.returncode == 0 and not state.get("ended"):
+        # Airflow marks a run that executed no task successful (e.g. a date it would not
+        # schedule): that is not a successful day.
+        print(f"  FAILED no task of {DAG_ID} ran for {run_date} although Airflow reported "
+              f"success; see {log_path}", flush=True)
+        return 1
     return proc.returncode
 
 
@@ -73,12 +81,39 @@ def _progress_line(line: str, state: dict) -> str | None:
         if "starting" in line:
             started[name] = time.monotonic()
             return None
+        state["ended"] = state.get("ended", 0) + 1
         return f"  done  {name:<34} {time.monotonic() - started.pop(name, time.monotonic()):6.1f}s"
     if _EXCEPTION.match(line):
         state["in_exception"] = True
         return "  FAILED " + line.rstrip()
     event = _ERROR_EVENT.match(line)
     return f"  ERROR {event.group(1)}" if event else None
+
+
+def create_backfill(env: dict[str, str], start: date, end: date) -> None:
+    """`airflow backfill create` for [start, end] (re-running completed days); on failure,
+    cancel whatever it left unfinished and raise with Airflow's own message."""
+    try:
+        airflow(env, "backfill", "create", "--dag-id", DAG_ID, "--from-date",
+                logical_date_for(start), "--to-date", logical_date_for(end),
+                "--max-active-runs", "1", "--reprocess-behavior", "completed", capture=True)
+    except AirflowCommandFailed:
+        cancel_unfinished_backfills(env)
+        raise
+
+
+def cancel_unfinished_backfills(env: dict[str, str]) -> list[int]:
+    """Cancel every unfinished backfill of xrec_daily (as the REST API's cancel does: pause it,
+    fail its queued and running runs, mark it completed); returns their ids. A backfill left
+    half-created or interrupted would otherwise block every later one (AlreadyRunningBackfill)."""
+    done = subprocess.run([sys.executable, "-m", "xrec.orchestration.backfills", DAG_ID],
+                          env=env, text=True, capture_output=True)
+    if done.returncode:
+        raise AirflowCommandFailed(f"cancelling unfinished backfills failed:\n{done.stderr[-3000:]}")
+    ids = [int(word) for word in done.stdout.split()]
+    if ids:
+        log.warning("cancelled unfinished backfill(s) %s of %s", ids, DAG_ID)
+    return ids
 
 
 def _exit_on_sigterm(signum, frame):
@@ -109,12 +144,16 @@ class Scheduler:
         logs.mkdir(parents=True, exist_ok=True)
         airflow_bin = str(Path(sys.executable).parent / "airflow")
         try:
-            for args in self.components():
+            # The api-server first: tasks call its execution API, and a backfill created before
+            # the scheduler starts has tasks to run at once (under load the api-server took
+            # longer to start than the scheduler took to launch the first task).
+            for number, args in enumerate(self.components()):
                 out = open(logs / f"{args[0]}{'-' + args[1] if args[0] == 'celery' else ''}.log", "ab")
                 self.processes.append(subprocess.Popen(
                     [airflow_bin, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
                     start_new_session=True))
-            self._wait_for_api()
+                if number == 0:
+                    self._wait_for_api()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -175,9 +214,7 @@ class Scheduler:
         return run_id
 
     def backfill(self, start: date, end: date) -> None:
-        airflow(self.env, "backfill", "create", "--dag-id", DAG_ID, "--from-date",
-                logical_date_for(start), "--to-date", logical_date_for(end),
-                "--max-active-runs", "1", "--reprocess-behavior", "completed", capture=True)
+        create_backfill(self.env, start, end)
 
     def wait_for_days(self, days: list[date], since: datetime, timeout: float = 1800) -> dict[date, str]:
         """Wait until every business day in ``days`` has a run that finished after ``since``

@@ -26,6 +26,18 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
         from xrec.quality import summarise
 
         lines.append(summarise(settings, run_date))
+    for source, reason in _query(settings, "select source, reason from main.late_sources "
+                                           "where run_date = ?", [run_date]):
+        lines.append(f"  LATE {source}: built from its last good state ({reason})")
+    orphans = _query(settings, """
+        select t.source, count(*) from marts.fct_interactions t
+        where t.occurred_date <= ?
+          and not exists (select 1 from marts.dim_item k where k.item_key = t.item_key)
+        group by t.source order by t.source""", [run_date])
+    if orphans:
+        lines.append("  orphan references (interactions naming items not delivered yet; kept, left "
+                     "out of the model until the item arrives): "
+                     + ", ".join(f"{source} {count}" for source, count in orphans))
     model = _query(settings, """
         select model_version, ranker, primary_metric, primary_value, baseline_value, is_published,
                decision_reason

@@ -60,6 +60,7 @@ RECOMMENDATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("person_id", "VARCHAR"),
     ("variant", "VARCHAR"),
     ("reason", "VARCHAR"),
+    ("reason_items", "VARCHAR"),
 )
 
 # Who receives what in each direction (CONTRACT.md "What comes out").

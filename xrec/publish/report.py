@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, exists
+from xrec.quality.late import late_sources
 from xrec.warehouse import connect
 
 # Headless before anything plots (pandas' .plot imports pyplot): the report never needs a display.
@@ -75,6 +76,11 @@ def build_report(settings: Settings, run_date: date) -> Path:
     # Before the very first ingest there is no warehouse file: report on an empty database.
     with connect(settings, read_only=True) if settings.warehouse.exists() else duckdb.connect() as con:
         status = _status(con, run_date)
+        late = late_sources(con, run_date)
+        if late:
+            status = (status[0], status[1] + " Built without the late drop(s) of "
+                      + ", ".join(source for source, _ in late) + ": their last good data was "
+                      "used and the next run loads the drop once it lands.")
         plots = [
             _metrics_plot(con, run_date),
             _recommendations_plot(con, run_date),

@@ -12,6 +12,7 @@ from xrec.publish.current import publish_partition
 from xrec.publish.exports import ExportsFailed, write_partner_exports
 from xrec.publish.files import write_parquet, write_snapshot
 from xrec.publish.postgres import load_serving
+from xrec.publish.serving import write_serving_bundle
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class PublishSummary:
     snapshot: Path | None = None
     serving_rows: dict[str, int] | None = None  # None: no serving DSN configured
     exports: dict[str, Path] = field(default_factory=dict)  # partner -> manifest.json
+    serving_bundle: Path | None = None  # what `xrec serve` switches to (None: unpublished)
 
 
 def publish(settings: Settings, run_date: date) -> PublishSummary:
@@ -47,6 +49,7 @@ def publish(settings: Settings, run_date: date) -> PublishSummary:
         parquet = write_parquet(con, settings, run_date, tables)
         snapshot = write_snapshot(con, settings)
         serving = load_serving(con, settings, run_date)
+        bundle = write_serving_bundle(con, settings, run_date) if partition.rows else None
         try:
             exports = write_partner_exports(con, settings, run_date) if partition.rows else {}
         except ExportsFailed as error:
@@ -61,6 +64,7 @@ def publish(settings: Settings, run_date: date) -> PublishSummary:
         snapshot=snapshot,
         serving_rows=serving,
         exports=exports,
+        serving_bundle=bundle,
     )
     log.info(
         "publish %s: %d recommendations, %d Parquet tables, Postgres %s, %d partner exports",

@@ -50,9 +50,9 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 
 
 def raw_frame(
-    con: duckdb.DuckDBPyConnection, table: str, run_date: date, casts: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection, table: str, deliveries: list[date], casts: Mapping[str, str]
 ) -> pd.DataFrame:
-    """Rows of ``raw.<table>`` delivered on ``run_date``, plus typed copies of ``casts`` columns."""
+    """Rows of ``raw.<table>`` delivered on ``deliveries``, plus typed copies of ``casts`` columns."""
     columns = {
         row[0]
         for row in con.execute(
@@ -63,9 +63,10 @@ def raw_frame(
     }
     derived = [expr for col, kind in casts.items() if col in columns for expr in _derived(col, kind)]
     select = ", ".join(["*", *derived])
-    sql = f"select {select} from raw.{quote(table)} where _delivery_date = ? order by _source_file, _source_line"
+    sql = (f"select {select} from raw.{quote(table)} where list_contains(?::date[], _delivery_date) "
+           "order by _delivery_date, _source_file, _source_line")
     con.execute(f"set TimeZone = '{LOCAL_TZ}'")
-    return con.execute(sql, [run_date]).df()
+    return con.execute(sql, [deliveries]).df()
 
 
 def _derived(column: str, kind: str) -> list[str]:
@@ -121,14 +122,15 @@ def local_naive(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def delivered_rows(
-    con: duckdb.DuckDBPyConnection, source: str, entity: str, run_date: date
+    con: duckdb.DuckDBPyConnection, source: str, entity: str, deliveries: list[date]
 ) -> int | None:
-    """Rows loaded for this (source, entity) delivery per raw.load_audit; None if not delivered."""
+    """Rows loaded for these (source, entity) deliveries per raw.load_audit; None if none."""
     if not table_exists(con, "raw", "load_audit"):
         return None
     row = con.execute(
-        "select sum(rows_loaded) from raw.load_audit where source = ? and entity = ? and delivery_date = ?",
-        [source, entity, run_date],
+        "select sum(rows_loaded) from raw.load_audit where source = ? and entity = ? "
+        "and list_contains(?::date[], delivery_date)",
+        [source, entity, deliveries],
     ).fetchone()
     return None if row[0] is None else int(row[0])
 
@@ -161,13 +163,13 @@ def reference_rows(
     return None if row[0] is None else float(row[0])
 
 
-def quarantined(con: duckdb.DuckDBPyConnection, source: str, run_date: date) -> pd.DataFrame:
-    """raw.quarantine rows of one source's delivery (empty frame when there are none)."""
+def quarantined(con: duckdb.DuckDBPyConnection, source: str, deliveries: list[date]) -> pd.DataFrame:
+    """raw.quarantine rows of one source's deliveries (empty frame when there are none)."""
     columns = ["entity", "source_file", "source_line", "record_key", "rule", "column_name", "bad_value"]
     if not table_exists(con, "raw", "quarantine"):
         return pd.DataFrame(columns=columns)
     return con.execute(
-        f"select {', '.join(columns)} from raw.quarantine where source = ? and delivery_date = ? "
-        "order by entity, source_file, source_line",
-        [source, run_date],
+        f"select {', '.join(columns)} from raw.quarantine where source = ? "
+        "and list_contains(?::date[], delivery_date) order by entity, source_file, source_line",
+        [source, deliveries],
     ).df()

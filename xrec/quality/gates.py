@@ -42,11 +42,15 @@ class _Job:
     settled: SuiteResult | None = None
 
 
-def validate_raw(settings: Settings, source: str, run_date: date) -> GateResult:
-    """Validate ``source``'s delivery of ``run_date`` (rows with ``_delivery_date = run_date``).
+def validate_raw(settings: Settings, source: str, run_date: date,
+                 deliveries: list[date] | None = None) -> GateResult:
+    """Validate ``source``'s delivery of ``run_date`` (rows with ``_delivery_date = run_date``),
+    or the rows of several ``deliveries`` judged together (a backlog of earlier deliveries that
+    never passed a gate; its row-count band is not applied, the band compares one day's drop).
 
-    Entities without a delivery that day are recorded as passed with 0 rows and a note.
+    Entities without a delivery are recorded as passed with 0 rows and a note.
     """
+    deliveries = deliveries or [run_date]
     if source not in settings.sources:
         raise ValueError(f"unknown source {source!r}; configured sources: {settings.sources}")
     kind = "platform" if source == PLATFORM else "partner"
@@ -55,25 +59,28 @@ def validate_raw(settings: Settings, source: str, run_date: date) -> GateResult:
     jobs = []
     con = connect(settings, read_only=True)
     try:
-        quarantine = frames.quarantined(con, source, run_date)
+        quarantine = frames.quarantined(con, source, deliveries)
         for suite in suites:
             table = f"{source}__{suite.entity}"
             quarantined_rows = int((quarantine["entity"] == suite.entity).sum())
             job = _Job(suite, source, f"{suite.name}.{source}", f"raw.{table}", quarantined_rows=quarantined_rows)
-            delivered = frames.delivered_rows(con, source, suite.entity, run_date)
-            frame = frames.raw_frame(con, table, run_date, suite.meta.get("casts", {})) if frames.table_exists(con, "raw", table) else None
+            delivered = frames.delivered_rows(con, source, suite.entity, deliveries)
+            frame = frames.raw_frame(con, table, deliveries, suite.meta.get("casts", {})) if frames.table_exists(con, "raw", table) else None
             if delivered is None and (frame is None or frame.empty):
                 jobs.append(_settle(job, 0, "no delivery on run_date: nothing to validate"))
                 continue
             if frame is None:
                 jobs.append(_settle(job, 0, f"raw.{table} missing although delivered", missing=f"raw.{table}"))
                 continue
-            band = _row_count_band(suite, frames.reference_rows(con, source, suite.entity, run_date))
+            reference = frames.reference_rows(con, source, suite.entity, run_date) if len(deliveries) == 1 else None
+            band = _row_count_band(suite, reference)
             jobs.append(_Job(**{**job.__dict__, "frame": frame, "parameters": {**base, **band}}))
     finally:
         con.close()
-    write_listing(settings.artifacts / "data_docs", source, run_date, quarantine)
-    return _run_gate(settings, "raw", source, run_date, jobs)
+    for delivery in deliveries:
+        listed = quarantine[quarantine["source_file"].str.contains(f"/{delivery.isoformat()}/", regex=False)]
+        write_listing(settings.artifacts / "data_docs", source, delivery, listed)
+    return _run_gate(settings, "raw", source, max(deliveries), jobs)
 
 
 def validate_marts(settings: Settings, run_date: date) -> GateResult:

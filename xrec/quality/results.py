@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from xrec.config import Settings
+from xrec.verdicts import Verdict
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class GateResult:
         )
 
 
-class QualityGateFailed(Exception):
+class QualityGateFailed(Verdict):
     """An error-level expectation failed; the message lists each one with sample values."""
 
     def __init__(self, result: GateResult) -> None:

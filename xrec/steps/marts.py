@@ -19,7 +19,7 @@ def _families(families: tuple[str, ...]) -> str:
 MART_SQL = {
     "persons": "select person_id, city, risk_tolerance from marts.ml_persons order by person_id",
     "recipients": "select person_id, recipient_source, recipient_id from marts.ml_recipients order by all",
-    "items": """select item_key, source, item_id, category, topic, city,
+    "items": """select item_key, source, item_id, title, category, topic, city,
                        cast(risk_level as integer) as risk_level, is_active
                 from marts.ml_items order by source = 'platform' desc, source, item_key""",
     "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions "

@@ -21,6 +21,7 @@ from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
 from ml.dataset import MartDataError, build_dataset, data_window, known_interactions
 from ml.embeddings import model_embeddings
 from ml.evaluate import PRIMARY_METRIC
+from ml.explain import model_explainer
 from ml.gate import promotion_decision
 from ml.pipeline import evaluate_champion, fit_published
 from ml.rules import build_rule_context
@@ -40,7 +41,7 @@ CANDIDATES_DDL = """
 create table if not exists main.recommendation_candidates (
     run_date date, model_version varchar, direction varchar, partner varchar,
     recipient_id varchar, item_id varchar, rank integer, score double,
-    generated_at timestamp, person_id varchar, variant varchar, reason varchar
+    generated_at timestamp, person_id varchar, variant varchar, reason varchar, reason_items varchar
 )"""
 
 
@@ -143,7 +144,8 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     owned = dataset.interaction_matrices(interactions)[0]
     popularity = popularity_embeddings(owned)
     published = popularity if run.ranker == POPULARITY else model_embeddings(model, dataset)
-    scorers = Scorers(model=published, popularity=popularity, ranker=run.ranker)
+    scorers = Scorers(model=published, popularity=popularity, ranker=run.ranker,
+                      explainer=model_explainer(model, dataset, owned))
     frame = score_all(ranking(settings), run_date, run.model_version, dataset, scorers,
                       build_rule_context(dataset, owned), marts.recipients)
     return write_candidates(settings, run_date, frame)

@@ -23,7 +23,9 @@ final as (
         count(distinct interactions.item_key)::integer as item_count,
         count(distinct interactions.source)::integer as source_count,
         coalesce(sum(interactions.amount) filter (where interactions.event_type = 'purchase'), 0)::decimal(18, 2) as monetary,
-        sum(interactions.weight) as weight_total,
+        -- rounded for the same reason as finance_risk_avg below: parallel float sums differ in
+        -- the last bits between reruns of a day
+        round(sum(interactions.weight), 9) as weight_total,
         min(interactions.age_days) as recency_days,
         max(interactions.occurred_at) as last_at,
         -- finance products the person engaged with, weighted by engagement

@@ -1,0 +1,247 @@
+"""Personal reasons: what in a person's own history (or stated features) led to an item.
+
+From the model itself, vectorised over candidate rows:
+- history items: the (at most three) items of the person's history whose learnt representation
+  is most similar (cosine) to the recommended item's; only items of the sources the audience
+  may know of are named (`allowed_sources`), and only when the similarity is positive;
+- otherwise features: the person's representation is the weighted sum of their feature vectors,
+  so feature f adds w_f * (e_f . v_item) to the score; the (at most two) largest positive terms
+  of the named families (city, topic, style, brand, risk) are named;
+- the shared topic, when the item's topic is that of a named history item;
+- the popularity control group says so: "popular with people in <city>" when at least
+  MIN_CITY_USERS people of the person's city have the item, else "popular with everyone".
+Text comes in Chinese and English; `reason_items` is the structured (JSON) form of the same.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from lightfm import LightFM
+
+from ml.dataset import USER_FEATURES, RecDataset
+from ml.embeddings import model_embeddings
+
+TOP_ITEMS = 3
+TOP_FEATURES = 2
+MIN_CITY_USERS = 3
+# Candidate rows per chunk when pairing candidates with history items: the pair arrays hold
+# chunk x history-length x d floats twice (200k rows peaked at 1.4 GB at S; 20k: ~0.2 GB).
+CHUNK = 20_000
+_ZH_FAMILY = {"city": "你在{}", "topic": "你对{}感兴趣"}
+_EN_FAMILY = {"city": "you are in {}", "topic": "you are interested in {}"}
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """Per candidate row: Chinese text, English text, reason_items JSON."""
+
+    zh: np.ndarray
+    en: np.ndarray
+    items_json: np.ndarray
+
+    @property
+    def text(self) -> np.ndarray:
+        """The `reason` column: both languages in one string."""
+        return self.zh + " | " + self.en
+
+
+@dataclass(frozen=True)
+class Explainer:
+    """What reasons are computed from: the model's item and feature vectors and the catalogue."""
+
+    item_vectors: np.ndarray  # items x d, l2-normalised learnt item representations
+    raw_item_vectors: np.ndarray  # items x d, as the model scores them
+    feature_vectors: np.ndarray  # user features x d
+    feature_names: np.ndarray  # object, user feature index -> 'family:value'
+    named_features: np.ndarray  # bool, per user feature: may be named in a reason
+    feature_zh: np.ndarray  # object, per user feature: its Chinese phrase
+    feature_en: np.ndarray
+    feature_json: np.ndarray  # object, per user feature: its reason_items entry
+    source_names: pd.Index  # source -> code
+    source_codes: np.ndarray  # int, per item
+    topics: np.ndarray  # object, per item ('' where no topic)
+    topic_json: np.ndarray  # object, per item: its topic's reason_items entry
+    item_json: np.ndarray  # object, per item: its reason_items entry
+    item_zh: np.ndarray  # object, per item: 《title》
+    city_index: pd.Index  # city name -> row of city_item_users
+    city_item_users: sp.csr_matrix  # cities x items: people of the city who have the item
+
+    def explain(
+        self, history: sp.csr_matrix, features: sp.csr_matrix, cities: np.ndarray, rows: np.ndarray,
+        items: np.ndarray, popular: bool, allowed_sources: tuple[str, ...],
+    ) -> Reasons:
+        """Reasons for candidate j = (person row rows[j], item items[j]), ranked by popularity
+        (`popular`) or by the model; `history`, `features` and `cities` (object, None unknown)
+        are indexed by person row."""
+        if popular:
+            return self._popular(cities[rows], items)
+        wanted = np.zeros(len(self.source_names), bool)
+        wanted[[self.source_names.get_loc(s) for s in allowed_sources if s in self.source_names]] = True
+        history = sp.csr_matrix(history)
+        # Only the stored entries are filtered: O(history), not O(catalogue), per request. Fresh
+        # index arrays: eliminate_zeros rewrites them in place, and `history` is the caller's
+        # (the rules' owned matrix).
+        named = sp.csr_matrix((history.data * wanted[self.source_codes[history.indices]], history.indices.copy(),
+                               history.indptr.copy()), shape=history.shape)
+        named.eliminate_zeros()
+        top_items = _top_pairs(named, rows, self.item_vectors[items], self.item_vectors, False, TOP_ITEMS)
+        feature_weights = sp.csr_matrix(features)
+        top_features = _top_pairs(feature_weights, rows, self.raw_item_vectors[items], self.feature_vectors,
+                                  True, TOP_FEATURES, self.named_features)
+        return self._render(items, top_items, top_features)
+
+    def _render(self, items: np.ndarray, top_items: np.ndarray, top_features: np.ndarray) -> Reasons:
+        n = len(items)
+        has_items = top_items[:, 0] >= 0
+        has_features = ~has_items & (top_features[:, 0] >= 0)
+        topic = self.topics[items]
+        shared = np.zeros(n, bool)
+        for slot in range(TOP_ITEMS):
+            picked = top_items[:, slot]
+            shared |= (picked >= 0) & (self.topics[np.maximum(picked, 0)] == topic) & (topic != "")
+        zh = np.full(n, "", object)
+        en = np.full(n, "", object)
+        entries = np.full(n, "", object)
+        # history items
+        for slot in range(TOP_ITEMS):
+            picked = top_items[:, slot]
+            on = picked >= 0
+            sep = "" if slot == 0 else "、"
+            zh[on] = zh[on] + sep + self.item_zh[picked[on]]
+            en[on] = en[on] + ("" if slot == 0 else ", ") + self.item_zh[picked[on]]
+            entries[on] = entries[on] + ("" if slot == 0 else ",") + self.item_json[picked[on]]
+        zh[has_items] = "因为你关注过" + zh[has_items]
+        en[has_items] = "because of " + en[has_items] + " in your history"
+        with_topic = has_items & shared
+        zh[with_topic] = zh[with_topic] + "（同一主题：" + topic[with_topic] + "）"
+        en[with_topic] = en[with_topic] + " (same topic: " + topic[with_topic] + ")"
+        entries[with_topic] = entries[with_topic] + "," + self.topic_json[items[with_topic]]
+        # stated features
+        feature_zh, feature_en, feature_json = self.feature_zh, self.feature_en, self.feature_json
+        for slot in range(TOP_FEATURES):
+            picked = top_features[:, slot]
+            on = has_features & (picked >= 0)
+            zh[on] = zh[on] + ("因为" if slot == 0 else "、") + feature_zh[picked[on]]
+            en[on] = en[on] + ("because " if slot == 0 else " and ") + feature_en[picked[on]]
+            entries[on] = entries[on] + ("" if slot == 0 else ",") + feature_json[picked[on]]
+        # neither: the item's own topic (what every reason said before)
+        bare = ~has_items & ~has_features
+        zh[bare] = "主题：" + topic[bare]
+        en[bare] = "topic: " + topic[bare]
+        entries[bare] = self.topic_json[items[bare]]
+        return Reasons(zh=zh, en=en, items_json="[" + entries + "]")
+
+    def _popular(self, cities: np.ndarray, items: np.ndarray) -> Reasons:
+        city = np.array(["" if pd.isna(c) else str(c) for c in cities], object)
+        code = self.city_index.get_indexer(city)
+        users = np.zeros(len(items))
+        known = code >= 0
+        if known.any():
+            users[known] = np.asarray(self.city_item_users[code[known], items[known]]).ravel()
+        local = known & (users >= MIN_CITY_USERS)
+        zh = np.where(local, "在" + city + "很受欢迎", "大家都在看")
+        en = np.where(local, "popular with people in " + city, "popular with everyone")
+        city_json = np.array([json.dumps(c, ensure_ascii=False) for c in city], object)
+        entries = np.where(local, '[{"kind":"popular","city":' + city_json + "}]", '[{"kind":"popular"}]')
+        return Reasons(zh=zh.astype(object), en=en.astype(object), items_json=entries.astype(object))
+
+
+def _top_pairs(
+    matrix: sp.csr_matrix, rows: np.ndarray, targets: np.ndarray, column_vectors: np.ndarray,
+    weighted: bool, top: int, allowed_columns: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per candidate j, the (at most `top`) columns c of matrix row rows[j] with the largest
+    positive term (weight if `weighted`) * column_vectors[c] . targets[j]; -1 pads."""
+    result = np.full((len(rows), top), -1, np.int64)
+    for start in range(0, len(rows), CHUNK):
+        chunk = slice(start, min(start + CHUNK, len(rows)))
+        cand_rows = rows[chunk]
+        starts, counts = matrix.indptr[cand_rows], matrix.indptr[cand_rows + 1] - matrix.indptr[cand_rows]
+        total = int(counts.sum())
+        if total == 0:
+            continue
+        pair_cand = np.repeat(np.arange(len(cand_rows)), counts)
+        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        position = np.repeat(starts, counts) + offset
+        pair_col = matrix.indices[position]
+        terms = np.einsum("ij,ij->i", column_vectors[pair_col], targets[chunk][pair_cand])
+        if weighted:
+            terms = terms * matrix.data[position]
+        keep = terms > 0
+        if allowed_columns is not None:
+            keep &= allowed_columns[pair_col]
+        pair_cand, pair_col, terms = pair_cand[keep], pair_col[keep], terms[keep]
+        order = np.lexsort((pair_col, -terms, pair_cand))  # ties broken by column: deterministic
+        pair_cand, pair_col = pair_cand[order], pair_col[order]
+        first = np.searchsorted(pair_cand, pair_cand, side="left")
+        rank = np.arange(len(pair_cand)) - first
+        chosen = rank < top
+        result[start + pair_cand[chosen], rank[chosen]] = pair_col[chosen]
+    return result
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1)).astype(np.float32)
+
+
+def model_explainer(model: LightFM | None, dataset: RecDataset, owned: sp.spmatrix) -> Explainer:
+    """The explainer of a published ranker: a LightFM model's item representations (as scored,
+    see ml.embeddings, without the two bias columns) and user feature embeddings; None when
+    popularity is published (its reasons name no history, so no vectors are needed)."""
+    if model is None:
+        return build_explainer(dataset, np.zeros((len(dataset.item_keys), 1), np.float32),
+                               np.zeros((dataset.user_features.shape[1], 1), np.float32), owned)
+    embeddings = model_embeddings(model, dataset)
+    return build_explainer(dataset, embeddings.items[:, :-2], model.user_embeddings, owned)
+
+
+def build_explainer(
+    dataset: RecDataset, item_vectors: np.ndarray, feature_vectors: np.ndarray, owned: sp.spmatrix,
+) -> Explainer:
+    """An explainer for `dataset`: `item_vectors` are the model's item representations (items x d,
+    without biases), `feature_vectors` its user feature embeddings, `owned` persons x items."""
+    items = dataset.items
+    titles = items["title"].fillna(items["item_id"]).astype(str)
+    item_json = [
+        json.dumps({"kind": "item", "source": s, "item_id": i, "title": t}, ensure_ascii=False)
+        for s, i, t in zip(items["source"], items["item_id"], titles)
+    ]
+    cities = dataset.persons["city"]
+    city_index = pd.Index(cities.dropna().unique(), dtype=object)
+    code = city_index.get_indexer(cities.fillna(""))
+    person_city = sp.csr_matrix(
+        (np.ones(int((code >= 0).sum()), np.float32), (code[code >= 0], np.flatnonzero(code >= 0))),
+        shape=(len(city_index), len(cities)),
+    )
+    has_item = sp.csr_matrix(owned, dtype=np.float32)
+    has_item.data[:] = 1
+    names = np.array(dataset.id_maps()["user_features"], object)
+    family = np.array([name.split(":", 1)[0] if ":" in name else "" for name in names], object)
+    value = np.array([name.split(":", 1)[-1] for name in names], object)
+    sources = pd.Index(items["source"].unique(), dtype=object)
+    topics = np.array([t if isinstance(t, str) else "" for t in items["topic"]], object)
+    return Explainer(
+        item_vectors=_normalised(item_vectors),
+        raw_item_vectors=np.ascontiguousarray(item_vectors, dtype=np.float32),
+        feature_vectors=np.ascontiguousarray(feature_vectors, dtype=np.float32),
+        feature_names=names,
+        named_features=np.isin(family, USER_FEATURES),
+        feature_zh=np.array([_ZH_FAMILY.get(f, "你偏好{}").format(v) for f, v in zip(family, value)], object),
+        feature_en=np.array([_EN_FAMILY.get(f, "you like {}").format(v) for f, v in zip(family, value)], object),
+        feature_json=np.array([json.dumps({"kind": "feature", "feature": name}, ensure_ascii=False)
+                               for name in names], object),
+        source_names=sources,
+        source_codes=sources.get_indexer(items["source"]),
+        topics=topics,
+        topic_json=np.array([json.dumps({"kind": "topic", "topic": t}, ensure_ascii=False) for t in topics], object),
+        item_json=np.array(item_json, object),
+        item_zh=("《" + titles + "》").to_numpy(object),
+        city_index=city_index,
+        city_item_users=sp.csr_matrix(person_city @ has_item),
+    )

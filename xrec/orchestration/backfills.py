@@ -1,0 +1,40 @@
+"""`python -m xrec.orchestration.backfills DAG_ID`: cancel the DAG's unfinished backfills in the
+metadata DB of the current Airflow environment; prints their ids.
+
+Airflow 3 has no CLI command for it (only the REST API, which needs a running api-server and
+a token); this does what that endpoint does, in a subprocess so the Airflow configuration comes
+from the environment xrec builds.
+"""
+from __future__ import annotations
+
+import sys
+
+from airflow.models.backfill import Backfill, BackfillDagRun
+from airflow.models.dagrun import DagRun
+from airflow.utils import timezone
+from airflow.utils.session import create_session
+from airflow.utils.state import DagRunState
+from sqlalchemy import select, update
+
+
+def cancel_unfinished(dag_id: str) -> list[int]:
+    with create_session() as session:
+        backfills = session.scalars(select(Backfill).where(
+            Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))).all()
+        for backfill in backfills:
+            backfill.is_paused = True
+            session.commit()  # no new runs start from here
+            session.execute(
+                update(DagRun)
+                .where(DagRun.id.in_(select(BackfillDagRun.dag_run_id)
+                                     .where(BackfillDagRun.backfill_id == backfill.id)),
+                       DagRun.state.in_([DagRunState.QUEUED, DagRunState.RUNNING]))
+                .values(state=DagRunState.FAILED)
+                .execution_options(synchronize_session=False))
+            backfill.completed_at = timezone.utcnow()
+            session.commit()
+        return [backfill.id for backfill in backfills]
+
+
+if __name__ == "__main__":
+    print(" ".join(str(i) for i in cancel_unfinished(sys.argv[1])))
