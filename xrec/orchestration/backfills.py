@@ -1,5 +1,5 @@
 """`python -m xrec.orchestration.backfills DAG_ID`: cancel the DAG's unfinished backfills in the
-metadata DB of the current Airflow environment; prints their ids.
+metadata DB of the current Airflow environment; prints their ids (a JSON list, last line).
 
 Airflow 3 has no CLI command for it (only the REST API, which needs a running api-server and
 a token); this does what that endpoint does, in a subprocess so the Airflow configuration comes
@@ -7,6 +7,7 @@ from the environment xrec builds.
 """
 from __future__ import annotations
 
+import json
 import sys
 
 from airflow.models.backfill import Backfill, BackfillDagRun
@@ -37,4 +38,5 @@ def cancel_unfinished(dag_id: str) -> list[int]:
 
 
 if __name__ == "__main__":
-    print(" ".join(str(i) for i in cancel_unfinished(sys.argv[1])))
+    # Airflow logs to stdout too: the ids go on the last line, as JSON, for the caller to find.
+    print(json.dumps(cancel_unfinished(sys.argv[1])))

@@ -110,7 +110,7 @@ def cancel_unfinished_backfills(env: dict[str, str]) -> list[int]:
                           env=env, text=True, capture_output=True)
     if done.returncode:
         raise AirflowCommandFailed(f"cancelling unfinished backfills failed:\n{done.stderr[-3000:]}")
-    ids = [int(word) for word in done.stdout.split()]
+    ids = json.loads(done.stdout.strip().splitlines()[-1])  # Airflow's own log lines come first
     if ids:
         log.warning("cancelled unfinished backfill(s) %s of %s", ids, DAG_ID)
     return ids
