@@ -35,7 +35,7 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
           and not exists (select 1 from marts.dim_item k where k.item_key = t.item_key)
         group by t.source order by t.source""", [run_date])
     if orphans:
-        lines.append("  orphan references (interactions naming items not delivered yet; kept, left "
+        lines.append("  orphan references (interactions naming items not delivered or quarantined; kept, left "
                      "out of the model until the item arrives): "
                      + ", ".join(f"{source} {count}" for source, count in orphans))
     model = _query(settings, """
