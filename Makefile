@@ -27,8 +27,12 @@ system-deps:
 run: setup
 	$(BIN)/xrec run --latest
 
+# Two worker processes (pytest-xdist), a test file per worker at a time: the end-to-end runs
+# spend much of their time waiting on Airflow, so two at once use the 2 cores CI has. The 25
+# slowest tests are listed at the end.
+TEST_WORKERS ?= 2
 test: setup system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 backfill: setup
 	@test -n "$(START)" -a -n "$(END)" || (echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" && exit 2)
