@@ -1,13 +1,12 @@
 """Issue 16, case 10: on the embedded default (SQLite + LocalExecutor), a day run with
 `xrec run`, then `xrec backfill` over it and one day beyond, twice: both backfills succeed, each
 is recorded finished by the scheduler (not cancelled), and the re-run days equal the daily run."""
-import socket
 import sqlite3
 from datetime import timedelta
 
 import pytest
 
-from tests.e2e.conftest import LAST_DAY
+from tests.e2e.conftest import LAST_DAY, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -18,15 +17,9 @@ DAY = LAST_DAY - timedelta(days=2)
 BEYOND = DAY + timedelta(days=1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_backfill_over_a_day_already_run_and_beyond_twice(deployment):
     xrec = deployment()
-    xrec.env["XREC_AIRFLOW_PORT"] = str(_free_port())  # not another embedded Airflow's
+    xrec.env["XREC_AIRFLOW_PORT"] = str(free_port())  # not another embedded Airflow's
     daily = xrec.xrec("run", "--date", DAY.isoformat())
     assert daily.returncode == 0, daily.stdout[-3000:] + daily.stderr[-3000:]
     daily_day = xrec.recommendations(DAY)
