@@ -25,7 +25,8 @@ def test_schemas_hold_the_documented_marts(tiny_built: Settings) -> None:
     }
     for name in ("ml_persons", "ml_recipients", "ml_items", "ml_interactions",
                  "ml_person_features", "ml_item_features", "dim_person", "dim_item",
-                 "fct_interactions", "bi_partner_overlap", "bi_segment_profiles"):
+                 "fct_interactions", "bi_partner_overlap", "bi_segment_profiles",
+                 "bi_orphan_references"):
         assert ("marts", name) in tables
     assert ("staging", "stg_platform__users") in tables
     assert ("intermediate", "int_identity") in tables

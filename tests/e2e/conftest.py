@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -19,6 +20,13 @@ from xrec.sample import generate
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SAMPLE_START, SAMPLE_DAYS, SAMPLE_USERS, SAMPLE_SEED = date(2026, 11, 1), 10, 1000, 11
 LAST_DAY = SAMPLE_START + timedelta(days=SAMPLE_DAYS - 1)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, so no other Airflow on the machine answers our tasks."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

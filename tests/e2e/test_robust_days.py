@@ -2,8 +2,9 @@
 a stray quote costs one record; a file in the wrong encoding fails only its source's load,
 at once (a verdict is not retried), naming the file; once re-delivered, the next day loads it
 and judges it; a late partner under XREC_LATE_PARTNER_POLICY=skip is built from its last good
-state, shown as late, and the other partners publish; an orphan reference is kept, counted per
-partner and left out of the model."""
+state, shown as late (late_sources, model_runs.late_sources, the report), and the other partners
+publish; an orphan reference is kept, counted per partner and day (bi_orphan_references, the
+summary, the report) and left out of the model."""
 import csv
 import gzip
 import io
@@ -78,16 +79,26 @@ def test_corrupted_files_and_a_late_partner(deployment):
     assert f"automod/{LAST_DAY}/_SUCCESS" in late.stdout
     assert xrec.query("select source from late_sources where run_date = ?", [LAST_DAY]) == \
         [("automod",)]
+    # model_runs says which partners the model saw only in their last good state
+    assert xrec.query("select late_sources, is_published from model_runs where run_date = ?",
+                      [LAST_DAY]) == [("automod", True)]
     # home's re-delivered DAY drop was loaded and passed its gate before the run used it
     assert xrec.query("select passed from delivery_verdicts where source = 'home' "
                       "and delivery_date = ? order by decided_at desc limit 1", [DAY]) == [(True,)]
     published = {partner for (partner,) in xrec.query(
         "select distinct partner from cross_recommendations where run_date = ?", [LAST_DAY])}
     assert published == {"realty", "finance", "home", "automod"}
-    # the orphan reference is kept as a late-arriving fact, counted, and left out of the model
-    # (with the references to items the sample's dirt got quarantined, e.g. a negative price)
+    # the orphan reference is kept as a late-arriving fact, counted per partner and day in a BI
+    # mart, and left out of the model (with the references to items the sample's dirt got
+    # quarantined, e.g. a negative price)
     unmatched = xrec.query("select count(*) from marts.fct_interactions t where source = 'realty' "
                            "and not exists (select 1 from marts.dim_item k where k.item_key = t.item_key)")
+    assert xrec.query("select sum(orphan_interactions) from marts.bi_orphan_references "
+                      "where source = 'realty'") == unmatched
+    assert xrec.query("""
+        select o.orphan_interactions >= 1 from marts.bi_orphan_references o
+        join marts.fct_interactions t on t.source = o.source and t.occurred_date = o.occurred_date
+        where t.item_key like ?""", [f"%{orphan}%"]) == [(True,)]
     assert re.search(rf"orphan references .*: realty {unmatched[0][0]}\b", late.stdout)
     assert xrec.query("select count(*) from marts.fct_interactions where item_key like ?",
                       [f"%{orphan}%"]) == [(1,)]
@@ -95,3 +106,4 @@ def test_corrupted_files_and_a_late_partner(deployment):
                       [f"%{orphan}%"]) == [(0,)]
     report = (xrec.root / "artifacts" / "reports" / f"{LAST_DAY}.html").read_text()
     assert "late drop(s) of automod" in report
+    assert re.search(rf"Orphan references .*: .*realty {unmatched[0][0]}\b", report)

@@ -1,24 +1,17 @@
 """A real Airflow deployment (api-server, scheduler, dag-processor, triggerer) on this machine's
 PostgreSQL: a 3-day backfill with LocalExecutor whose days equal the daily runs of those days,
 and a triggered run with Celery on Redis."""
-import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
 
-from tests.e2e.conftest import LAST_DAY
+from tests.e2e.conftest import LAST_DAY, free_port
 from xrec.config import Settings
 from xrec.orchestration.airflow_home import AirflowTopology
 from xrec.orchestration.runner import Scheduler
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _scheduler(xrec, database: str, **topology) -> Scheduler:
@@ -27,7 +20,7 @@ def _scheduler(xrec, database: str, **topology) -> Scheduler:
     settings = Settings.from_env(xrec.env)
     dsn = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
     return Scheduler(settings, AirflowTopology(metadata_dsn=dsn, use_job_schedule=False,
-                                               api_port=_free_port(), **topology))
+                                               api_port=free_port(), **topology))
 
 
 def test_backfill_through_the_scheduler_reproduces_daily_runs(deployment, pg_database):

@@ -1,9 +1,10 @@
-"""`python -m xrec.orchestration.backfills DAG_ID`: cancel the DAG's unfinished backfills in the
-metadata DB of the current Airflow environment; prints their ids (a JSON list, last line).
+"""`python -m xrec.orchestration.backfills cancel|unfinished DAG_ID`: cancel, or list, the DAG's
+unfinished backfills in the metadata DB of the current Airflow environment; prints their ids (a
+JSON list, last line).
 
-Airflow 3 has no CLI command for it (only the REST API, which needs a running api-server and
-a token); this does what that endpoint does, in a subprocess so the Airflow configuration comes
-from the environment xrec builds.
+Airflow 3 has no CLI command for either (only the REST API, which needs a running api-server
+and a token); `cancel` does what the REST endpoint does, in a subprocess so the Airflow
+configuration comes from the environment xrec builds.
 """
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ from airflow.utils import timezone
 from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState
 from sqlalchemy import select, update
+
+
+def unfinished(dag_id: str) -> list[int]:
+    """Ids of the DAG's backfills without ``completed_at``."""
+    with create_session() as session:
+        return list(session.scalars(select(Backfill.id).where(
+            Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))))
 
 
 def cancel_unfinished(dag_id: str) -> list[int]:
@@ -37,6 +45,9 @@ def cancel_unfinished(dag_id: str) -> list[int]:
         return [backfill.id for backfill in backfills]
 
 
+ACTIONS = {"cancel": cancel_unfinished, "unfinished": unfinished}
+
 if __name__ == "__main__":
     # Airflow logs to stdout too: the ids go on the last line, as JSON, for the caller to find.
-    print(json.dumps(cancel_unfinished(sys.argv[1])))
+    action, dag = sys.argv[1:3]
+    print(json.dumps(ACTIONS[action](dag)))

@@ -12,6 +12,7 @@ from xrec.orchestration import DAG_ID, DAG_START
 from xrec.orchestration.airflow_home import AirflowCommandFailed, AirflowTopology, airflow, bootstrap
 from xrec.orchestration.runner import (
     Scheduler, cancel_unfinished_backfills, create_backfill, run_day_in_process,
+    wait_for_backfills_completed,
 )
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,9 @@ def backfill(settings: Settings, start: date, end: date) -> int:
 
     The backfill is created before the scheduler starts: on SQLite, `airflow backfill create`
     racing a running scheduler for the same file failed with "database is locked" (it rewrites
-    the completed runs it re-processes). A failed create, or a backfill stopped half-way, is
-    cancelled so the next `xrec backfill` is not refused with AlreadyRunningBackfill.
+    the completed runs it re-processes). The scheduler is stopped only once it has marked the
+    backfill completed. A failed create, or a backfill stopped half-way, is cancelled so the
+    next `xrec backfill` is not refused with AlreadyRunningBackfill.
     """
     if end < start:
         raise SystemExit(f"xrec backfill: --end {end} is before --start {start}")
@@ -89,6 +91,7 @@ def backfill(settings: Settings, start: date, end: date) -> int:
     try:
         with Scheduler(settings, topology) as scheduler:
             states = scheduler.wait_for_days(days, since, timeout=len(days) * 1800)
+            wait_for_backfills_completed(env)  # recorded finished before the scheduler stops
     except BaseException:
         cancel_unfinished_backfills(env)  # stopped or timed out: leave nothing running
         raise

@@ -102,18 +102,38 @@ def create_backfill(env: dict[str, str], start: date, end: date) -> None:
         raise
 
 
+def _backfills(env: dict[str, str], action: str) -> list[int]:
+    """`python -m xrec.orchestration.backfills <action> xrec_daily` in ``env``; the ids it prints."""
+    done = subprocess.run([sys.executable, "-m", "xrec.orchestration.backfills", action, DAG_ID],
+                          env=env, text=True, capture_output=True)
+    if done.returncode:
+        raise AirflowCommandFailed(f"{action} backfills failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # Airflow's own log lines come first
+
+
 def cancel_unfinished_backfills(env: dict[str, str]) -> list[int]:
     """Cancel every unfinished backfill of xrec_daily (as the REST API's cancel does: pause it,
     fail its queued and running runs, mark it completed); returns their ids. A backfill left
     half-created or interrupted would otherwise block every later one (AlreadyRunningBackfill)."""
-    done = subprocess.run([sys.executable, "-m", "xrec.orchestration.backfills", DAG_ID],
-                          env=env, text=True, capture_output=True)
-    if done.returncode:
-        raise AirflowCommandFailed(f"cancelling unfinished backfills failed:\n{done.stderr[-3000:]}")
-    ids = json.loads(done.stdout.strip().splitlines()[-1])  # Airflow's own log lines come first
+    ids = _backfills(env, "cancel")
     if ids:
         log.warning("cancelled unfinished backfill(s) %s of %s", ids, DAG_ID)
     return ids
+
+
+def wait_for_backfills_completed(env: dict[str, str], timeout: float = 180) -> None:
+    """Wait until the running scheduler has marked every backfill of xrec_daily completed.
+
+    The scheduler records a backfill as completed only in a check it runs every 30 s, after its
+    last run has finished; stopping the scheduler as soon as the runs are done left the Backfill
+    unfinished (completed_at empty) until the next `xrec backfill` cancelled it.
+    """
+    deadline = time.monotonic() + timeout
+    while unfinished := _backfills(env, "unfinished"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill(s) {unfinished} of {DAG_ID} were not marked completed by "
+                               f"the scheduler within {timeout}s although their runs finished")
+        time.sleep(5)
 
 
 def _exit_on_sigterm(signum, frame):

@@ -30,13 +30,11 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
                                            "where run_date = ?", [run_date]):
         lines.append(f"  LATE {source}: built from its last good state ({reason})")
     orphans = _query(settings, """
-        select t.source, count(*) from marts.fct_interactions t
-        where t.occurred_date <= ?
-          and not exists (select 1 from marts.dim_item k where k.item_key = t.item_key)
-        group by t.source order by t.source""", [run_date])
+        select source, sum(orphan_interactions) from marts.bi_orphan_references
+        group by source order by source""")
     if orphans:
         lines.append("  orphan references (interactions naming items not delivered or quarantined; kept, left "
-                     "out of the model until the item arrives): "
+                     "out of the model until the item arrives; per day in bi_orphan_references): "
                      + ", ".join(f"{source} {count}" for source, count in orphans))
     model = _query(settings, """
         select model_version, ranker, primary_metric, primary_value, baseline_value, is_published,

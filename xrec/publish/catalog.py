@@ -40,6 +40,7 @@ SERVING_TABLES: tuple[ServingTable, ...] = (
     ServingTable("dim_item", "marts.dim_item", Scope.SNAPSHOT),
     ServingTable("bi_segment_profiles", "marts.bi_segment_profiles", Scope.SNAPSHOT),
     ServingTable("bi_partner_overlap", "marts.bi_partner_overlap", Scope.SNAPSHOT),
+    ServingTable("bi_orphan_references", "marts.bi_orphan_references", Scope.SNAPSHOT),
     ServingTable("bi_feedback_daily", "marts.bi_feedback_daily", Scope.SNAPSHOT),
     ServingTable("bi_feedback_by_rank", "marts.bi_feedback_by_rank", Scope.SNAPSHOT),
     ServingTable("bi_ab_uplift", "marts.bi_ab_uplift", Scope.SNAPSHOT),

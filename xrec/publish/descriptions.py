@@ -27,6 +27,8 @@ FALLBACK_TABLES: dict[str, str] = {
     "dim_item": "Platform courses and partner items in one catalogue.",
     "bi_segment_profiles": "Size and profile of each person segment.",
     "bi_partner_overlap": "How many people each partner shares with the platform and other partners.",
+    "bi_orphan_references": "Per source and day, interactions naming an item not in dim_item (never delivered "
+    "or quarantined): kept, left out of the model until the item arrives.",
 }
 
 FALLBACK_COLUMNS: dict[str, str] = {
@@ -62,6 +64,8 @@ FALLBACK_COLUMNS: dict[str, str] = {
     "tuned_on": "Date of the tuning run whose selected configuration this run used (see model_candidates).",
     "evaluation": "How the metrics were obtained (the same configuration trained before the test window).",
     "artifact_path": "Where the trained model artefact is stored.",
+    "late_sources": "Partners whose drop was late (XREC_LATE_PARTNER_POLICY=skip), comma-separated, empty "
+    "when none: the run used only their last good state (details in late_sources).",
     "run_id": "Identifier of the data-quality suite run.",
     "layer": "Pipeline layer validated: raw, marts or outputs.",
     "source": "Source the row belongs to: platform or a partner.",

@@ -35,6 +35,7 @@ QUALITY = "main.data_quality_results"
 QUARANTINE = "raw.quarantine"
 ITEMS = "marts.ml_items"
 SEGMENTS = "marts.bi_segment_profiles"
+ORPHANS = "marts.bi_orphan_references"
 FEEDBACK_MART = "marts.bi_feedback_daily"  # recommended_date, partner, variant, impressions, clicks, conversions
 AB_UPLIFT = "marts.bi_ab_uplift"  # model vs control per partner and metric
 OUTCOMES = "staging.stg_partners__outcomes"  # used until the feedback mart exists
@@ -248,8 +249,21 @@ def _quality_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
         right.set_title("quarantined rows per source and rule", fontsize=10)
         right.legend(fontsize=7, title="rule", title_fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
         right.set_xlabel("")
-    return Plot(**plot, caption=f"Suites run for {run_date} and rows ingest set aside from that day's drops.",
-                png=_png(fig))
+    return Plot(**plot, caption=f"Suites run for {run_date} and rows ingest set aside from that day's drops."
+                + _orphans_sentence(con), png=_png(fig))
+
+
+def _orphans_sentence(con: duckdb.DuckDBPyConnection) -> str:
+    """Orphan references per source (bi_orphan_references), '' when there are none."""
+    if not exists(con, ORPHANS):
+        return ""
+    per_source = con.execute(f"select source, sum(orphan_interactions) from {ORPHANS} "
+                             "group by source order by source").fetchall()
+    if not per_source:
+        return ""
+    return (" Orphan references (interactions naming an item not delivered or quarantined; kept, left out "
+            "of the model until the item arrives; per day in bi_orphan_references): "
+            + ", ".join(f"{source} {rows}" for source, rows in per_source) + ".")
 
 
 def _segments_plot(con: duckdb.DuckDBPyConnection) -> Plot:

@@ -107,6 +107,10 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     artifact = save_artifact(settings, version, champion.ranker, config, model, dataset.id_maps(),
                              {"model": champion.metrics, "baseline": champion.baseline_metrics})
     start, end = data_window(known_interactions(marts), run_date)
+    from xrec.quality.late import late_sources  # xrec.quality loads GX: only when training
+
+    with connect(settings) as con:
+        late = late_sources(con, run_date)
     run = ModelRun(
         model_version=version, run_date=run_date, trained_at=datetime.now(timezone.utc).replace(tzinfo=None),
         data_window_start=start, data_window_end=end, params=params,
@@ -115,6 +119,7 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
         is_published=False, decision_reason=f"{champion.reason}; {chosen_how}; {gate_reason}",
         artifact_path=str(artifact), is_promoted=promoted, ranker=champion.ranker,
         model_value=champion.model_value, tuned_on=tuned_on,
+        late_sources=",".join(source for source, _ in late),
         evaluation=(f"metrics: {config.name} trained on the interactions before the test window (the last "
                     f"{settings.holdout_days} days, fewer on a short history), measured on that window and the "
                     "test cohort (the test split); the published model is the same configuration trained on "

@@ -39,7 +39,8 @@ create table if not exists main.model_runs (
     is_promoted boolean
 )"""
 # Columns added after the first release (an existing warehouse gains them on first use).
-MODEL_RUNS_ADDED = {"ranker": "varchar", "model_value": "double", "tuned_on": "date", "evaluation": "varchar"}
+MODEL_RUNS_ADDED = {"ranker": "varchar", "model_value": "double", "tuned_on": "date", "evaluation": "varchar",
+                    "late_sources": "varchar"}
 MODEL_CANDIDATES_DDL = """
 create table if not exists main.model_candidates (
     run_date date, candidate varchar, ranker varchar, representation varchar, weighting varchar,
@@ -75,6 +76,9 @@ class ModelRun:
     model_value: float
     tuned_on: date
     evaluation: str
+    # Partners whose drop was late (XREC_LATE_PARTNER_POLICY=skip), comma-separated, '' when none:
+    # the model saw only their last good state. Copied from main.late_sources (xrec.quality.late).
+    late_sources: str | None
 
     @property
     def config(self) -> ModelConfig:
