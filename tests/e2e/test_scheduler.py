@@ -1,7 +1,8 @@
 """A real Airflow deployment (api-server, scheduler, dag-processor, triggerer) on this machine's
-PostgreSQL: a 3-day backfill with LocalExecutor whose days equal the daily runs of those days,
-and a triggered run with Celery on Redis."""
-from datetime import datetime, timedelta, timezone
+PostgreSQL, as docker-compose.yml runs it: a triggered run with CeleryExecutor on Redis.
+(A backfill through a real scheduler with LocalExecutor, compared with the daily runs of the
+same days, is tests/e2e/test_embedded_backfill.py.)"""
+from datetime import datetime, timezone
 
 import pytest
 import redis
@@ -23,29 +24,7 @@ def _scheduler(xrec, database: str, **topology) -> Scheduler:
                                                api_port=free_port(), **topology))
 
 
-def test_backfill_through_the_scheduler_reproduces_daily_runs(deployment, pg_database):
-    start = LAST_DAY - timedelta(days=2)
-    days = [start + timedelta(days=offset) for offset in range(3)]
-    backfilled = deployment("backfilled")
-    with _scheduler(backfilled, pg_database("xrec_airflow")) as scheduler:
-        scheduler.wait_for_dag()
-        since = datetime.now(timezone.utc)
-        scheduler.backfill(start, LAST_DAY)
-        states = scheduler.wait_for_days(days, since, timeout=2400)
-    assert list(states.values()) == ["success"] * 3
-
-    # Every day runs before any is compared: the sample's erasure request of the last day purges
-    # that person from every earlier partition too, in both warehouses alike.
-    daily = deployment("daily")
-    for day in days:
-        assert daily.xrec("run", "--date", day.isoformat()).returncode == 0
-    for day in days:
-        assert backfilled.recommendations(day) == daily.recommendations(day), day
-        assert backfilled.recommendations(day)
-
-
 def test_triggered_run_succeeds_under_celery(deployment, pg_database):
-    """(LocalExecutor runs under the scheduler in the backfill test above.)"""
     xrec = deployment("celery")
     broker = "redis://127.0.0.1:6379/7"
     redis.Redis.from_url(broker).flushdb()  # no queued tasks left from an earlier session

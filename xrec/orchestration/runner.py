@@ -233,9 +233,6 @@ class Scheduler:
                 "-r", run_id, capture=True)
         return run_id
 
-    def backfill(self, start: date, end: date) -> None:
-        create_backfill(self.env, start, end)
-
     def wait_for_days(self, days: list[date], since: datetime, timeout: float = 1800) -> dict[date, str]:
         """Wait until every business day in ``days`` has a run that finished after ``since``
         (a backfill may re-run an existing run rather than add one); returns day -> state."""
