@@ -98,11 +98,13 @@ def run_benchmark(
     out_dir: Path,
     repeats: int = 1,
     settings_overrides: dict | None = None,
+    keep_scratch: bool = False,
 ) -> Path:
     """Benchmark the daily job at each size (T, S, M, L) `repeats` times; returns the JSON path.
 
     Writes `bench-<UTC timestamp>.json`, `latest.json` and `latest.md` to `out_dir`; each run's
-    data lives in `out_dir/scratch/<size>/`, removed once the size has finished (kept on failure).
+    data lives in `out_dir/scratch/<size>/`, removed once the size has finished (kept on failure,
+    or with `keep_scratch`, so that `xrec bench-serving` can measure the API on it again).
     `settings_overrides` are XREC_* variables (e.g. XREC_EPOCHS); paths are always the scratch's,
     and values equal to the embedded defaults are ignored (see `effective_overrides`).
     """
@@ -124,7 +126,8 @@ def run_benchmark(
             for repeat in range(1, repeats + 1):
                 log.info("bench %s: run %d/%d (%d users, %d days)", name, repeat, repeats, size.users, size.days)
                 runs.append(_run_once(size, scratch, sampler, overrides))
-            shutil.rmtree(scratch, ignore_errors=True)
+            if not keep_scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
             spec = {**asdict(size), "start": size.start.isoformat(), "run_date": size.run_date.isoformat()}
             results[name] = {"spec": spec, "runs": runs, "median": median_of(runs)}
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]

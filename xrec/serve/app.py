@@ -12,7 +12,7 @@ from typing import Annotated
 
 import yaml
 from fastapi import Depends, FastAPI, HTTPException, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -159,6 +159,10 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         """The published daily list of one recipient, with reasons (from memory)."""
         _known_partner(current, partner)
         check_scope(who, direction.value, partner)
+        payload = current.published_json(direction.value, partner, recipient_id, k or current.top_k)
+        if payload is not None:  # the list's JSON as built at load: no rendering, no encoding
+            return Response(_head(current, direction, partner, recipient_id, "published") + payload + b"}",
+                            media_type="application/json")
         try:
             ranked = current.published(direction.value, partner, recipient_id, k or current.top_k)
         except UnknownId as error:
@@ -223,6 +227,14 @@ def _answer(current: ServingModel, ranked: Ranked, direction: Direction, partner
     return {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
             "direction": direction.value, "partner": partner, "recipient_id": recipient_id,
             "served_from": served_from, "recommendations": recommendations}
+
+
+def _head(current: ServingModel, direction: Direction, partner: str, recipient_id: str, served_from: str) -> bytes:
+    """What `_answer` writes before the recommendations, as JSON bytes ending in '"recommendations":'."""
+    head = {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
+            "direction": direction.value, "partner": partner, "recipient_id": recipient_id,
+            "served_from": served_from}
+    return json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1].encode() + b',"recommendations":'
 
 
 def _reason(reasons: Reasons, i: int) -> dict:

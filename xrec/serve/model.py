@@ -133,6 +133,12 @@ class ServingModel:
         reasons = self._explain(history, features, city, item_rows, variant, direction, partner)
         return Ranked(item_rows, scores[0][keep], reasons, variant, row is not None, tuple(ignored))
 
+    def published_json(self, direction: str, partner: str, recipient_id: str, k: int) -> bytes | None:
+        """The recipient's published list as its `recommendations` JSON array, built when the
+        bundle was loaded; None when there is none to send as it is (`published` renders it)."""
+        self.domain(direction, partner)  # unknown partner -> UnknownId
+        return self.lists.recommendations_json(direction, partner, recipient_id, k)
+
     def published(self, direction: str, partner: str, recipient_id: str, k: int) -> Ranked:
         """The recipient's published list, its reasons rendered as the daily scoring did."""
         self.domain(direction, partner)  # unknown partner -> UnknownId
@@ -226,6 +232,7 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
     recipients = marts.recipients.assign(row=dataset.user_index(marts.recipients["person_id"]))
     recipients = recipients[recipients["row"] >= 0]
     item_index = pd.Index(dataset.item_keys, dtype=object)
+    titles = dataset.items["title"].fillna(dataset.items["item_id"]).astype(str).to_numpy(object)
     topics = marts.item_features["feature"][marts.item_features["feature"].str.startswith("topic:")].str[6:]
     log.info("serving model %s loaded from %s: %d persons, %d items", info["model_version"], folder,
              len(dataset.person_ids), len(dataset.item_keys))
@@ -242,9 +249,9 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
         item_index=item_index,
         domains={source: dataset.domain(source) for source in settings.sources},
         item_ids=dataset.items["item_id"].astype(str).to_numpy(object),
-        titles=dataset.items["title"].fillna(dataset.items["item_id"]).astype(str).to_numpy(object),
+        titles=titles,
         topics=frozenset(topics.dropna().unique()),
-        lists=PublishedLists.read(folder / "recommendations.parquet", item_index),
+        lists=PublishedLists.read(folder / "recommendations.parquet", item_index, titles),
         top_k=settings.top_k, max_per_category=settings.max_per_category,
         control_share=settings.control_share, partners=settings.partners,
     )
