@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--keep-scratch", action="store_true",
                        help="keep each size's generated data and published model (for bench-serving)")
 
+    again = sub.add_parser("bench-serving", help="only the serving stage, on the model a `bench --keep-scratch` "
+                           "run left in <out>/scratch/<size>/")
+    again.add_argument("--size", default="M")
+    again.add_argument("--out", help="results folder of that run (default: bench/results)")
+
     serve = sub.add_parser("serve", help="the HTTP API over the published model (OpenAPI at /docs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -159,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env(), args.keep_scratch)
         print((path.parent / "latest.md").read_text())
         print(f"results: {path}")
+    elif args.command == "bench-serving":
+        from pathlib import Path
+
+        from xrec.bench import DEFAULT_OUT_DIR, parse_sizes, rerun_serving
+
+        path = rerun_serving(parse_sizes(args.size)[0], Path(args.out) if args.out else DEFAULT_OUT_DIR)
+        print(path.read_text())
     elif args.command == "serve":
         import uvicorn
 

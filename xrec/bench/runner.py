@@ -16,7 +16,7 @@ from xrec.bench.reference import reference_figures
 from xrec.bench.render import render_markdown
 from xrec.bench.serving import serving_figures
 from xrec.bench.sizes import SIZES, BenchSize
-from xrec.bench.summary import check_targets, derive, median_of
+from xrec.bench.summary import check_targets, derive, median_of, serving_checks
 from xrec.config import PROJECT_ROOT, Settings
 from xrec.sample import generate
 
@@ -149,4 +149,22 @@ def run_benchmark(
     if scratch_root.exists() and not any(scratch_root.iterdir()):
         scratch_root.rmdir()
     log.info("benchmark written to %s", path)
+    return path
+
+
+def rerun_serving(size_name: str, out_dir: Path) -> Path:
+    """Only the serving stage, on the published model a `--keep-scratch` run left in
+    `out_dir/scratch/<size>/` (e.g. again once the machine is quieter); writes
+    `serving-<size>-<UTC timestamp>.json` beside the benchmark's results and returns its path."""
+    size = SIZES[size_name]
+    scratch = Path(out_dir) / "scratch" / size_name
+    settings = scratch_settings(scratch, size.settings)
+    created = datetime.now(timezone.utc)
+    machine = machine_info()
+    figures = serving_figures(settings, size.serve_seconds, scratch)
+    machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    doc = {"created_at": created.isoformat(timespec="seconds"), "machine": machine, "size": size_name,
+           "serving": figures, "targets": serving_checks(size_name, figures)}
+    path = Path(out_dir) / f"serving-{size_name}-{created:%Y%m%dT%H%M%SZ}.json"
+    _write_atomic(path, json.dumps(doc, indent=2, default=str))
     return path
