@@ -4,11 +4,12 @@ A lookup is a hash probe (`Index.get_loc`, ~1.5 us at 1M keys) into one object I
 '<direction>|<partner>|<recipient_id>' and a slice of compact column arrays sorted by that key and
 rank: item rows (int32), scores (float32), control flags; plus the answer itself: the list's
 `recommendations` JSON, built once when the bundle is loaded from the reasons the daily scoring
-rendered (the bundle carries `reason` and `reason_items`), zlib-compressed per list. Re-rendering
+rendered (the bundle carries `reason` and `reason_items`), LZ4-compressed per list. Re-rendering
 reasons per lookup cost ~1.8 ms of CPU (the explainer's sparse and object-array set-up on ten
-rows), over the 2 ms a lookup may take at 500 requests/s on one core; inflating a ~5 kB list costs
-~10 us. Uncompressed, M's 9.2M rows of ~600 bytes of JSON would hold ~5.5 GB; compressed, ~4x
-less. A list whose reason text cannot be split back into its Chinese and English halves (a title
+rows), over the 2 ms a lookup may take at 500 requests/s on one core. Uncompressed, M's 9.2M rows
+of ~600 bytes of JSON would hold ~5.5 GB; LZ4 (Arrow's codec) keeps ~1/6 of that and inflates a
+~5 kB list in a few us; zlib keeps ~1/8 but compresses ~10x and inflates ~5x slower (measured on
+the test bundle), which a load of M's ~920k lists would feel. A list whose reason text cannot be split back into its Chinese and English halves (a title
 containing the separator ' | ') has no payload and is rendered per request as before.
 The alternative, a query per request against the read-only snapshot or the Parquet copy, costs
 a DuckDB query plus a row-group scan per lookup (measured in the README, Serving API).
@@ -16,7 +17,6 @@ a DuckDB query plus a row-group scan per lookup (measured in the README, Serving
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ KEY_COLUMNS = ("direction", "partner", "recipient_id", "item_id", "rank", "score
 REASON_COLUMNS = ("reason", "reason_items")
 COLUMNS = KEY_COLUMNS + REASON_COLUMNS
 REASON_SEPARATOR = " | "  # ml.explain.Reasons.text joins the two languages with it
+CODEC = pa.Codec("lz4")
 ROWS_PER_BATCH = 200_000  # rows of reason text converted at a time (bounds the memory of a load)
 
 
@@ -54,7 +55,7 @@ class PublishedLists:
     item_rows: np.ndarray  # int32 item row of the model's item space
     scores: np.ndarray  # float32
     control: np.ndarray  # bool per key
-    payloads: list[bytes | None]  # per key: zlib of its rows' JSON objects, each followed by ','
+    payloads: list[bytes | None]  # per key: LZ4 of its rows' JSON objects, each followed by ','
     ends: np.ndarray  # int32 per row: end of the row's object in its list's inflated payload
 
     @classmethod
@@ -99,9 +100,9 @@ class PublishedLists:
         position = self.position(direction, partner, recipient_id)
         if position < 0 or self.payloads[position] is None:
             return None
-        start = self.starts[position]
-        last = min(self.starts[position + 1], start + k) - 1
-        return b"[" + zlib.decompress(self.payloads[position])[:self.ends[last] - 1] + b"]"
+        start, stop = self.starts[position], self.starts[position + 1]
+        rows = CODEC.decompress(self.payloads[position], int(self.ends[stop - 1]), asbytes=True)
+        return b"[" + rows[:self.ends[min(stop, start + k) - 1] - 1] + b"]"
 
     def position(self, direction: str, partner: str, recipient_id: str) -> int:
         try:
@@ -115,7 +116,7 @@ class PublishedLists:
 
 def _payloads(path: Path, rows: dict[str, np.ndarray], starts: np.ndarray,
               titles: np.ndarray) -> tuple[list[bytes | None], np.ndarray]:
-    """Per list, its rows' JSON objects (each followed by ','), zlib-compressed; per row, the end
+    """Per list, its rows' JSON objects (each followed by ','), LZ4-compressed; per row, the end
     of its object in its list's JSON. Reads the reason columns a batch at a time; the rows of a
     list a batch cuts are kept for the next one."""
     payloads: list[bytes | None] = []
@@ -140,7 +141,7 @@ def _payloads(path: Path, rows: dict[str, np.ndarray], starts: np.ndarray,
         counts = np.diff(list_starts)
         ends[chunk] = offsets[1:] - np.repeat(offsets[list_starts[:-1]], counts)
         ok = np.logical_and.reduceat(_splittable(reasons.slice(0, last_row - first_row)), list_starts[:-1])
-        payloads.extend(zlib.compress(data[offsets[a]:offsets[b]], 1) if good else None
+        payloads.extend(CODEC.compress(data[offsets[a]:offsets[b]], asbytes=True) if good else None
                         for a, b, good in zip(list_starts[:-1], list_starts[1:], ok))
         pending = [reasons.slice(last_row - first_row).combine_chunks().to_batches()[0]] if read > last_row else []
         first_list = done
