@@ -98,8 +98,17 @@ class _Connections:
         self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
 
     async def request(self, method: str, path: str, body: bytes | None) -> int:
-        """Send one request, read its whole response; the HTTP status."""
-        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        """Send one request, read its whole response; the HTTP status. A kept connection the server
+        has closed meanwhile (uvicorn drops idle ones after 5 s) is replaced once."""
+        if self.idle:
+            try:
+                return await self._send(self.idle.pop(), method, path, body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass
+        return await self._send(await asyncio.open_connection(self.host, self.port), method, path, body)
+
+    async def _send(self, connection: tuple, method: str, path: str, body: bytes | None) -> int:
+        reader, writer = connection
         try:
             extra = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body is not None else ""
             writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}{extra}\r\n".encode() + (body or b""))
@@ -110,7 +119,7 @@ class _Connections:
         except BaseException:
             writer.close()
             raise
-        self.idle.append((reader, writer))
+        self.idle.append(connection)
         return status
 
     def close(self) -> None:
