@@ -195,11 +195,13 @@ class _Rss:
             self.sample()
 
     def sample(self) -> int:
+        """The current RSS (0 once the process is gone); the peak follows."""
         try:
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            rss = self.process.memory_info().rss
         except psutil.Error:
-            pass
-        return self.peak
+            return 0
+        self.peak = max(self.peak, rss)
+        return rss
 
     def __enter__(self) -> "_Rss":
         self._thread.start()
