@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="S", help="comma-separated of T, S, M, L (L: 1M users)")
     bench.add_argument("--repeats", type=int, default=1, help="runs per size; figures are medians")
     bench.add_argument("--out", help="results folder (default: bench/results)")
+    bench.add_argument("--keep-scratch", action="store_true",
+                       help="keep each size's generated data and published model (for bench-serving)")
+
+    again = sub.add_parser("bench-serving", help="only the serving stage, on the model a `bench --keep-scratch` "
+                           "run left in <out>/scratch/<size>/")
+    again.add_argument("--size", default="M")
+    again.add_argument("--out", help="results folder of that run (default: bench/results)")
 
     serve = sub.add_parser("serve", help="the HTTP API over the published model (OpenAPI at /docs)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -154,9 +161,16 @@ def main(argv: list[str] | None = None) -> int:
         # XREC_* settings in the environment (e.g. XREC_EPOCHS, XREC_THREADS) apply; the
         # benchmark replaces every path with its scratch folder and never uses the serving DSN.
         out = Path(args.out) if args.out else DEFAULT_OUT_DIR
-        path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env())
+        path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env(), args.keep_scratch)
         print((path.parent / "latest.md").read_text())
         print(f"results: {path}")
+    elif args.command == "bench-serving":
+        from pathlib import Path
+
+        from xrec.bench import DEFAULT_OUT_DIR, parse_sizes, rerun_serving
+
+        path = rerun_serving(parse_sizes(args.size)[0], Path(args.out) if args.out else DEFAULT_OUT_DIR)
+        print(path.read_text())
     elif args.command == "serve":
         import uvicorn
 

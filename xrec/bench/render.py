@@ -109,7 +109,9 @@ def render_markdown(doc: dict) -> str:
         rows.append([label, *(
             f"{_num(serving[n][phase]['achieved_rps'], 0)} of {_num(serving[n][phase]['offered_rps'], 0)} rps, "
             f"p50/p95/p99 {_num(serving[n][phase]['p50_ms'], 1)} / {_num(serving[n][phase]['p95_ms'], 1)} / "
-            f"{_num(serving[n][phase]['p99_ms'], 1)} ms, {serving[n][phase]['failed']} failed"
+            f"{_num(serving[n][phase]['p99_ms'], 1)} ms, {serving[n][phase]['failed']} failed, "
+            f"generator late p99 {_num(serving[n][phase].get('late_p99_ms'), 1)} ms, server CPU "
+            f"{_num(serving[n][phase].get('server_cpu_ms_per_request'), 2)} ms/request"
             if phase in serving[n] else "–" for n in names)])
     rows.append(["model load (start to ready)", *(_num(serving[n].get("ready_seconds"), 1) + " s" for n in names)])
     rows.append(["server RSS ready / peak", *(f"{_num(serving[n].get('rss_ready_mb'), 0)} / "

@@ -16,7 +16,7 @@ from xrec.bench.reference import reference_figures
 from xrec.bench.render import render_markdown
 from xrec.bench.serving import serving_figures
 from xrec.bench.sizes import SIZES, BenchSize
-from xrec.bench.summary import check_targets, derive, median_of
+from xrec.bench.summary import check_targets, derive, median_of, serving_checks
 from xrec.config import PROJECT_ROOT, Settings
 from xrec.sample import generate
 
@@ -98,11 +98,13 @@ def run_benchmark(
     out_dir: Path,
     repeats: int = 1,
     settings_overrides: dict | None = None,
+    keep_scratch: bool = False,
 ) -> Path:
     """Benchmark the daily job at each size (T, S, M, L) `repeats` times; returns the JSON path.
 
     Writes `bench-<UTC timestamp>.json`, `latest.json` and `latest.md` to `out_dir`; each run's
-    data lives in `out_dir/scratch/<size>/`, removed once the size has finished (kept on failure).
+    data lives in `out_dir/scratch/<size>/`, removed once the size has finished (kept on failure,
+    or with `keep_scratch`, so that `xrec bench-serving` can measure the API on it again).
     `settings_overrides` are XREC_* variables (e.g. XREC_EPOCHS); paths are always the scratch's,
     and values equal to the embedded defaults are ignored (see `effective_overrides`).
     """
@@ -124,7 +126,8 @@ def run_benchmark(
             for repeat in range(1, repeats + 1):
                 log.info("bench %s: run %d/%d (%d users, %d days)", name, repeat, repeats, size.users, size.days)
                 runs.append(_run_once(size, scratch, sampler, overrides))
-            shutil.rmtree(scratch, ignore_errors=True)
+            if not keep_scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
             spec = {**asdict(size), "start": size.start.isoformat(), "run_date": size.run_date.isoformat()}
             results[name] = {"spec": spec, "runs": runs, "median": median_of(runs)}
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
@@ -146,4 +149,22 @@ def run_benchmark(
     if scratch_root.exists() and not any(scratch_root.iterdir()):
         scratch_root.rmdir()
     log.info("benchmark written to %s", path)
+    return path
+
+
+def rerun_serving(size_name: str, out_dir: Path) -> Path:
+    """Only the serving stage, on the published model a `--keep-scratch` run left in
+    `out_dir/scratch/<size>/` (e.g. again once the machine is quieter); writes
+    `serving-<size>-<UTC timestamp>.json` beside the benchmark's results and returns its path."""
+    size = SIZES[size_name]
+    scratch = Path(out_dir) / "scratch" / size_name
+    settings = scratch_settings(scratch, size.settings)
+    created = datetime.now(timezone.utc)
+    machine = machine_info()
+    figures = serving_figures(settings, size.serve_seconds, scratch)
+    machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    doc = {"created_at": created.isoformat(timespec="seconds"), "machine": machine, "size": size_name,
+           "serving": figures, "targets": serving_checks(size_name, figures)}
+    path = Path(out_dir) / f"serving-{size_name}-{created:%Y%m%dT%H%M%SZ}.json"
+    _write_atomic(path, json.dumps(doc, indent=2, default=str))
     return path

@@ -91,6 +91,18 @@ def _check(size: str, target: str, value: float | None, limit: float, ok: bool |
     return {"size": size, "target": target, "value": value, "limit": limit, "status": status}
 
 
+def serving_checks(size: str, serving: dict | None) -> list[dict]:
+    """PASS/MISS of the serving stage's figures (xrec.bench.serving) against SERVING_TARGETS."""
+    checks = []
+    for phase, p99_max, rps_min in SERVING_TARGETS:
+        load = (serving or {}).get(phase) or {}
+        p99, rps = load.get("p99_ms"), load.get("achieved_rps")
+        ok = None if p99 is None else (p99 <= p99_max and rps >= 0.98 * rps_min and not load["failed"])
+        checks.append(_check(size, f"{phase} p99 ms <= {p99_max:g} at >= {rps_min:g} rps, no failure",
+                             p99, p99_max, ok))
+    return checks
+
+
 def check_targets(medians: dict[str, dict]) -> list[dict]:
     """PASS/MISS per target and measured size (median figures); the scaling target needs S and M."""
     checks = []
@@ -108,13 +120,7 @@ def check_targets(medians: dict[str, dict]) -> list[dict]:
                    d["peak_rss_mb"] <= PEAK_RSS_MB_MAX),
         ]
     for size, figures in medians.items():
-        serving = figures.get("serving")
-        for phase, p99_max, rps_min in SERVING_TARGETS:
-            load = (serving or {}).get(phase) or {}
-            p99, rps = load.get("p99_ms"), load.get("achieved_rps")
-            ok = None if p99 is None else (p99 <= p99_max and rps >= 0.98 * rps_min and not load["failed"])
-            checks.append(_check(size, f"{phase} p99 ms <= {p99_max:g} at >= {rps_min:g} rps, no failure",
-                                 p99, p99_max, ok))
+        checks += serving_checks(size, figures.get("serving"))
     if "S" in medians and TARGET_SIZE in medians:
         small, big = medians["S"], medians[TARGET_SIZE]
         time_ratio = big["derived"]["job_seconds"] / small["derived"]["job_seconds"]

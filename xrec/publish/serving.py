@@ -3,8 +3,8 @@
 The API must never open the warehouse (DuckDB has one writer, and the pipeline is it), so the
 publish step, which holds the writer connection anyway, copies what the published model needs
 beside it: the ML marts as of run_date (persons, recipients, items with titles, interactions,
-features), the published lists (without reason texts: the server renders them, see
-xrec.serve.lists) and the model run (version, artifact, metrics).
+features), the published lists with their reasons as the daily scoring rendered them (the
+server answers lookups from them, see xrec.serve.lists) and the model run (version, artifact, metrics).
 Each publication is a fresh folder `serving/<run_date>-<n>/`; `serving/current.json` then
 points at it (swapped atomically), which is what a running server polls. The previous folder is
 kept so a server still answering from it is never pulled from under its feet; older ones go.

@@ -5,14 +5,14 @@ model switch never mixes two models in one response. Nothing here opens the ware
 """
 # No `from __future__ import annotations`: FastAPI resolves the dependencies' annotations at
 # runtime, and those of the closures in create_app are not module globals.
-import json
 from contextlib import asynccontextmanager
 from enum import Enum
 from typing import Annotated
 
 import yaml
 from fastapi import Depends, FastAPI, HTTPException, Path, Query
-from fastapi.responses import JSONResponse
+import msgspec
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -159,11 +159,15 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         """The published daily list of one recipient, with reasons (from memory)."""
         _known_partner(current, partner)
         check_scope(who, direction.value, partner)
+        payload = current.published_json(direction.value, partner, recipient_id, k or current.top_k)
+        if payload is not None:  # the list's JSON as built at load: no rendering, no encoding
+            return Response(_head(current, direction, partner, recipient_id, "published") + payload + b"}",
+                            media_type="application/json")
         try:
             ranked = current.published(direction.value, partner, recipient_id, k or current.top_k)
         except UnknownId as error:
             raise HTTPException(404, str(error)) from None
-        return JSONResponse(_answer(current, ranked, direction, partner, recipient_id, "published"))
+        return _json(_answer(current, ranked, direction, partner, recipient_id, "published"))
 
     @app.post("/v1/recommendations/score", tags=["recommendations"], response_model=RecommendationList)
     def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
@@ -200,7 +204,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
             raise HTTPException(404, str(error)) from None
         answer = _answer(current, ranked, body.direction, body.partner, body.recipient_id, "scored")
         ignored = list(ranked.ignored) + (["birth_year"] if body.person.birth_year is not None else [])
-        return JSONResponse(answer | {"person": {"known": ranked.known, "ignored_features": ignored}})
+        return _json(answer | {"person": {"known": ranked.known, "ignored_features": ignored}})
 
     return app
 
@@ -212,8 +216,9 @@ def _known_partner(current: ServingModel, partner: str) -> None:
 
 def _answer(current: ServingModel, ranked: Ranked, direction: Direction, partner: str, recipient_id: str | None,
             served_from: str) -> dict:
-    """A RecommendationList as plain JSON types: returned as a JSONResponse, it skips FastAPI's
-    re-validation against the response model (which stays the documented schema)."""
+    """A RecommendationList as plain JSON types (reason items as the raw JSON the explainer wrote):
+    encoded by `_json`, it skips FastAPI's re-validation against the response model (which stays the
+    documented schema)."""
     source = partner if direction == Direction.platform_to_partner else PLATFORM
     recommendations = [
         {"rank": i + 1, "source": source, "item_id": current.item_ids[row], "title": current.titles[row],
@@ -225,5 +230,18 @@ def _answer(current: ServingModel, ranked: Ranked, direction: Direction, partner
             "served_from": served_from, "recommendations": recommendations}
 
 
+def _head(current: ServingModel, direction: Direction, partner: str, recipient_id: str, served_from: str) -> bytes:
+    """What `_answer` writes before the recommendations, as JSON bytes ending in '"recommendations":'."""
+    head = {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
+            "direction": direction.value, "partner": partner, "recipient_id": recipient_id,
+            "served_from": served_from}
+    return msgspec.json.encode(head)[:-1] + b',"recommendations":'
+
+
 def _reason(reasons: Reasons, i: int) -> dict:
-    return {"zh": str(reasons.zh[i]), "en": str(reasons.en[i]), "items": json.loads(reasons.items_json[i])}
+    return {"zh": str(reasons.zh[i]), "en": str(reasons.en[i]), "items": msgspec.Raw(reasons.items_json[i].encode())}
+
+
+def _json(answer: dict) -> Response:
+    """msgspec encodes faster than json.dumps and embeds the raw reason items without parsing them."""
+    return Response(msgspec.json.encode(answer), media_type="application/json")

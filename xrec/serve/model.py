@@ -73,6 +73,7 @@ class ServingModel:
     recipient_rows: np.ndarray  # person row of each entry of `recipients`
     control: dict[str, np.ndarray]  # partner -> is each entry of `recipients` in its control group
     cities: pd.Index  # city codes as ml.rules.build_rule_context encodes them
+    person_cities: np.ndarray  # object, per person row: the stored city or None (no pandas per request)
     item_index: pd.Index  # item_key -> item row
     domains: dict[str, slice]  # source -> its item rows
     item_ids: np.ndarray  # object, per item row
@@ -115,8 +116,7 @@ class ServingModel:
             features, ignored = self.dataset.user_features[row], []
         else:
             history, features, ignored = self._represent(row, person)
-        city = self.dataset.persons["city"].iat[row] if row is not None and person.city is None else person.city
-        city = None if pd.isna(city) else city
+        city = self.person_cities[row] if row is not None and person.city is None else person.city
         variant = CONTROL if row is not None and self._is_control(direction, partner, recipient_id) else MODEL
         rules = self._rules_for(row, history, city, person.risk_tolerance)
         popular = self._by_popularity(variant)
@@ -133,6 +133,12 @@ class ServingModel:
         reasons = self._explain(history, features, city, item_rows, variant, direction, partner)
         return Ranked(item_rows, scores[0][keep], reasons, variant, row is not None, tuple(ignored))
 
+    def published_json(self, direction: str, partner: str, recipient_id: str, k: int) -> bytes | None:
+        """The recipient's published list as its `recommendations` JSON array, built when the
+        bundle was loaded; None when there is none to send as it is (`published` renders it)."""
+        self.domain(direction, partner)  # unknown partner -> UnknownId
+        return self.lists.recommendations_json(direction, partner, recipient_id, k)
+
     def published(self, direction: str, partner: str, recipient_id: str, k: int) -> Ranked:
         """The recipient's published list, its reasons rendered as the daily scoring did."""
         self.domain(direction, partner)  # unknown partner -> UnknownId
@@ -140,8 +146,7 @@ class ServingModel:
         if found is None:
             raise UnknownId(f"no published list for {direction} {partner} recipient {recipient_id!r}")
         row = self.recipient_row(direction, partner, recipient_id)
-        city = self.dataset.persons["city"].iat[row]
-        reasons = self._explain(self.rules.owned[row], self.dataset.user_features[row], None if pd.isna(city) else city,
+        reasons = self._explain(self.rules.owned[row], self.dataset.user_features[row], self.person_cities[row],
                                 found.item_rows, found.variant, direction, partner)
         return Ranked(found.item_rows, found.scores, reasons, found.variant, True, ())
 
@@ -226,6 +231,7 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
     recipients = marts.recipients.assign(row=dataset.user_index(marts.recipients["person_id"]))
     recipients = recipients[recipients["row"] >= 0]
     item_index = pd.Index(dataset.item_keys, dtype=object)
+    titles = dataset.items["title"].fillna(dataset.items["item_id"]).astype(str).to_numpy(object)
     topics = marts.item_features["feature"][marts.item_features["feature"].str.startswith("topic:")].str[6:]
     log.info("serving model %s loaded from %s: %d persons, %d items", info["model_version"], folder,
              len(dataset.person_ids), len(dataset.item_keys))
@@ -239,12 +245,13 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
         control={partner: is_control(partner, recipients["recipient_id"], settings.control_share)
                  for partner in settings.partners},
         cities=cities,
+        person_cities=dataset.persons["city"].astype(object).where(dataset.persons["city"].notna(), None).to_numpy(object),
         item_index=item_index,
         domains={source: dataset.domain(source) for source in settings.sources},
         item_ids=dataset.items["item_id"].astype(str).to_numpy(object),
-        titles=dataset.items["title"].fillna(dataset.items["item_id"]).astype(str).to_numpy(object),
+        titles=titles,
         topics=frozenset(topics.dropna().unique()),
-        lists=PublishedLists.read(folder / "recommendations.parquet", item_index),
+        lists=PublishedLists.read(folder / "recommendations.parquet", item_index, titles),
         top_k=settings.top_k, max_per_category=settings.max_per_category,
         control_share=settings.control_share, partners=settings.partners,
     )

@@ -1,0 +1,54 @@
+"""The lookup payloads built from a bundle's published lists: exact JSON, escaping, k, fallback."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from xrec.serve.lists import PublishedLists
+
+P2P = "platform_to_partner"
+TITLES = ['say "hi"', "back\\slash", "line\nbreak", "普通", "a | b"]
+
+
+def _bundle_lists(tmp_path) -> tuple[PublishedLists, pd.DataFrame]:
+    items = pd.Index([f"realty:r{n}" for n in range(len(TITLES))], dtype=object)
+    reasons = [f"因为你关注过《{TITLES[n]}》 | because of 《{TITLES[n]}》 in your history" for n in range(len(TITLES))]
+    frame = pd.DataFrame({
+        "direction": P2P, "partner": "realty",
+        "recipient_id": ["u1", "u1", "u1", "u2", "u2", "u3"],
+        "item_id": ["r0", "r1", "r2", "r3", "r0", "r4"],
+        "rank": [1, 2, 3, 1, 2, 1], "score": [0.5, 0.25, -1e-7, 3.0, 2.5, 1.0],
+        "variant": ["model", "model", "model", "control", "control", "model"],
+        "reason": [reasons[0], reasons[1], reasons[2], "大家都在看 | popular with everyone",
+                   "大家都在看 | popular with everyone", reasons[4]],
+        "reason_items": ['[{"kind":"item","title":' + json.dumps(TITLES[n], ensure_ascii=False) + "}]"
+                         for n in (0, 1, 2)] + ['[{"kind":"popular"}]'] * 2 + ["[]"],
+    })
+    path = tmp_path / "recommendations.parquet"
+    frame.to_parquet(path)
+    return PublishedLists.read(path, items, np.array(TITLES, object)), frame
+
+
+def test_a_lookup_payload_is_the_published_rows_as_json(tmp_path):
+    lists, frame = _bundle_lists(tmp_path)
+    for recipient, k in (("u1", 10), ("u1", 2), ("u1", 1), ("u2", 10)):
+        rows = json.loads(lists.recommendations_json(P2P, "realty", recipient, k))
+        daily = frame[frame["recipient_id"] == recipient].head(k)
+        assert [r["rank"] for r in rows] == list(range(1, len(daily) + 1))
+        assert [r["item_id"] for r in rows] == list(daily["item_id"])
+        assert [r["title"] for r in rows] == [TITLES[int(i[1:])] for i in daily["item_id"]]
+        assert [r["score"] for r in rows] == list(daily["score"])
+        assert [r["variant"] for r in rows] == list(daily["variant"])
+        assert {r["source"] for r in rows} == {"realty"}
+        assert [f"{r['reason']['zh']} | {r['reason']['en']}" for r in rows] == list(daily["reason"])
+        assert [r["reason"]["items"] for r in rows] == [json.loads(x) for x in daily["reason_items"]]
+    assert lists.recommendations_json(P2P, "realty", "nobody", 10) is None
+
+
+def test_a_reason_that_does_not_split_into_two_languages_is_left_to_render(tmp_path):
+    lists, _ = _bundle_lists(tmp_path)
+    # u3's title holds the separator: its list has no payload, and the server renders it instead.
+    assert lists.recommendations_json(P2P, "realty", "u3", 10) is None
+    assert lists.lookup(P2P, "realty", "u3", 10).item_rows.tolist() == [4]

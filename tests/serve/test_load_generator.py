@@ -1,0 +1,24 @@
+"""The benchmark's open-loop load generator (xrec.bench.serving) against a real `xrec serve`."""
+from __future__ import annotations
+
+import json
+
+import uvloop
+from server_helpers import TOKENS
+
+from xrec.bench.serving import _drive, _requests
+from xrec.publish.serving import pointer_path
+
+
+def test_the_generator_offers_its_rate_and_counts_what_the_server_answers(server, published):
+    folder = published.artifacts / "serving" / json.loads(pointer_path(published).read_text())["bundle"]
+    lookups, bodies = _requests(folder, published.partners, seed=1)
+    figures = uvloop.run(_drive(server.url, TOKENS["platform"], 40, 2.0,
+                                lambda n: ("POST", "/v1/recommendations/score", bodies[n])
+                                if n % 2 else ("GET", lookups[n], None)))
+    assert figures["requests"] == 80 and figures["failed"] == 0
+    assert 30 <= figures["achieved_rps"] <= 41  # open loop: the schedule, not the answers, sets the pace
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    # a refused request is a failure with its status, never a latency
+    refused = uvloop.run(_drive(server.url, "not-a-token", 20, 0.5, lambda n: ("GET", lookups[n], None)))
+    assert refused["failed"] == 10 and refused["failures"] == ["401"] and refused["p99_ms"] is None
