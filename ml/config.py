@@ -48,8 +48,8 @@ class ModelConfig:
 
     @property
     def name(self) -> str:
-        """A short label, e.g. 'hybrid/binary/32c/15e'."""
-        return f"{self.representation}/{self.weighting}/{self.components}c/{self.epochs}e"
+        """A short label, e.g. 'hybrid/binary/32c/lr0.05/15e'."""
+        return f"{self.representation}/{self.weighting}/{self.components}c/lr{self.learning_rate:g}/{self.epochs}e"
 
     def lightfm_arguments(self) -> dict:
         """The `LightFM(...)` constructor arguments."""
@@ -77,6 +77,9 @@ class SelectionConfig:
     representations: tuple[str, ...] = REPRESENTATIONS
     weightings: tuple[str, ...] = WEIGHTINGS
     components: tuple[int, ...] = (32, 64)
+    # LightFM's own default (0.05) and a faster one: on sparse histories 0.1 overshoots (it lost
+    # to 0.05 on the latent profile), on denser ones it converges in fewer epochs.
+    learning_rates: tuple[float, ...] = (0.05, 0.1)
     max_epochs: int = 30
     eval_every: int = 5  # epochs between two validation checks; stop at the first that does not improve
     sample_persons: int = 20_000  # tuning runs on a seeded sample of persons (0 = everyone)
@@ -87,6 +90,6 @@ class SelectionConfig:
     def candidates(self) -> list[ModelConfig]:
         """Every grid point (epochs = max_epochs; early stopping picks the real count)."""
         return [
-            replace(self.base, representation=r, weighting=w, components=c, epochs=self.max_epochs)
-            for r, w, c in product(self.representations, self.weightings, self.components)
+            replace(self.base, representation=r, weighting=w, components=c, learning_rate=lr, epochs=self.max_epochs)
+            for r, w, c, lr in product(self.representations, self.weightings, self.components, self.learning_rates)
         ]

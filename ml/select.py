@@ -29,7 +29,7 @@ from ml.train import train_model
 log = logging.getLogger(__name__)
 
 CANDIDATE_COLUMNS = [
-    "candidate", "ranker", "representation", "weighting", "components", "epochs",
+    "candidate", "ranker", "representation", "weighting", "components", "learning_rate", "epochs",
     "validation_value", "test_value", "is_selected", "fit_seconds",
 ]
 
@@ -88,7 +88,8 @@ def _early_stopped(
     validation, test = _measure(model_embeddings(best[1], dataset), dataset, split, selection)
     final = replace(config, epochs=epochs)
     return {"candidate": final.name, "ranker": LIGHTFM, "representation": final.representation,
-            "weighting": final.weighting, "components": final.components, "epochs": epochs,
+            "weighting": final.weighting, "components": final.components,
+            "learning_rate": final.learning_rate, "epochs": epochs,
             "validation_value": validation, "test_value": test,
             "fit_seconds": time.perf_counter() - started, "config": final}
 
@@ -113,7 +114,7 @@ def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Se
         for s in (split.validation, split.test)
     )
     rows.append({"candidate": POPULARITY, "ranker": POPULARITY, "representation": None, "weighting": None,
-                 "components": None, "epochs": None, "validation_value": next(popularity),
+                 "components": None, "learning_rate": None, "epochs": None, "validation_value": next(popularity),
                  "test_value": next(popularity), "fit_seconds": 0.0, "config": None})
     frame = pd.DataFrame(rows)
     lightfm = frame[frame["ranker"] == LIGHTFM]

@@ -64,7 +64,9 @@ class Settings:
     tune_eval_every: int = field(metadata={"env": ("XREC_TUNE_EVAL_EVERY", "5", int)})
     tune_sample_persons: int = field(metadata={"env": ("XREC_TUNE_SAMPLE_PERSONS", "20000", int)})
     tune_every_days: int = field(metadata={"env": ("XREC_TUNE_EVERY_DAYS", "7", int)})
-    learning_rate: float = field(metadata={"env": ("XREC_LEARNING_RATE", "0.1", float)})
+    tune_learning_rates: tuple[float, ...] = field(
+        metadata={"env": ("XREC_TUNE_LEARNING_RATES", "0.05,0.1", lambda v: tuple(float(r) for r in _csv(v)))}
+    )
     item_alpha: float = field(metadata={"env": ("XREC_ITEM_ALPHA", "1e-6", float)})
     user_alpha: float = field(metadata={"env": ("XREC_USER_ALPHA", "1e-6", float)})
     threads: int = field(metadata={"env": ("XREC_THREADS", "1", int)})
@@ -114,6 +116,8 @@ class Settings:
             raise ValueError("XREC_PARTNERS lists partners only; 'platform' is always a source")
         if not self.tune_components or min(self.tune_components) < 1:
             raise ValueError("XREC_TUNE_COMPONENTS must list positive embedding sizes, e.g. 32,64")
+        if not self.tune_learning_rates or min(self.tune_learning_rates) <= 0:
+            raise ValueError("XREC_TUNE_LEARNING_RATES must list positive learning rates, e.g. 0.05,0.1")
         if self.epochs < 1 or self.tune_eval_every < 1:
             raise ValueError("XREC_EPOCHS and XREC_TUNE_EVAL_EVERY must be at least 1")
         if self.min_audience < 1:

@@ -36,11 +36,12 @@ def test_every_candidate_is_recorded_and_the_choice_is_the_best_on_validation(tr
     lightfm = table[table["ranker"] == "lightfm"]
     assert set(lightfm["representation"]) == {"features", "collaborative", "hybrid"}
     assert set(lightfm["weighting"]) == {"decayed", "binary"}
+    assert set(lightfm["learning_rate"]) == set(settings.tune_learning_rates)
     assert len(table[table["ranker"] == POPULARITY]) == 1 and table["is_selected"].sum() == 1
     chosen = table[table["is_selected"]].iloc[0]
     assert chosen["validation_value"] == lightfm["validation_value"].max()
-    assert (chosen["representation"], chosen["weighting"], chosen["epochs"]) == (
-        run.params["representation"], run.params["weighting"], run.params["epochs"])
+    assert (chosen["representation"], chosen["weighting"], chosen["learning_rate"], chosen["epochs"]) == (
+        run.params["representation"], run.params["weighting"], run.params["learning_rate"], run.params["epochs"])
     assert (lightfm["epochs"] % 5 == 0).all() and (lightfm["epochs"] <= 20).all()  # early stopping
     assert table[["validation_value", "test_value"]].notna().all().all()
 

@@ -49,11 +49,6 @@ def test_published_ranker_is_near_the_best_candidate_and_never_below_popularity(
 
 def test_published_ranker_beats_popularity_by_15_percent(selected):
     profile, run, _ = selected
-    if profile == "latent":
-        # Measured at 10k users: 1.10x, before training became per catalogue (ml/train.py),
-        # which lifted collaborative from last to first on the 2k-user latent sample (validation
-        # 0.151 -> 0.213) but only to ~1.02x popularity on its test window; 10k not re-measured.
-        pytest.xfail("latent profile: ~1.02x popularity at 2k users after the per-catalogue fix (issue 13 open)")
     assert run.primary_value >= 1.15 * run.baseline_value, (profile, run.decision_reason)
 
 

@@ -30,8 +30,9 @@ def settings_for(root: Path) -> Settings:
                               "XREC_ARTIFACTS": str(root / "artifacts"), "XREC_EXPORTS": str(root / "exports"),
                               "XREC_EXPORT_KEYS_FILE": str(root / "export_keys.json"),
                               "XREC_THREADS": "1", "XREC_SCORE_THREADS": "1",
-                              # as tests/ml: a small grid keeps the selection quick on 1,500 persons
-                              "XREC_TUNE_COMPONENTS": "32", "XREC_EPOCHS": "20"})
+                              # a small grid (one size, one learning rate) keeps the selection quick on 1,500 persons
+                              "XREC_TUNE_COMPONENTS": "32",
+                              "XREC_TUNE_LEARNING_RATES": "0.1", "XREC_EPOCHS": "20"})
 
 
 def build_and_publish(settings: Settings, run_date) -> None:

@@ -74,6 +74,12 @@ def render_markdown(doc: dict) -> str:
                        ("model_seconds", "model stages (train+evaluate, score)"),
                        ("peak_rss_mb", "peak RSS MB (daily job)")):
         rows.append([f"**{label}**", *(_num(sizes[n]["median"]["derived"][key]) for n in names)])
+    tuning = {n: sizes[n]["median"].get("tuning") or {} for n in names}
+    rows.append(["**tuning run (the day before; ingest..report)**",
+                 *(f"{_num(tuning[n].get('job_seconds'))} (select {_num(tuning[n].get('select_seconds'))}, "
+                   f"train_evaluate {_num(tuning[n].get('stages', {}).get('train_evaluate', {}).get('seconds'))})"
+                   for n in names)])
+    rows.append(["daily run's choice", *(f"tuned on {sizes[n]['median']['quality'].get('tuned_on')}" for n in names)])
     lines += _table(["stage", *names], rows) + ["", "## Throughput and references", ""]
 
     rows = [[label, *(_num(sizes[n]["median"]["derived"][key], 0) for n in names)] for key, label in (

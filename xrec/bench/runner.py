@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from xrec.bench.job import data_counts, model_quality, run_daily_job
@@ -56,14 +56,30 @@ def scratch_settings(scratch: Path, overrides: dict[str, str]) -> Settings:
     })
 
 
+def _tuning_run(settings: Settings, size: BenchSize, sampler: RssSampler) -> dict:
+    """The daily job of the day before the last: nothing stored yet, so it runs the model
+    selection (what a weekly tuning day costs); the last day then reuses its choice."""
+    tuning_date = size.run_date - timedelta(days=1)
+    clock = StageClock(sampler, label=f"{size.name} tuning")
+    run_daily_job(settings, tuning_date, clock)
+    stages = {name: asdict(stage) for name, stage in clock.stages.items()}
+    quality = model_quality(settings, tuning_date)
+    return {"run_date": tuning_date.isoformat(), "stages": stages,
+            "job_seconds": sum(stage["seconds"] for stage in stages.values()),
+            "select_seconds": stages["train_evaluate"]["parts"].get("select", {}).get("seconds"),
+            "tuned_on": quality["tuned_on"], "decision_reason": quality["decision_reason"]}
+
+
 def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str]) -> dict:
-    """Generate `size` from scratch, run the daily job for its last date, measure everything."""
+    """Generate `size` from scratch, run the daily job for the day before its last date (a tuning
+    run) and for its last date (a daily run reusing the stored choice), measure everything."""
     shutil.rmtree(scratch, ignore_errors=True)
     settings = scratch_settings(scratch, {**size.settings, **overrides})
     clock = StageClock(sampler, label=size.name)
     try:
         with clock.stage("generate"):
             generate(settings.landing, size.start, size.days, size.users, size.seed)
+        tuning = _tuning_run(settings, size, sampler)
         promoted = run_daily_job(settings, size.run_date, clock)
         with clock.stage("reference"):
             reference = reference_figures(settings, size.run_date)
@@ -72,7 +88,7 @@ def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: di
         if promoted:
             with clock.stage("serve"):
                 serving = serving_figures(settings, size.serve_seconds, scratch)
-        run = {"promoted": promoted, "serving": serving,
+        run = {"promoted": promoted, "serving": serving, "tuning": tuning,
                "stages": {name: asdict(stage) for name, stage in clock.stages.items()},
                "counts": data_counts(settings, size.run_date),
                "quality": model_quality(settings, size.run_date),

@@ -51,14 +51,15 @@ def scoring_threads(settings: Settings) -> int:
 
 
 def base_config(settings: Settings) -> ModelConfig:
-    """The fixed part of every candidate (loss, learning rate, penalties, seed, threads)."""
-    return ModelConfig(loss=settings.loss, learning_rate=settings.learning_rate, item_alpha=settings.item_alpha,
+    """The fixed part of every candidate (loss, penalties, seed, threads)."""
+    return ModelConfig(loss=settings.loss, item_alpha=settings.item_alpha,
                        user_alpha=settings.user_alpha, seed=settings.seed, threads=settings.threads)
 
 
 def selection_config(settings: Settings) -> SelectionConfig:
     return SelectionConfig(
-        base=base_config(settings), components=settings.tune_components, max_epochs=settings.epochs,
+        base=base_config(settings), components=settings.tune_components,
+        learning_rates=settings.tune_learning_rates, max_epochs=settings.epochs,
         eval_every=settings.tune_eval_every, sample_persons=settings.tune_sample_persons,
         holdout_days=settings.holdout_days, k=settings.top_k, score_threads=scoring_threads(settings),
     )

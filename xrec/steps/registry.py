@@ -46,8 +46,9 @@ create table if not exists main.model_candidates (
     run_date date, candidate varchar, ranker varchar, representation varchar, weighting varchar,
     components integer, epochs integer, validation_value double, test_value double,
     is_selected boolean, fit_seconds double, persons integer, interactions bigint,
-    partners varchar, selection_seconds double
+    partners varchar, selection_seconds double, learning_rate double
 )"""
+MODEL_CANDIDATES_ADDED = {"learning_rate": "double"}
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,8 @@ def _ensure_tables(con) -> None:
     for column, kind in MODEL_RUNS_ADDED.items():
         con.execute(f"alter table main.model_runs add column if not exists {column} {kind}")
     con.execute(MODEL_CANDIDATES_DDL)
+    for column, kind in MODEL_CANDIDATES_ADDED.items():
+        con.execute(f"alter table main.model_candidates add column if not exists {column} {kind}")
 
 
 def _records(frame: pd.DataFrame) -> list[ModelRun]:
@@ -245,7 +248,7 @@ def record_selection(settings: Settings, run_date: date, selection: Selection, p
 def stored_selection(
     settings: Settings, run_date: date, every_days: int, partners: tuple[str, ...]
 ) -> tuple[date, dict] | None:
-    """(tuned_on, the chosen candidate's representation/weighting/components/epochs) of the
+    """(tuned_on, the chosen candidate's representation/weighting/components/learning rate/epochs) of the
     latest tuning run in the `every_days` before run_date for the same partners; None when this
     run must tune (a tuning day that is re-run tunes again, with the same result), including when
     the stored choice drifted: it beat popularity on the test window of its tuning day but no
@@ -256,7 +259,7 @@ def stored_selection(
     with connect(settings) as con:
         _ensure_tables(con)
         found = con.execute(
-            "select run_date, representation, weighting, components, epochs from main.model_candidates "
+            "select run_date, representation, weighting, components, learning_rate, epochs from main.model_candidates "
             "where is_selected and run_date < ? and run_date > ? and partners = ? "
             "order by run_date desc limit 1",
             [run_date, run_date - timedelta(days=every_days), ",".join(partners)],
@@ -269,6 +272,9 @@ def stored_selection(
     if at_tuning and at_tuning[0] and last and not last[0]:
         log.info("the selection of %s beat popularity then but not on the last run: tuning again", found[0])
         return None
-    tuned_on, representation, weighting, components, epochs = found
+    tuned_on, representation, weighting, components, learning_rate, epochs = found
+    if learning_rate is None:  # tuned before the learning rate was a choice: tune again
+        return None
     return pd.Timestamp(tuned_on).date(), {"representation": representation, "weighting": weighting,
-                                           "components": int(components), "epochs": int(epochs)}
+                                           "components": int(components), "learning_rate": float(learning_rate),
+                                           "epochs": int(epochs)}
