@@ -28,11 +28,12 @@ run: setup
 	$(BIN)/xrec run --latest
 
 # Two worker processes (pytest-xdist), a test file per worker at a time: the end-to-end runs
-# spend much of their time waiting on Airflow, so two at once use the 2 cores CI has. The 25
-# slowest tests are listed at the end.
+# spend much of their time waiting on Airflow, so two at once use the 2 cores CI has. Files go
+# out in collection order (end-to-end first, tests/conftest.py), not xdist's default of most
+# tests first, which left the long single-test files for the end. The 25 slowest are listed.
 TEST_WORKERS ?= 2
 test: setup system-deps
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 backfill: setup
 	@test -n "$(START)" -a -n "$(END)" || (echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" && exit 2)
