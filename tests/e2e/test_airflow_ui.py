@@ -44,8 +44,11 @@ def test_xrec_airflow_serves_the_dag_and_stops_on_ctrl_c(tmp_path):
     env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), XREC_AIRFLOW_PORT=str(port),
                XREC_WAREHOUSE=str(tmp_path / "w.duckdb"), XREC_LANDING=str(tmp_path / "landing"),
                XREC_ARTIFACTS=str(tmp_path / "artifacts"), XREC_EXPORTS=str(tmp_path / "exports"))
+    # Started with SIGINT ignored, as a background job (or a test worker) starts it: Ctrl-C must
+    # stop it all the same.
     ui = subprocess.Popen([str(Path(sys.executable).parent / "xrec"), "airflow"], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         base = f"http://127.0.0.1:{port}"
         _until("the api-server answers", lambda: _get(f"{base}/api/v2/monitor/health"), 120)
@@ -56,7 +59,12 @@ def test_xrec_airflow_serves_the_dag_and_stops_on_ctrl_c(tmp_path):
         assert dags == [DAG_ID]
     finally:
         ui.send_signal(signal.SIGINT)  # Ctrl-C
-        out, _ = ui.communicate(timeout=90)
+        try:
+            out, _ = ui.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            ui.terminate()  # SIGTERM stops the components too: leave nothing running
+            ui.communicate(timeout=120)
+            raise
     assert ui.returncode == 0, out[-3000:]
     assert f"Airflow UI: http://127.0.0.1:{port}/" in out
     with pytest.raises(OSError):  # the api-server is gone with it

@@ -17,7 +17,10 @@ def test_the_generator_offers_its_rate_and_counts_what_the_server_answers(server
                                 lambda n: ("POST", "/v1/recommendations/score", bodies[n])
                                 if n % 2 else ("GET", lookups[n], None)))
     assert figures["requests"] == 80 and figures["failed"] == 0
-    assert 30 <= figures["achieved_rps"] <= 41  # open loop: the schedule, not the answers, sets the pace
+    # open loop: the schedule, not the answers, sets the pace. Every request went out near its due
+    # time (bounds generous enough for a loaded CI machine), and no more were answered than offered.
+    assert figures["late_p99_ms"] < 1000
+    assert 0 < figures["achieved_rps"] <= 41
     assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     # a refused request is a failure with its status, never a latency
     refused = uvloop.run(_drive(server.url, "not-a-token", 20, 0.5, lambda n: ("GET", lookups[n], None)))

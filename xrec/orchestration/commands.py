@@ -3,6 +3,7 @@ user where the results are."""
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -106,6 +107,10 @@ def airflow_ui(settings: Settings) -> int:
     """Start the embedded Airflow (api-server + scheduler + dag-processor + triggerer) on the
     metadata of `xrec run` and `xrec backfill`, until Ctrl-C. No cron runs are started: the
     UI shows, logs and lets you clear or trigger the runs xrec made."""
+    # Ctrl-C must stop it even when started from a process that ignores SIGINT (a background
+    # job, a test worker): Python installs no KeyboardInterrupt handler then, and the
+    # components would outlive it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     topology = AirflowTopology(use_job_schedule=False, api_port=settings.airflow_port)
     with Scheduler(settings, topology) as scheduler:
         print(f"Airflow UI: http://127.0.0.1:{topology.api_port}/  (AIRFLOW_HOME="
