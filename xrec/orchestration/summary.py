@@ -6,6 +6,7 @@ from datetime import date
 import duckdb
 
 from xrec.config import Settings
+from xrec.quality.orphans import MEANING as ORPHANS_MEANING, TOTALS as ORPHAN_TOTALS
 from xrec.warehouse import connect
 
 
@@ -29,12 +30,9 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
     for source, reason in _query(settings, "select source, reason from main.late_sources "
                                            "where run_date = ?", [run_date]):
         lines.append(f"  LATE {source}: built from its last good state ({reason})")
-    orphans = _query(settings, """
-        select source, sum(orphan_interactions) from marts.bi_orphan_references
-        group by source order by source""")
+    orphans = _query(settings, ORPHAN_TOTALS)
     if orphans:
-        lines.append("  orphan references (interactions naming items not delivered or quarantined; kept, left "
-                     "out of the model until the item arrives; per day in bi_orphan_references): "
+        lines.append(f"  orphan references ({ORPHANS_MEANING}): "
                      + ", ".join(f"{source} {count}" for source, count in orphans))
     model = _query(settings, """
         select model_version, ranker, primary_metric, primary_value, baseline_value, is_published,

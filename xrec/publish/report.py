@@ -23,6 +23,7 @@ from xrec.config import Settings
 from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, exists
 from xrec.quality.late import late_sources
+from xrec.quality.orphans import MEANING as ORPHANS_MEANING, orphan_totals
 from xrec.warehouse import connect
 
 # Headless before anything plots (pandas' .plot imports pyplot): the report never needs a display.
@@ -35,7 +36,6 @@ QUALITY = "main.data_quality_results"
 QUARANTINE = "raw.quarantine"
 ITEMS = "marts.ml_items"
 SEGMENTS = "marts.bi_segment_profiles"
-ORPHANS = "marts.bi_orphan_references"
 FEEDBACK_MART = "marts.bi_feedback_daily"  # recommended_date, partner, variant, impressions, clicks, conversions
 AB_UPLIFT = "marts.bi_ab_uplift"  # model vs control per partner and metric
 OUTCOMES = "staging.stg_partners__outcomes"  # used until the feedback mart exists
@@ -254,15 +254,11 @@ def _quality_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
 
 
 def _orphans_sentence(con: duckdb.DuckDBPyConnection) -> str:
-    """Orphan references per source (bi_orphan_references), '' when there are none."""
-    if not exists(con, ORPHANS):
-        return ""
-    per_source = con.execute(f"select source, sum(orphan_interactions) from {ORPHANS} "
-                             "group by source order by source").fetchall()
+    """Orphan references per source, '' when there are none."""
+    per_source = orphan_totals(con)
     if not per_source:
         return ""
-    return (" Orphan references (interactions naming an item not delivered or quarantined; kept, left out "
-            "of the model until the item arrives; per day in bi_orphan_references): "
+    return (f" Orphan references ({ORPHANS_MEANING}): "
             + ", ".join(f"{source} {rows}" for source, rows in per_source) + ".")
 
 
