@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from enum import Enum
 from typing import Annotated
 
+import msgspec
 import yaml
 from fastapi import Depends, FastAPI, HTTPException, Path, Query
-import msgspec
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from threadpoolctl import threadpool_limits
 
 from ml.explain import Reasons
 from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
@@ -101,6 +102,10 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # A request multiplies one person's vector by a catalogue (1 x 66 by 66 x 21k at M): split
+        # over OpenBLAS's threads that cost 15x the CPU of one thread here (their hand-offs and
+        # spinning), and far more with requests in flight at once; the server wants one.
+        threadpool_limits(1, user_api="blas")
         holder.start()
         yield
         holder.stop()
@@ -109,13 +114,15 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
                   description="Cross-recommendations with personal reasons, from the published model.")
     app.state.holder = holder
 
-    def client(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
+    # The dependencies are `async def`: they do no I/O, and a plain `def` would cost each request
+    # a hop through Starlette's thread pool per dependency.
+    async def client(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
         found = authenticate(clients, f"Bearer {credentials.credentials}" if credentials else None)
         if found is None:
             raise HTTPException(401, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
         return found
 
-    def model() -> ServingModel:
+    async def model() -> ServingModel:
         current = holder.current
         if current is None:
             raise HTTPException(503, f"no model loaded yet ({holder.last_error or 'loading'})")
@@ -170,7 +177,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         return _json(_answer(current, ranked, direction, partner, recipient_id, "published"))
 
     @app.post("/v1/recommendations/score", tags=["recommendations"], response_model=RecommendationList)
-    def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
+    async def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
               current: Annotated[ServingModel, Depends(model)]) -> dict:
         """Rank now, from the published model: a known recipient from their stored representation plus
         the new interactions; a new person from the stated features and interactions. Every business
