@@ -63,8 +63,14 @@ def mask_ineligible(scores: np.ndarray, user_rows: np.ndarray, items: slice, rul
     copying the affected columns out, masking and writing them back (20k-item blocks, this machine).
     """
     scores[:, ~rules.is_active[items]] = -np.inf
-    owned = rules.owned[user_rows][:, items].tocoo()
-    scores[owned.row, owned.col] = -np.inf
+    # The stored entries of the rows, read from the CSR arrays: slicing the matrix by rows, then
+    # by columns, then to COO built three sparse matrices, a third of a one-person request's CPU.
+    indptr = rules.owned.indptr
+    starts, counts = indptr[user_rows], indptr[user_rows + 1] - indptr[user_rows]
+    row = np.repeat(np.arange(len(user_rows)), counts)
+    column = rules.owned.indices[np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())]
+    inside = (column >= items.start) & (column < items.stop)
+    scores[row[inside], column[inside] - items.start] = -np.inf
     item_risk = rules.item_risk[items]
     if (item_risk > 0).any():
         np.putmask(scores, item_risk[None, :] > rules.person_risk[user_rows][:, None], -np.inf)

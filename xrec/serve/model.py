@@ -154,7 +154,7 @@ class ServingModel:
                  variant: str, direction: str, partner: str) -> Reasons:
         """The reasons the daily scoring gives (ml.score._frame): popularity-ranked rows say so."""
         return self.scorers.explainer.explain(
-            sp.csr_matrix(history), sp.csr_matrix(features), np.array([city], object),
+            history, features, np.array([city], object),
             np.zeros(len(item_rows), np.int64), item_rows, self._by_popularity(variant),
             reason_sources(direction, partner))
 
