@@ -17,14 +17,14 @@ def _bundle_lists(tmp_path) -> tuple[PublishedLists, pd.DataFrame]:
     reasons = [f"因为你关注过《{TITLES[n]}》 | because of 《{TITLES[n]}》 in your history" for n in range(len(TITLES))]
     frame = pd.DataFrame({
         "direction": P2P, "partner": "realty",
-        "recipient_id": ["u1", "u1", "u1", "u2", "u2", "u3"],
-        "item_id": ["r0", "r1", "r2", "r3", "r0", "r4"],
-        "rank": [1, 2, 3, 1, 2, 1], "score": [0.5, 0.25, -1e-7, 3.0, 2.5, 1.0],
-        "variant": ["model", "model", "model", "control", "control", "model"],
+        "recipient_id": ["u1", "u1", "u1", "u2", "u2", "u3", "u4"],
+        "item_id": ["r0", "r1", "r2", "r3", "r0", "r4", "r1"],
+        "rank": [1, 2, 3, 1, 2, 1, 1], "score": [0.5, 0.25, -1e-7, 3.0, 2.5, 1.0, 0.1],
+        "variant": ["model", "model", "model", "control", "control", "model", "model"],
         "reason": [reasons[0], reasons[1], reasons[2], "大家都在看 | popular with everyone",
-                   "大家都在看 | popular with everyone", reasons[4]],
+                   "大家都在看 | popular with everyone", reasons[4], "甲 | 乙 | 丙"],
         "reason_items": ['[{"kind":"item","title":' + json.dumps(TITLES[n], ensure_ascii=False) + "}]"
-                         for n in (0, 1, 2)] + ['[{"kind":"popular"}]'] * 2 + ["[]"],
+                         for n in (0, 1, 2)] + ['[{"kind":"popular"}]'] * 2 + ["[]"] * 2,
     })
     path = tmp_path / "recommendations.parquet"
     frame.to_parquet(path)
@@ -47,8 +47,16 @@ def test_a_lookup_payload_is_the_published_rows_as_json(tmp_path):
     assert lists.recommendations_json(P2P, "realty", "nobody", 10) is None
 
 
+def test_a_reason_naming_a_title_that_holds_the_separator_splits_at_its_middle_one(tmp_path):
+    lists, frame = _bundle_lists(tmp_path)
+    # u3's title holds the separator once in each language: the reason splits at the middle one.
+    (row,) = json.loads(lists.recommendations_json(P2P, "realty", "u3", 10))
+    assert row["reason"] == {"zh": "因为你关注过《a | b》", "en": "because of 《a | b》 in your history", "items": []}
+    assert f"{row['reason']['zh']} | {row['reason']['en']}" == frame.loc[5, "reason"]
+
+
 def test_a_reason_that_does_not_split_into_two_languages_is_left_to_render(tmp_path):
     lists, _ = _bundle_lists(tmp_path)
-    # u3's title holds the separator: its list has no payload, and the server renders it instead.
-    assert lists.recommendations_json(P2P, "realty", "u3", 10) is None
-    assert lists.lookup(P2P, "realty", "u3", 10).item_rows.tolist() == [4]
+    # u4's reason holds the separator twice: no middle one, so no payload; the server renders it.
+    assert lists.recommendations_json(P2P, "realty", "u4", 10) is None
+    assert lists.lookup(P2P, "realty", "u4", 10).item_rows.tolist() == [1]
