@@ -9,8 +9,9 @@ reasons per lookup cost ~1.8 ms of CPU (the explainer's sparse and object-array 
 rows), over the 2 ms a lookup may take at 500 requests/s on one core. Uncompressed, M's 9.2M rows
 of ~600 bytes of JSON would hold ~5.5 GB; LZ4 (Arrow's codec) keeps ~1/6 of that and inflates a
 ~5 kB list in a few us; zlib keeps ~1/8 but compresses ~10x and inflates ~5x slower (measured on
-the test bundle), which a load of M's ~920k lists would feel. A list whose reason text cannot be split back into its Chinese and English halves (a title
-containing the separator ' | ') has no payload and is rendered per request as before.
+the test bundle), which a load of M's ~920k lists would feel. A list whose reason text cannot be
+split back into its Chinese and English halves (an even number of separators ' | ', which the
+explainer never writes) has no payload and is rendered per request.
 The alternative, a query per request against the read-only snapshot or the Parquet copy, costs
 a DuckDB query plus a row-group scan per lookup (measured in the README, Serving API).
 """
