@@ -3,7 +3,8 @@ with
 
 interactions as (
 
-    select * from {{ ref('int_interactions_unified') }}
+    select *, {{ decayed_weight('event_weight', 'occurred_at') }} as weight
+    from {{ ref('int_interactions_unified') }}
 
 ),
 
