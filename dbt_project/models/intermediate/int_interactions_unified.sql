@@ -32,7 +32,8 @@ events as (
         event_type,
         rating,
         amount,
-        occurred_at
+        occurred_at,
+        _delivery_date
     from platform_events
     union all
     select
@@ -43,7 +44,8 @@ events as (
         event_type,
         null::integer as rating,
         amount,
-        occurred_at
+        occurred_at,
+        _delivery_date
     from partner_interactions
 
 ),
@@ -80,6 +82,7 @@ final as (
         rating,
         amount,
         occurred_at,
+        _delivery_date,
         event_weight
     from weighted
     where event_weight is not null

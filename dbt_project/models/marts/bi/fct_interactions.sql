@@ -20,6 +20,7 @@ final as (
         amount,
         occurred_at,
         occurred_at::date as occurred_date,
+        _delivery_date as delivered_date,
         event_weight,
         weight as decayed_weight
     from interactions
