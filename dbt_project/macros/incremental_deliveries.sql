@@ -68,7 +68,8 @@
 {#- Filter on the staged rows `rows` (a CTE with `keys`, _delivery_date, _loaded_at) keeping,
     in an incremental run, only the keys to recompute; nothing in a full build. -#}
 {% macro keys_to_recompute(rows, keys, partitions, source_column) -%}
-    {%- if is_incremental() -%}
+    {#- a table staged before _loaded_at existed is restaged whole (on_schema_change adds the column) -#}
+    {%- if is_incremental() and '_loaded_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
     and ({{ keys | join(', ') }}) in (
         -- keys delivered in a partition version the table does not hold yet
         select {{ keys | join(', ') }} from {{ rows }} as delivered

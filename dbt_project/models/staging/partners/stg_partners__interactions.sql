@@ -3,6 +3,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     unique_key=['partner', 'interaction_id'],
     post_hook="{{ drop_stale_deliveries(partitions_of('interactions'), 'partner') }}",
 ) }}

@@ -4,6 +4,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     unique_key='outcome_id',
     post_hook="{{ drop_stale_deliveries(partitions_of('outcomes', optional=true), 'partner') }}",
 ) }}
