@@ -187,6 +187,7 @@ def marts(settings: Settings) -> Settings:
             "item_key": ["platform:k1", "realty:r1"], "source": ["platform", "realty"],
             "event_type": ["purchase", "view"], "rating": [None, None], "amount": [99.0, None],
             "occurred_at": pd.to_datetime(["2024-03-05 10:00", "2024-03-10 23:00"]),
+            "delivered_date": [date(2024, 3, 5), RUN_DATE],
         }
     )
     for name, frame in {

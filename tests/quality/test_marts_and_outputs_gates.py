@@ -1,6 +1,8 @@
 """Mart and output gates: keys, referential integrity, feature ranges and business rules."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import pytest
 
@@ -125,3 +127,23 @@ def test_a_day_without_candidates_fails_the_output_gate(marts):
         validate_outputs(marts, RUN_DATE)
 
     assert "expect_table_row_count_to_be_between" in str(caught.value)
+
+
+def test_fact_marts_validate_what_was_delivered_since_the_last_passed_gate(marts):
+    validate_marts(marts, RUN_DATE)  # passes and validates every row
+    later = RUN_DATE + timedelta(days=1)
+    stale = read_sql(marts, "select * from marts.fct_interactions")
+    # the next run: realty:i1 re-delivered on `later`; an old row (delivered 2024-03-05) that is
+    # broken is not validated again row by row...
+    fct = _set(_set(stale, 1, delivered_date=pd.Timestamp(later)), 0, event_type=None)
+    write_table(marts, "marts.fct_interactions", fct)
+
+    result = validate_marts(marts, later)
+
+    rows = {suite.suite: suite.rows for suite in result.suites}
+    assert rows["marts.fct_interactions"] == 1 and rows["marts.ml_interactions"] == 1
+    # ...but a duplicate key anywhere in the table is caught by the whole-table checks in SQL
+    write_table(marts, "marts.fct_interactions", pd.concat([fct, fct.iloc[[0]]]))
+    with pytest.raises(QualityGateFailed) as caught:
+        validate_marts(marts, later)
+    assert "expect_column_values_to_be_in_set(duplicate_interaction_keys) [error]" in str(caught.value)

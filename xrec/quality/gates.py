@@ -18,8 +18,10 @@ import pandas as pd
 from xrec.config import PLATFORM, Settings
 from xrec.quality import frames
 from xrec.quality.quarantine import write_listing
-from xrec.quality.results import Failure, GateResult, QualityGateFailed, SuiteResult, merge_chunks, record
-from xrec.quality.suites import Suite, load_suites
+from xrec.quality.results import (
+    RESULTS_TABLE, Failure, GateResult, QualityGateFailed, SuiteResult, merge_chunks, record,
+)
+from xrec.quality.suites import ROWS, TABLE, Suite, load_suites
 from xrec.quality.validation import Validator
 from xrec.warehouse import connect
 
@@ -38,6 +40,7 @@ class _Job:
     asset_name: str
     frame: pd.DataFrame | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    scope: str = ROWS
     quarantined_rows: int = 0
     settled: SuiteResult | None = None
 
@@ -94,8 +97,26 @@ def validate_outputs(settings: Settings, run_date: date) -> GateResult:
 
 
 def _validate_tables(settings: Settings, layer: str, run_date: date) -> GateResult:
-    parameters = _parameters(settings, run_date)
+    parameters = {**_parameters(settings, run_date),
+                  "validated_through": validated_through(settings, run_date)}
     return _run_gate(settings, layer, ALL_SOURCES, run_date, _table_jobs(settings, layer, parameters))
+
+
+def validated_through(settings: Settings, run_date: date) -> date:
+    """The last run_date before ``run_date`` whose marts gate passed (``date.min`` when none).
+
+    A fact mart's frame query keeps the rows delivered after it (``$validated_through``), so the
+    gate's time follows what the runs since then brought, not the history; a catch-up of several
+    days validates them all, and a rerun of a day validates the same rows again.
+    """
+    with connect(settings, read_only=True) as con:
+        if not frames.table_exists(con, *RESULTS_TABLE.split(".")):
+            return date.min
+        [(last,)] = con.execute(
+            f"select max(run_date) from (select run_date from {RESULTS_TABLE} "
+            "where layer = 'marts' and run_date < ? group by run_date having bool_and(passed))",
+            [run_date]).fetchall()
+    return last or date.min
 
 
 def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -> Iterator[_Job]:
@@ -106,9 +127,9 @@ def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -
         for suite in load_suites(settings.expectations_dir, layer):
             table = suite.meta["table"]
             job = _Job(suite, ALL_SOURCES, suite.name, table, parameters=parameters)
-            schema, name = table.split(".")
-            if not frames.table_exists(con, schema, name):
-                yield _settle(job, 0, f"{table} does not exist", missing=table)
+            absent = [t for t in (table, *suite.meta.get("reads", ())) if not frames.table_exists(con, *t.split("."))]
+            if absent:
+                yield _settle(job, 0, f"{absent[0]} does not exist", missing=absent[0])
                 continue
             sql = suite.frame_sql or f"select * from {table}"
             # An empty frame has no chunks and is validated whole (its row-count rule fails).
@@ -118,6 +139,9 @@ def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -
                 asset_name = ".".join([table, *map(str, chunk.values())])
                 frame = frames.sql_frame(con, sql, parameters, chunk)
                 yield _Job(**{**job.__dict__, "asset_name": asset_name, "frame": frame})
+            if suite.table_sql:
+                frame = frames.sql_frame(con, suite.table_sql, parameters)
+                yield _Job(**{**job.__dict__, "asset_name": f"{table}.table", "frame": frame, "scope": TABLE})
 
 
 def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs: Iterable[_Job]) -> GateResult:
@@ -130,7 +154,7 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
             results.append(job.settled)
             continue
         started = time.perf_counter()
-        selection = job.suite.applicable(job.source, set(job.frame.columns), job.parameters)
+        selection = job.suite.applicable(job.source, set(job.frame.columns), job.parameters, job.scope)
         outcome = validator.validate(
             suite_name=job.suite.name,
             gx_suite_name=job.gx_suite_name,
@@ -142,8 +166,10 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
             run_name=run_name,
         )
         note = "; ".join(f"skipped {name}: {reason}" for name, reason in selection.skipped)
+        # the table checks' one row is not a row of the mart
+        rows = len(job.frame) if job.scope == ROWS else 0
         results.append(
-            SuiteResult(job.suite.name, len(job.frame), outcome.evaluated, outcome.failures, job.quarantined_rows, note)
+            SuiteResult(job.suite.name, rows, outcome.evaluated, outcome.failures, job.quarantined_rows, note)
         )
         log.info(
             "%s %s: %d rows, %d expectations, %d failed (%d error) in %.2fs",

@@ -17,6 +17,9 @@ from typing import Any, Mapping
 log = logging.getLogger(__name__)
 
 SEVERITIES = ("error", "warn")
+# What a mart expectation checks (meta.scope): the suite frame's rows, or the one row of whole-
+# table checks its <suite>.table.sql computes in SQL (cheap ones: row count, key uniqueness).
+ROWS, TABLE = "rows", "table"
 LAYERS = ("raw", "marts", "outputs")
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
@@ -36,6 +39,7 @@ class Suite:
     meta: Mapping[str, Any]
     expectations: tuple[Mapping[str, Any], ...]
     frame_sql: str | None = None
+    table_sql: str | None = None
 
     @property
     def entity(self) -> str:
@@ -46,9 +50,12 @@ class Suite:
         return tuple(self.meta.get("key_columns", ()))
 
     def applicable(
-        self, source: str, columns: set[str], parameters: Mapping[str, Any]
+        self, source: str, columns: set[str], parameters: Mapping[str, Any], scope: str = ROWS
     ) -> "Selection":
         """The expectations that apply to ``source``'s frame with ``columns`` and ``parameters``.
+
+        ``scope`` is ``rows`` (the suite's frame) or ``table`` (the one-row frame of its
+        ``<suite>.table.sql``): each expectation belongs to one, ``meta.scope`` (default rows).
 
         Dropped (and logged): expectations restricted to other sources (``meta.sources``),
         column expectations whose column is absent (the suite's column-set expectation reports
@@ -57,6 +64,8 @@ class Suite:
         """
         kept, skipped = [], []
         for exp in self.expectations:
+            if scope_of(exp) != scope:
+                continue
             restricted = exp.get("meta", {}).get("sources")
             if restricted and source not in restricted:
                 continue
@@ -87,6 +96,10 @@ def label(expectation: Mapping[str, Any]) -> str:
     return f"{expectation['type']}({','.join(cols)})" if cols else expectation["type"]
 
 
+def scope_of(expectation: Mapping[str, Any]) -> str:
+    return expectation.get("meta", {}).get("scope", ROWS)
+
+
 def severity(expectation: Mapping[str, Any]) -> str:
     return expectation.get("meta", {}).get("severity", "error")
 
@@ -114,6 +127,13 @@ def load_suite(path: Path, layer: str) -> Suite:
                 f"{SEVERITIES}, not {severity(exp)!r}"
             )
     sql_path = path.with_suffix(".sql")
+    table_sql_path = path.with_suffix(".table.sql")
+    for i, exp in enumerate(doc.get("expectations", [])):
+        if scope_of(exp) not in (ROWS, TABLE) or (scope_of(exp) == TABLE and not table_sql_path.exists()):
+            raise SuiteFileError(
+                f"{path}: expectation #{i} {exp.get('type')}: meta.scope must be {ROWS!r}, or "
+                f"{TABLE!r} with {table_sql_path.name} beside the suite, not {scope_of(exp)!r}"
+            )
     return Suite(
         layer=layer,
         name=expected_name,
@@ -121,6 +141,7 @@ def load_suite(path: Path, layer: str) -> Suite:
         meta=doc.get("meta", {}),
         expectations=tuple(doc.get("expectations", [])),
         frame_sql=sql_path.read_text(encoding="utf-8") if sql_path.exists() else None,
+        table_sql=table_sql_path.read_text(encoding="utf-8") if table_sql_path.exists() else None,
     )
 
 

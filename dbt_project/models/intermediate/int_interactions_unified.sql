@@ -1,7 +1,7 @@
 {#- Platform events and partner interactions in one event stream keyed by person and item_key.
-    weight = var('event_weights')[event_type] * 0.5 ^ (age_days / var('decay_half_life_days')),
-    age measured from occurred_at to the end of run_date (Asia/Shanghai). Events of unknown
-    accounts, unknown types or without a time cannot be weighted and are left out. -#}
+    event_weight = var('event_weights')[event_type], undecayed: marts decay it to their run_date
+    when they read it (macros/decay.sql), so no row here depends on the run_date. Events of
+    unknown accounts, unknown types or without a time cannot be weighted and are left out. -#}
 with
 
 platform_events as (
@@ -32,7 +32,8 @@ events as (
         event_type,
         rating,
         amount,
-        occurred_at
+        occurred_at,
+        _delivery_date
     from platform_events
     union all
     select
@@ -43,7 +44,8 @@ events as (
         event_type,
         null::integer as rating,
         amount,
-        occurred_at
+        occurred_at,
+        _delivery_date
     from partner_interactions
 
 ),
@@ -58,11 +60,7 @@ weighted as (
             {% for event_type, weight in var('event_weights').items() %}
             when '{{ event_type }}' then {{ weight }}::double
             {% endfor %}
-        end as event_weight,
-        greatest(
-            0.0,
-            epoch(({{ run_date() }} + interval 1 day)::timestamp - events.occurred_at) / 86400.0
-        ) as age_days
+        end as event_weight
     from events
     inner join identity
         on events.source = identity.account_source
@@ -84,9 +82,8 @@ final as (
         rating,
         amount,
         occurred_at,
-        event_weight,
-        age_days,
-        event_weight * pow(0.5, age_days / {{ var('decay_half_life_days') }}) as weight
+        _delivery_date,
+        event_weight
     from weighted
     where event_weight is not null
 

@@ -4,7 +4,11 @@ with
 
 interactions as (
 
-    select * from {{ ref('int_interactions_unified') }}
+    select
+        *,
+        {{ decayed_weight('event_weight', 'occurred_at') }} as weight,
+        {{ age_days('occurred_at') }} as age_days
+    from {{ ref('int_interactions_unified') }}
 
 ),
 
@@ -25,7 +29,7 @@ final as (
         coalesce(sum(interactions.amount) filter (where interactions.event_type = 'purchase'), 0)::decimal(18, 2) as monetary,
         -- rounded for the same reason as finance_risk_avg below: parallel float sums differ in
         -- the last bits between reruns of a day
-        round(sum(interactions.weight), 9) as weight_total,
+        {{ round_significant('sum(interactions.weight)') }} as weight_total,
         min(interactions.age_days) as recency_days,
         max(interactions.occurred_at) as last_at,
         -- finance products the person engaged with, weighted by engagement

@@ -16,7 +16,8 @@ behaviour as (
 
 interactions as (
 
-    select * from {{ ref('int_interactions_unified') }}
+    select *, {{ decayed_weight('event_weight', 'occurred_at') }} as weight
+    from {{ ref('int_interactions_unified') }}
 
 ),
 

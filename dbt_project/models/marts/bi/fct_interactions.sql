@@ -3,7 +3,8 @@ with
 
 interactions as (
 
-    select * from {{ ref('int_interactions_unified') }}
+    select *, {{ decayed_weight('event_weight', 'occurred_at') }} as weight
+    from {{ ref('int_interactions_unified') }}
 
 ),
 
@@ -19,6 +20,7 @@ final as (
         amount,
         occurred_at,
         occurred_at::date as occurred_date,
+        _delivery_date as delivered_date,
         event_weight,
         weight as decayed_weight
     from interactions

@@ -4,7 +4,8 @@ with
 
 interactions as (
 
-    select * from {{ ref('int_interactions_unified') }}
+    select *, {{ decayed_weight('event_weight', 'occurred_at') }} as weight
+    from {{ ref('int_interactions_unified') }}
 
 ),
 
@@ -19,9 +20,9 @@ final as (
     select
         interactions.person_id,
         interactions.item_key,
-        -- rounded: DuckDB's parallel sums differ in the last bits between runs, and a rerun
-        -- of a day must give the same marts (and so the same model version)
-        round(sum(interactions.weight), 9) as weight,
+        -- rounded: parallel sums differ in the last bits between runs, and a rerun of a day
+        -- must give the same marts (and so the same model version)
+        {{ round_significant('sum(interactions.weight)') }} as weight,
         count(*)::integer as event_count,
         min(interactions.occurred_at) as first_at,
         max(interactions.occurred_at) as last_at

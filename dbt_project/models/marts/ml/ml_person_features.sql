@@ -19,7 +19,8 @@ identity as (
 
 interactions as (
 
-    select * from {{ ref('int_interactions_unified') }}
+    select *, {{ decayed_weight('event_weight', 'occurred_at') }} as weight
+    from {{ ref('int_interactions_unified') }}
 
 ),
 
@@ -64,7 +65,7 @@ final as (
 
     -- rounded for run-to-run stability (parallel float sums), as in ml_interactions
     select person_id::varchar as person_id, feature::varchar as feature,
-        round(value, 9)::double as value
+        {{ round_significant('value') }}::double as value
     from features
 
 )

@@ -1,4 +1,12 @@
-{#- One model for every partner's interactions (shared shape); partners from var('partners'). -#}
+{#- One model for every partner's interactions (shared shape); partners from var('partners').
+    Incremental on delivery partitions (macros/incremental_deliveries.sql). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    unique_key=['partner', 'interaction_id'],
+    post_hook="{{ drop_stale_deliveries(partitions_of('interactions'), 'partner') }}",
+) }}
 with
 
 unioned as (
@@ -21,10 +29,27 @@ unioned as (
 
 ),
 
+partitions as (
+
+    {{ partitions_of('interactions') }}
+
+),
+
+stamped as (
+
+    select unioned.*, partitions.partition_loaded_at as _loaded_at
+    from unioned
+    left join partitions
+        on unioned.partner = partitions.partition_source
+        and unioned._delivery_date = partitions.partition_date
+
+),
+
 final as (
 
-    select * from unioned
+    select * from stamped
     where interaction_id is not null
+        {{ keys_to_recompute('stamped', ['partner', 'interaction_id'], 'select * from partitions', 'partner') }}
     {{ first_delivery_per(['partner', 'interaction_id']) }}
 
 )

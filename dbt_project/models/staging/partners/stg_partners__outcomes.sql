@@ -1,5 +1,13 @@
 {#- Feedback on delivered recommendations. Optional per partner: a partner that has not
-    delivered outcomes yet contributes no rows instead of failing the build. -#}
+    delivered outcomes yet contributes no rows instead of failing the build. Incremental on
+    delivery partitions (macros/incremental_deliveries.sql). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    unique_key='outcome_id',
+    post_hook="{{ drop_stale_deliveries(partitions_of('outcomes', optional=true), 'partner') }}",
+) }}
 with
 
 unioned as (
@@ -21,15 +29,34 @@ unioned as (
 
 ),
 
-final as (
+partitions as (
+
+    {{ partitions_of('outcomes', optional=true) }}
+
+),
+
+stamped as (
 
     -- outcomes have no id of their own: an identical event re-sent is the same event
     select
-        md5(concat_ws('|', partner, customer_id, item_id, recommended_date, event_type, occurred_at)) as outcome_id,
-        *
+        md5(concat_ws('|', unioned.partner, unioned.customer_id, unioned.item_id, unioned.recommended_date,
+            unioned.event_type, unioned.occurred_at)) as outcome_id,
+        unioned.*,
+        partitions.partition_loaded_at as _loaded_at
     from unioned
-    where customer_id is not null and item_id is not null
-    {{ first_delivery_per(['partner', 'customer_id', 'item_id', 'recommended_date', 'event_type', 'occurred_at']) }}
+    left join partitions
+        on unioned.partner = partitions.partition_source
+        and unioned._delivery_date = partitions.partition_date
+    where unioned.customer_id is not null and unioned.item_id is not null
+
+),
+
+final as (
+
+    select * from stamped
+    where true
+        {{ keys_to_recompute('stamped', ['outcome_id'], 'select * from partitions', 'partner') }}
+    {{ first_delivery_per(['outcome_id']) }}
 
 )
 
