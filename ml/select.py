@@ -61,14 +61,6 @@ def sample_marts(marts: Marts, persons: int, seed: int) -> Marts:
     )
 
 
-def _measure(embeddings, dataset: RecDataset, split: TimeSplit, selection: SelectionConfig) -> tuple[float, float]:
-    seed = selection.base.seed
-    return (
-        cross_domain_precision(embeddings, dataset, split.validation, selection.k, seed, selection.score_threads),
-        cross_domain_precision(embeddings, dataset, split.test, selection.k, seed, selection.score_threads),
-    )
-
-
 def _early_stopped(
     config: ModelConfig, dataset: RecDataset, train: pd.DataFrame, split: TimeSplit, selection: SelectionConfig
 ) -> dict:
@@ -85,7 +77,9 @@ def _early_stopped(
         if best is not None and value <= best[0]:
             break
         best, epochs = (value, copy.deepcopy(model)), trained
-    validation, test = _measure(model_embeddings(best[1], dataset), dataset, split, selection)
+    validation = best[0]  # the best state's validation value, already measured: no second pass
+    test = cross_domain_precision(model_embeddings(best[1], dataset), dataset, split.test, selection.k,
+                                  selection.base.seed, selection.score_threads)
     final = replace(config, epochs=epochs)
     return {"candidate": final.name, "ranker": LIGHTFM, "representation": final.representation,
             "weighting": final.weighting, "components": final.components,

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ml.config import POPULARITY
 from ml.gate import promotion_decision
+from ml.synthetic import SyntheticSize
 from tests.ml.conftest import RUN_DATE, candidates, make_warehouse
 from xrec.publish.report import _status
 from xrec.steps.model import CANDIDATES_DDL, score_candidates, train_and_evaluate
@@ -150,3 +151,22 @@ def test_when_popularity_wins_popularity_is_published_with_rules_and_ab_split(tm
         con.execute("update main.model_runs set is_published = true")
         published, sentence = _status(con, RUN_DATE)
     assert published and "popularity ranking" in sentence and "at least as good as LightFM" in sentence
+
+
+def test_published_epochs_scale_with_rows_for_features_only():
+    from ml.config import ModelConfig
+    from ml.pipeline import published_epochs
+
+    features, hybrid = ModelConfig(representation="features", epochs=25), ModelConfig(representation="hybrid", epochs=25)
+    assert published_epochs(features, 413_000, 5_543_000) == 2  # 1.86 rounded up: never fewer updates
+    assert published_epochs(features, 1_000, 1_000) == 25  # no sample: the chosen epochs
+    assert published_epochs(features, 10, 10_000_000) == 1
+    assert published_epochs(hybrid, 413_000, 5_543_000) == 25  # a person's own vector: epochs kept
+
+
+def test_champion_is_evaluated_on_the_seeded_sample_and_the_published_fit_on_everyone(tmp_path):
+    settings = make_warehouse(tmp_path, XREC_TUNE_SAMPLE_PERSONS="400")
+    run = train_and_evaluate(settings, RUN_DATE)
+    assert "seeded sample of 400 of " in run.evaluation, run.evaluation
+    persons = int(run.evaluation.split("seeded sample of 400 of ")[1].split()[0])
+    assert persons >= SyntheticSize().persons  # the published model is trained on everyone

@@ -5,7 +5,7 @@ model_candidates, model_runs, the artifact and recommendation_candidates.
 Selection cost is bounded twice: a tuning run trains the grid on a seeded sample of at most
 XREC_TUNE_SAMPLE_PERSONS persons, and it runs only when no tuning for the same partners is
 younger than XREC_TUNE_EVERY_DAYS (a new partner therefore re-tunes); other days reuse the stored
-choice and pay only the champion evaluation and the published fit.
+choice and pay only the champion evaluation (on the same bounded sample) and the published fit.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from ml.embeddings import model_embeddings
 from ml.evaluate import PRIMARY_METRIC
 from ml.explain import model_explainer
 from ml.gate import promotion_decision
-from ml.pipeline import evaluate_champion, fit_published
+from ml.pipeline import evaluate_champion, fit_published, published_epochs
 from ml.rules import build_rule_context
 from ml.score import COLUMNS, Ranking, Scorers, score_all
 from ml.select import sample_marts, select_model
@@ -70,15 +70,15 @@ def ranking(settings: Settings) -> Ranking:
                    control_share=settings.control_share, threads=scoring_threads(settings))
 
 
-def choose_config(settings: Settings, run_date: date, marts) -> tuple[ModelConfig, date, str]:
-    """(config, tuned_on, how): the stored choice when recent enough, else a tuning run now."""
+def choose_config(settings: Settings, run_date: date, sample) -> tuple[ModelConfig, date, str]:
+    """(config, tuned_on, how): the stored choice when recent enough, else a tuning run now on
+    `sample` (the marts of the seeded person sample)."""
     selection = selection_config(settings)
     stored = stored_selection(settings, run_date, settings.tune_every_days, settings.partners)
     if stored is not None:
         tuned_on, choice = stored
         config = replace(selection.base, **choice)
         return config, tuned_on, f"reused the selection of {tuned_on} ({config.name})"
-    sample = sample_marts(marts, selection.sample_persons, selection.base.seed)
     result = select_model(sample, run_date, selection)
     record_selection(settings, run_date, result, settings.partners)
     return result.chosen, run_date, (
@@ -91,21 +91,26 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     """Choose the configuration, compare it with popularity on the test window, gate against
     the last published champion, train the published model, record model_runs."""
     marts = load_marts(settings)
-    config, tuned_on, chosen_how = choose_config(settings, run_date, marts)
-    champion = evaluate_champion(marts, run_date, config, settings.holdout_days, settings.top_k,
+    # Selection and the champion evaluation run on the same seeded person sample, so neither
+    # grows with the data (at M the champion on all 250k persons cost more than the selection).
+    sample = sample_marts(marts, settings.tune_sample_persons, settings.seed)
+    config, tuned_on, chosen_how = choose_config(settings, run_date, sample)
+    champion = evaluate_champion(sample, run_date, config, settings.holdout_days, settings.top_k,
                                  scoring_threads(settings))
     previous = last_published(settings, run_date)
     previous_value = None if previous is None else previous.primary_value
     promoted, gate_reason = promotion_decision(champion.value, previous_value, settings.promotion_tolerance)
 
-    params = {**config.as_dict(), "ranker": champion.ranker}
+    tuned_rows, all_rows = len(known_interactions(sample)), len(known_interactions(marts))
+    published = replace(config, epochs=published_epochs(config, tuned_rows, all_rows))
+    params = {**published.as_dict(), "ranker": champion.ranker}
     version = model_version(run_date, data_fingerprint(marts), params)
     model, dataset = None, None
     if champion.ranker == LIGHTFM:
-        model, dataset = fit_published(marts, config)
+        model, dataset = fit_published(marts, published)
     else:
         dataset = build_dataset(marts, known_interactions(marts), config.representation)
-    artifact = save_artifact(settings, version, champion.ranker, config, model, dataset.id_maps(),
+    artifact = save_artifact(settings, version, champion.ranker, published, model, dataset.id_maps(),
                              {"model": champion.metrics, "baseline": champion.baseline_metrics})
     start, end = data_window(known_interactions(marts), run_date)
     from xrec.quality.late import late_sources  # xrec.quality loads GX: only when training
@@ -121,10 +126,14 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
         artifact_path=str(artifact), is_promoted=promoted, ranker=champion.ranker,
         model_value=champion.model_value, tuned_on=tuned_on,
         late_sources=",".join(source for source, _ in late),
-        evaluation=(f"metrics: {config.name} trained on the interactions before the test window (the last "
+        evaluation=(f"metrics: {config.name} trained on the interactions of a seeded sample of "
+                    f"{len(sample.persons)} of {len(marts.persons)} persons before the test window (the last "
                     f"{settings.holdout_days} days, fewer on a short history), measured on that window and the "
-                    "test cohort (the test split); the published model is the same configuration trained on "
-                    "all interactions up to run_date"),
+                    "sample's test cohort (the test split), popularity beside it on the same rows; the published "
+                    "model is the same configuration trained on all interactions of all persons up to run_date"
+                    + ("" if published.epochs == config.epochs else
+                       f", for {published.epochs} epochs instead of {config.epochs}: a features-only model's "
+                       f"epochs scale with the rows they run over ({tuned_rows} in the sample, {all_rows} in all)")),
     )
     record_run(settings, run)
     return run
