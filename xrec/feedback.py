@@ -11,7 +11,8 @@ from datetime import date
 from pathlib import Path
 
 from xrec.config import Settings
-from xrec.publish.catalog import CROSS_RECOMMENDATIONS, PARTNER_TO_PLATFORM, exists
+from xrec.catalog import PARTNER_TO_PLATFORM
+from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.sample.manifest import manifest_path
 from xrec.sample.outcomes import write_outcomes
 from xrec.warehouse import connect

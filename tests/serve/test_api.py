@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.ab import CONTROL
+from xrec.catalog import CONTROL
 from server_helpers import RUN_DATE
 
 from xrec.publish.serving import pointer_path

@@ -34,7 +34,7 @@ import pandas as pd
 import psutil
 import uvloop
 
-from ml.score import PLATFORM_TO_PARTNER
+from xrec.catalog import PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, PROJECT_ROOT, Settings
 from xrec.publish.serving import pointer_path
 from xrec.serve.access import new_token, token_line

@@ -12,10 +12,11 @@ from datetime import date
 
 import duckdb
 
+from xrec import catalog
+from xrec.catalog import RECOMMENDATION_COLUMNS
 from xrec.publish.catalog import (
     CROSS_RECOMMENDATIONS,
     CURRENT_VIEW,
-    RECOMMENDATION_COLUMNS,
     columns,
     exists,
     latest_published_date,
@@ -24,8 +25,8 @@ from xrec.publish.errors import PublishError
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = "main.recommendation_candidates"
-MODEL_RUNS = "main.model_runs"
+CANDIDATES = catalog.RECOMMENDATION_CANDIDATES.relation
+MODEL_RUNS = catalog.MODEL_RUNS.relation
 
 
 @dataclass(frozen=True)

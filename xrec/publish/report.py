@@ -21,7 +21,9 @@ from matplotlib.figure import Figure
 
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
-from xrec.publish.catalog import CROSS_RECOMMENDATIONS, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, exists
+from xrec.catalog import MODEL_RUNS as MODEL_RUNS_TABLE
+from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.quality.late import late_sources
 from xrec.quality.orphans import MEANING as ORPHANS_MEANING, orphan_totals
 from xrec.warehouse import connect
@@ -31,7 +33,7 @@ matplotlib.use("Agg")
 
 log = logging.getLogger(__name__)
 
-MODEL_RUNS = "main.model_runs"
+MODEL_RUNS = MODEL_RUNS_TABLE.relation
 QUALITY = "main.data_quality_results"
 QUARANTINE = "raw.quarantine"
 ITEMS = "marts.ml_items"

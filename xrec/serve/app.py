@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml.explain import Reasons
-from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
 from xrec.serve.access import Client, authenticate, load_clients
 from xrec.serve.model import Person, Ranked, ServingModel, UnknownId
