@@ -22,6 +22,7 @@ from ml.explain import Explainer
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
 from xrec.catalog import CONTROL, MODEL, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, RECOMMENDATION_CANDIDATES
 from xrec.config import PLATFORM
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def score_direction(
     return pd.concat(frames, ignore_index=True)
 
 
+@spanned("rank")
 def score_all(
     ranking: Ranking, run_date: date, version: str, dataset: RecDataset,
     scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,

@@ -12,8 +12,8 @@ import pytest
 
 from xrec import daily
 from xrec.config import Settings
-from xrec.feedback import NothingDelivered, simulate_outcomes
-from xrec.sample import generate
+from xrec_tools.feedback import NothingDelivered, simulate_outcomes
+from xrec_tools.sample import generate
 
 pytestmark = pytest.mark.e2e
 

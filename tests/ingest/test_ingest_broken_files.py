@@ -16,7 +16,7 @@ from conftest import query
 
 from xrec.config import Settings
 from xrec.ingest import IngestError, ingest_source
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 START, DAYS = date(2024, 5, 1), 3
 LAST = START + timedelta(days=DAYS - 1)

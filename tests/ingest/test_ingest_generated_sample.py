@@ -13,7 +13,7 @@ from conftest import query
 from xrec.config import Settings
 from xrec.ingest import ingest_source
 
-sample = pytest.importorskip("xrec.sample")
+sample = pytest.importorskip("xrec_tools.sample")
 
 START, DAYS = date(2024, 5, 1), 4
 

@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from ml.synthetic import SyntheticSize, build_marts
+from xrec_tools.synthetic import SyntheticSize, build_marts
 from xrec.config import Settings
 
 RUN_DATE = date(2026, 3, 1)

@@ -11,7 +11,7 @@ import pytest
 
 from xrec.config import Settings
 from xrec.ingest import ingest_source
-from xrec.sample import generate
+from xrec_tools.sample import generate
 from xrec.steps.model import train_and_evaluate
 
 pytestmark = pytest.mark.e2e

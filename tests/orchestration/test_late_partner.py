@@ -7,7 +7,7 @@ import pytest
 
 from xrec import daily
 from xrec.config import Settings
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 DAY = date(2024, 5, 1)
 

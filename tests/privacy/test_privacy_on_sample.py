@@ -27,7 +27,7 @@ from xrec.privacy.erasure import request_erasure
 from xrec.privacy.keys import new_keys, write_keys_file
 from xrec.publish.exports import export_dir
 from xrec.publish.files import snapshot_path
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 pytestmark = pytest.mark.e2e
 

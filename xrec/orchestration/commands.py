@@ -26,7 +26,7 @@ def ensure_sample(settings: Settings) -> None:
     """Generate the default sample extracts when the landing folder is empty."""
     if settings.landing.exists() and any(settings.landing.iterdir()):
         return
-    from xrec.sample import generate
+    from xrec_tools.sample import generate
 
     log.info("landing folder %s is empty: generating the sample extracts %s", settings.landing, SAMPLE)
     generate(settings.landing, SAMPLE["start"], SAMPLE["days"], SAMPLE["users"], SAMPLE["seed"])

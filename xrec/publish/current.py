@@ -22,6 +22,7 @@ from xrec.publish.catalog import (
     latest_published_date,
 )
 from xrec.publish.errors import PublishError
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class PartitionResult:
     latest_run_date: date | None  # what cross_recommendations_current shows afterwards
 
 
+@spanned("cross_recommendations")
 def publish_partition(con: duckdb.DuckDBPyConnection, run_date: date) -> PartitionResult:
     """Replace the run_date partition with that date's candidates and refresh the current view.
 

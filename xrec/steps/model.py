@@ -35,6 +35,7 @@ from xrec.steps.registry import (
     run_for, save_artifact, stored_selection,
 )
 from xrec.warehouse import connect
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,7 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     return write_candidates(settings, run_date, frame)
 
 
+@spanned("write_candidates")
 def write_candidates(settings: Settings, run_date: date, frame: pd.DataFrame) -> int:
     """Replace the run_date partition of recommendation_candidates with `frame` (one transaction)."""
     with connect(settings) as con:

@@ -9,16 +9,16 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from xrec.bench.job import data_counts, model_quality, run_daily_job
-from xrec.bench.machine import machine_info
-from xrec.bench.monitor import RssSampler, StageClock
-from xrec.bench.reference import reference_figures
-from xrec.bench.render import render_markdown
-from xrec.bench.serving import serving_figures
-from xrec.bench.sizes import SIZES, BenchSize
-from xrec.bench.summary import check_targets, derive, median_of, serving_checks
+from xrec_tools.bench.job import data_counts, model_quality, run_daily_job
+from xrec_tools.bench.machine import machine_info
+from xrec_tools.bench.monitor import RssSampler, StageClock
+from xrec_tools.bench.reference import reference_figures
+from xrec_tools.bench.render import render_markdown
+from xrec_tools.bench.serving import serving_figures
+from xrec_tools.bench.sizes import SIZES, BenchSize
+from xrec_tools.bench.summary import check_targets, derive, median_of, serving_checks
 from xrec.config import PROJECT_ROOT, Settings
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from xrec.config import PLATFORM
-from xrec.sample.csvfile import FileFormat, write_csv
+from xrec_tools.sample.csvfile import FileFormat, write_csv
 from xrec.catalog import PARTNER_TO_PLATFORM
-from xrec.sample.frames import OUTCOME_COLUMNS, fmt_ts
-from xrec.sample.generator import BOM_SOURCES
+from xrec_tools.sample.frames import OUTCOME_COLUMNS, fmt_ts
+from xrec_tools.sample.generator import BOM_SOURCES
 
 log = logging.getLogger(__name__)
 
