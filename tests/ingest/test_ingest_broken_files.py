@@ -33,8 +33,7 @@ def generated(tmp_path_factory) -> Path:
 def landing(generated, tmp_path) -> tuple[Settings, Path]:
     copy = tmp_path / "landing"
     shutil.copytree(generated, copy)
-    return Settings.from_env({"XREC_LANDING": str(copy),
-                              "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb")}), copy
+    return Settings.isolated(tmp_path, {"XREC_LANDING": str(copy)}), copy
 
 
 def _plain_csv(landing: Path, source: str, entity: str) -> Path:

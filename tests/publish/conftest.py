@@ -20,17 +20,7 @@ PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     write_keys_file(tmp_path / "export_keys.json", new_keys(PARTNERS))
-    return Settings.from_env(
-        {
-            "XREC_EXPORT_KEYS_FILE": str(tmp_path / "export_keys.json"),
-            "XREC_MIN_AUDIENCE": "2",
-            "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-            "XREC_LANDING": str(tmp_path / "landing"),
-            "XREC_EXPORTS": str(tmp_path / "exports"),
-            "XREC_ARTIFACTS": str(tmp_path / "artifacts"),
-            "XREC_PARTNERS": ",".join(PARTNERS),
-        }
-    )
+    return Settings.isolated(tmp_path, {"XREC_MIN_AUDIENCE": "2", "XREC_PARTNERS": ",".join(PARTNERS)})
 
 
 def _build_marts(con: duckdb.DuckDBPyConnection) -> None:

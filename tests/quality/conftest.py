@@ -19,16 +19,7 @@ HASH = "a" * 64
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-            "XREC_ARTIFACTS": str(tmp_path / "artifacts"),
-            "XREC_LANDING": str(tmp_path / "landing"),
-            "XREC_EXPORTS": str(tmp_path / "exports"),
-            "XREC_PARTNERS": "realty,finance",
-            "XREC_TOP_K": "3",
-        }
-    )
+    return Settings.isolated(tmp_path, {"XREC_PARTNERS": "realty,finance", "XREC_TOP_K": "3"})
 
 
 def write_table(settings: Settings, table: str, frame: pd.DataFrame) -> None:

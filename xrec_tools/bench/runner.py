@@ -17,7 +17,7 @@ from xrec_tools.bench.render import render_markdown
 from xrec_tools.bench.serving import serving_figures
 from xrec_tools.bench.sizes import SIZES, BenchSize
 from xrec_tools.bench.summary import check_targets, derive, median_of, serving_checks
-from xrec.config import PROJECT_ROOT, Settings
+from xrec.config import ISOLATED_PATHS, PROJECT_ROOT, Settings
 from xrec_tools.sample import generate
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,7 @@ class BenchmarkFailed(RuntimeError):
 
 
 # Variables the benchmark always sets itself (scratch paths; no serving DSN).
-SCRATCH_VARIABLES = ("XREC_LANDING", "XREC_WAREHOUSE", "XREC_EXPORTS", "XREC_ARTIFACTS",
-                     "AIRFLOW_HOME", "XREC_SERVING_DSN")
+SCRATCH_VARIABLES = (*ISOLATED_PATHS, "XREC_SERVING_DSN")
 
 
 def effective_overrides(overrides: dict) -> dict[str, str]:
@@ -45,15 +44,7 @@ def effective_overrides(overrides: dict) -> dict[str, str]:
 def scratch_settings(scratch: Path, overrides: dict[str, str]) -> Settings:
     """Settings whose every path is under `scratch`. No serving DSN: benchmark rows must never
     reach the Postgres schema BI reads."""
-    return Settings.from_env({
-        **overrides,
-        "XREC_LANDING": str(scratch / "landing"),
-        "XREC_WAREHOUSE": str(scratch / "warehouse.duckdb"),
-        "XREC_EXPORTS": str(scratch / "exports"),
-        "XREC_ARTIFACTS": str(scratch / "artifacts"),
-        "AIRFLOW_HOME": str(scratch / "airflow"),
-        "XREC_SERVING_DSN": "",
-    })
+    return Settings.isolated(scratch, {k: v for k, v in overrides.items() if k not in SCRATCH_VARIABLES})
 
 
 def _tuning_run(settings: Settings, size: BenchSize, sampler: RssSampler) -> dict:
