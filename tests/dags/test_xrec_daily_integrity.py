@@ -46,8 +46,8 @@ def test_params_and_published_assets(dag):
 
 def test_import_is_fast_and_side_effect_free(tmp_path):
     # As the dag-processor sees it: Airflow itself is already imported, the DAG file is not.
-    code = ("import sys,time,airflow.sdk; sys.path.insert(0, %r); t=time.perf_counter(); "
-            "import xrec_daily; print(time.perf_counter()-t)" % str(DAGS))
+    code = (f"import sys,time,airflow.sdk; sys.path.insert(0, {str(DAGS)!r}); t=time.perf_counter(); "
+            "import xrec_daily; print(time.perf_counter()-t)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=tmp_path)
     assert float(out.stdout.strip().splitlines()[-1]) < 2.0

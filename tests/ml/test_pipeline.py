@@ -25,7 +25,7 @@ def test_planted_structure_beats_popularity(trained):
     assert run.primary_value >= 2 * run.baseline_value
     assert run.metrics["cold_start_items"]["auc"] >= 0.70
     assert run.metrics["cold_start_items"]["items"] > 0
-    for partner, m in run.metrics["platform_to_partner"].items():
+    for m in run.metrics["platform_to_partner"].values():
         assert {"precision_at_k", "recall_at_k", "ndcg_at_k", "auc", "coverage", "diversity"} <= set(m)
     assert run.is_promoted and not run.is_published
     assert "test split" in run.evaluation and run.tuned_on == RUN_DATE

@@ -113,7 +113,8 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
     if source not in settings.sources:
         raise IngestError(f"unknown source {source!r}; configured sources are "
                           f"{list(settings.sources)} (XREC_PARTNERS)")
-    loaded, quarantined = Counter(), Counter()
+    loaded: Counter[str] = Counter()
+    quarantined: Counter[str] = Counter()
     files_loaded = files_skipped = 0
     drops_loaded, unchanged, incomplete = [], [], []
     con = connect(settings)
@@ -144,7 +145,7 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
                          source, drop.delivery_date, len(files))
                 unchanged.append(drop.delivery_date)
                 continue
-            staged = []
+            staged: list = []
             try:
                 _stage_drop(con, drop, changed, manifest, staged)
                 for entity, (n_loaded, n_quarantined) in _load_drop(

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from xrec.config import PLATFORM, Settings
 from xrec.orchestration import DAG_ID, DAG_START
@@ -19,7 +20,7 @@ from xrec.orchestration.runner import (
 log = logging.getLogger(__name__)
 
 # The embedded sample: small enough that a first `make run` finishes in minutes on 2 cores.
-SAMPLE = {"start": date(2026, 11, 1), "days": 14, "users": 2000, "seed": 7}
+SAMPLE: dict[str, Any] = {"start": date(2026, 11, 1), "days": 14, "users": 2000, "seed": 7}
 
 
 def ensure_sample(settings: Settings) -> None:

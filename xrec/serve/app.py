@@ -55,7 +55,7 @@ class ScoreRequest(BaseModel):
     partner: str
     recipient_id: str | None = Field(None, description="a known recipient (platform user or the partner's "
                                                        "customer); omit for a new person")
-    person: PersonFeatures = Field(default_factory=PersonFeatures)
+    person: PersonFeatures = Field(default_factory=PersonFeatures)  # type: ignore[arg-type]  # pydantic's stub wants a plain callable
     interactions: list[Interaction] = Field(default_factory=list, max_length=MAX_INTERACTIONS)
     k: int = Field(10, ge=1, le=MAX_K)
 
@@ -155,7 +155,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         direction: Direction, partner: str, recipient_id: Annotated[str, Path(max_length=200)],
         who: Annotated[Client, Depends(client)], current: Annotated[ServingModel, Depends(model)],
         k: Annotated[int | None, Query(ge=1, le=MAX_K)] = None,
-    ) -> dict:
+    ) -> dict | Response:
         """The published daily list of one recipient, with reasons (from memory)."""
         _known_partner(current, partner)
         check_scope(who, direction.value, partner)
@@ -171,7 +171,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
 
     @app.post("/v1/recommendations/score", tags=["recommendations"], response_model=RecommendationList)
     def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
-              current: Annotated[ServingModel, Depends(model)]) -> dict:
+              current: Annotated[ServingModel, Depends(model)]) -> dict | Response:
         """Rank now, from the published model: a known recipient from their stored representation plus
         the new interactions; a new person from the stated features and interactions. Every business
         rule applies (owned, inactive, risk suitability, realty city, category cap)."""

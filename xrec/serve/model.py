@@ -114,7 +114,7 @@ class ServingModel:
         if row is not None and not person.interactions:
             # Exactly the stored representation the daily list was ranked with.
             history = self.rules.owned[row]
-            features, ignored = self.dataset.user_features[row], []
+            features, ignored = self.dataset.user_features[row], list[str]()
         else:
             history, features, ignored = self._represent(row, person)
         city = self.person_cities[row] if row is not None and person.city is None else person.city
