@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from functools import cache
 
+import duckdb
 import pandas as pd
 import yaml
 
-from xrec.config import PROJECT_ROOT, Settings
-from xrec.warehouse import connect
+from xrec.config import PROJECT_ROOT
 
 ML_CONTRACTS = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "ml" / "_ml__models.yml"
 
@@ -22,18 +22,17 @@ def contracts() -> dict[str, tuple[tuple[str, str], ...]]:
             if model.get("config", {}).get("contract", {}).get("enforced")}
 
 
-def write_marts(settings: Settings, frames: dict[str, pd.DataFrame]) -> None:
+def write_marts(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
     """(Re)create marts.<name> from each frame, cast to its contract."""
-    with connect(settings) as con:
-        con.execute("create schema if not exists marts")
-        for name, frame in frames.items():
-            columns = contracts()[name]
-            unknown = set(frame.columns) - {column for column, _ in columns}
-            if unknown:
-                raise ValueError(f"{name}: columns {sorted(unknown)} are not in its dbt contract")
-            select = ", ".join(
-                f'cast({f"frame.{column}" if column in frame.columns else "null"} as {kind}) as {column}'
-                for column, kind in columns)
-            con.register("frame", frame)
-            con.execute(f"create or replace table marts.{name} as select {select} from frame")
-            con.unregister("frame")
+    con.execute("create schema if not exists marts")
+    for name, frame in frames.items():
+        columns = contracts()[name]
+        unknown = set(frame.columns) - {column for column, _ in columns}
+        if unknown:
+            raise ValueError(f"{name}: columns {sorted(unknown)} are not in its dbt contract")
+        select = ", ".join(
+            f'cast({f"frame.{column}" if column in frame.columns else "null"} as {kind}) as {column}'
+            for column, kind in columns)
+        con.register("frame", frame)
+        con.execute(f"create or replace table marts.{name} as select {select} from frame")
+        con.unregister("frame")

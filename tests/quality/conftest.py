@@ -181,11 +181,12 @@ def marts(settings: Settings) -> Settings:
             "occurred_at": pd.to_datetime(["2024-03-05 10:00", "2024-03-10 23:00"]),
         }
     )
-    write_marts(settings, {
-        "ml_persons": persons, "ml_recipients": recipients, "ml_items": items,
-        "ml_interactions": interactions, "ml_person_features": person_features,
-        "ml_item_features": item_features,
-    })
+    with connect(settings) as con:
+        write_marts(con, {
+            "ml_persons": persons, "ml_recipients": recipients, "ml_items": items,
+            "ml_interactions": interactions, "ml_person_features": person_features,
+            "ml_item_features": item_features,
+        })
     for name, frame in {
         "dim_person": persons.drop(columns=["email_sha256", "phone_sha256"]),
         "dim_item": items, "fct_interactions": fct,
