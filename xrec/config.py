@@ -16,6 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PARTNERS = ("realty", "finance", "home", "automod")
 PLATFORM = "platform"
+# The contract's time zone: business dates, and the zone of offset-less timestamps in extracts.
+# (dbt's cleaning macro names it too: dbt_project/macros/cleaning.sql.)
+BUSINESS_TIME_ZONE = "Asia/Shanghai"
 # Created with random keys on first use when absent (never committed: data/ is gitignored).
 DEFAULT_EXPORT_KEYS_FILE = "data/export_keys.json"
 # Every file a run writes, relative to the root of Settings.isolated.

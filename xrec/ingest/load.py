@@ -9,7 +9,7 @@ from datetime import date
 
 import duckdb
 
-from xrec.config import Settings
+from xrec.config import BUSINESS_TIME_ZONE, Settings
 from xrec.ingest.checks import rules_for
 from xrec.ingest.entities import entities_for
 from xrec.ingest.errors import IngestError
@@ -120,7 +120,7 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
     con = connect(settings)
     try:
         # Offset-less timestamps in extracts are Asia/Shanghai local time (contract).
-        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute(f"SET TimeZone = '{BUSINESS_TIME_ZONE}'")
         ensure_schema(con)
         cutoff = retention_cutoff(settings, run_date)
         for drop in drops_up_to(settings, source, run_date):
