@@ -18,6 +18,7 @@ from xrec_tools.bench.serving import serving_figures
 from xrec_tools.bench.sizes import SIZES, BenchSize
 from xrec_tools.bench.summary import check_targets, derive, median_of, serving_checks
 from xrec.config import ISOLATED_PATHS, PROJECT_ROOT, Settings
+from xrec.privacy.keys import new_keys, write_keys_file
 from xrec_tools.sample import generate
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,10 @@ def effective_overrides(overrides: dict) -> dict[str, str]:
 def scratch_settings(scratch: Path, overrides: dict[str, str]) -> Settings:
     """Settings whose every path is under `scratch`. No serving DSN: benchmark rows must never
     reach the Postgres schema BI reads."""
-    return Settings.isolated(scratch, {k: v for k, v in overrides.items() if k not in SCRATCH_VARIABLES})
+    settings = Settings.isolated(scratch, {k: v for k, v in overrides.items() if k not in SCRATCH_VARIABLES})
+    if not settings.export_keys_file.exists():  # throwaway pseudonym keys: the exports are scratch too
+        write_keys_file(settings.export_keys_file, new_keys(settings.partners))
+    return settings
 
 
 def _tuning_run(settings: Settings, size: BenchSize, sampler: RssSampler) -> dict:
