@@ -7,7 +7,7 @@ START ?=
 END ?=
 SIZES ?= S
 
-.PHONY: run test setup system-deps backfill airflow bench docs compose-check clean
+.PHONY: run test lint setup system-deps backfill airflow bench docs compose-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,14 @@ run: setup
 # out in collection order (end-to-end first, tests/conftest.py), not xdist's default of most
 # tests first, which left the long single-test files for the end. The 25 slowest are listed.
 TEST_WORKERS ?= 2
-test: setup system-deps
+test: setup system-deps lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
+
+# Lint, format and types (configured in pyproject.toml), before the tests: CI fails on any finding.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 backfill: setup
 	@test -n "$(START)" -a -n "$(END)" || (echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" && exit 2)

@@ -11,9 +11,9 @@ import pendulum
 from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task, task_group
 
 from xrec import daily
-from xrec.config import Settings
+from xrec.config import BUSINESS_TIME_ZONE, Settings
 from xrec.orchestration import (
-    DAG_START, DUCKDB_POOL, PUBLISHED_ASSETS, fail_fast, run_date_from_context,
+    DAG_SCHEDULE, DAG_START, DUCKDB_POOL, PUBLISHED_ASSETS, fail_fast, run_date_from_context,
 )
 
 settings = Settings.from_env()
@@ -32,8 +32,8 @@ def _run_date():
 
 @dag(
     dag_id="xrec_daily",
-    schedule="30 23 * * *",  # late on the business day; sensors wait for drops still to come
-    start_date=pendulum.datetime(DAG_START.year, DAG_START.month, DAG_START.day, tz="Asia/Shanghai"),
+    schedule=DAG_SCHEDULE,
+    start_date=pendulum.datetime(DAG_START.year, DAG_START.month, DAG_START.day, tz=BUSINESS_TIME_ZONE),
     catchup=False,
     max_active_runs=1,  # one DuckDB writer: concurrent runs would only queue on the pool
     default_args={"owner": "xrec", "retries": 0},

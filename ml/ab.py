@@ -4,8 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MODEL, CONTROL = "model", "control"
-
 
 def stable_fraction(keys: pd.Series) -> np.ndarray:
     """A number in [0, 1) per key, the same in every process and on every day.

@@ -30,6 +30,7 @@ from sklearn.preprocessing import normalize
 
 
 from ml.config import COLLABORATIVE, FEATURES, HYBRID
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ def _seen(ids: np.ndarray, seen: pd.DataFrame | None, column: str) -> np.ndarray
     return mask
 
 
+@spanned("build_dataset")
 def build_dataset(marts: Marts, seen: pd.DataFrame | None = None, representation: str = FEATURES) -> RecDataset:
     """Map persons, items and feature names; build the weighted, normalised feature matrices.
 

@@ -30,6 +30,7 @@ from ml.dataset import Marts, RecDataset
 from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.rules import top_k
 from xrec.config import PLATFORM
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,7 @@ def cross_domain_precision(
     return float(pooled.mean()) if len(pooled) else 0.0
 
 
+@spanned("evaluate")
 def evaluate(
     embeddings: Embeddings, dataset: RecDataset, split: Split, recipients: pd.DataFrame, k: int, seed: int,
     threads: int = 1,

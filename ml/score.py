@@ -14,22 +14,19 @@ from datetime import date, datetime, timezone
 import numpy as np
 import pandas as pd
 
-from ml.ab import CONTROL, MODEL, is_control
+from ml.ab import is_control
 from ml.dataset import RecDataset
 from ml.config import POPULARITY
 from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.explain import Explainer
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
+from xrec.catalog import CONTROL, MODEL, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, RECOMMENDATION_CANDIDATES
 from xrec.config import PLATFORM
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
-PLATFORM_TO_PARTNER = "platform_to_partner"
-PARTNER_TO_PLATFORM = "partner_to_platform"
-COLUMNS = [
-    "run_date", "model_version", "direction", "partner", "recipient_id", "item_id", "rank",
-    "score", "generated_at", "person_id", "variant", "reason", "reason_items",
-]
+COLUMNS = RECOMMENDATION_CANDIDATES.column_names
 
 
 @dataclass(frozen=True)
@@ -131,6 +128,7 @@ def score_direction(
     return pd.concat(frames, ignore_index=True)
 
 
+@spanned("rank")
 def score_all(
     ranking: Ranking, run_date: date, version: str, dataset: RecDataset,
     scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,

@@ -25,6 +25,7 @@ from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
 from ml.embeddings import model_embeddings
 from ml.evaluate import TimeSplit, cross_domain_precision, split_interactions, training_marts
 from ml.train import train_model
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def _early_stopped(
             "fit_seconds": time.perf_counter() - started, "config": final}
 
 
+@spanned("select")
 def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Selection:
     """Try every grid candidate on `marts` (already sampled), choose on validation."""
     started = time.perf_counter()

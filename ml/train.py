@@ -19,10 +19,13 @@ from lightfm import LightFM
 
 from ml.config import BINARY, ModelConfig
 from ml.dataset import RecDataset
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
 
+@spanned("fit", units=lambda config, dataset, interactions, epochs=None, model=None:
+         len(interactions) * (config.epochs if epochs is None else epochs))
 def train_model(
     config: ModelConfig, dataset: RecDataset, interactions: pd.DataFrame, epochs: int | None = None,
     model: LightFM | None = None,

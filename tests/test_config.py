@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,10 @@ def test_readme_documents_every_variable():
     readme = (PROJECT_ROOT / "README.md").read_text()
     for name, _default in documented_variables():
         assert re.search(rf"`{name}`", readme), f"README does not document {name}"
+
+
+def test_isolated_settings_keep_every_file_under_the_root_and_reach_no_serving_database(tmp_path):
+    settings = Settings.isolated(tmp_path, {"XREC_TOP_K": "3"})
+    paths = [value for value in vars(settings).values() if isinstance(value, Path)]
+    assert len(paths) == 6 and all(path.is_relative_to(tmp_path) for path in paths)
+    assert settings.serving_dsn is None and settings.top_k == 3

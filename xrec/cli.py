@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         from pathlib import Path
 
-        from xrec.sample import generate
+        from xrec_tools.sample import generate
 
         manifest = generate(Path(args.out), args.start, args.days, args.users, args.seed, args.profile)
         print(f"sample extracts written; manifest: {manifest}")
@@ -149,14 +149,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"dbt docs: {dbt_docs(settings)}")
     elif args.command == "simulate-outcomes":
-        from xrec.feedback import simulate_outcomes
+        from xrec_tools.feedback import simulate_outcomes
 
         for path in simulate_outcomes(settings, args.date, args.seed):
             print(path)
     elif args.command == "bench":
         from pathlib import Path
 
-        from xrec.bench import DEFAULT_OUT_DIR, parse_sizes, run_benchmark
+        from xrec_tools.bench import DEFAULT_OUT_DIR, parse_sizes, run_benchmark
 
         # XREC_* settings in the environment (e.g. XREC_EPOCHS, XREC_THREADS) apply; the
         # benchmark replaces every path with its scratch folder and never uses the serving DSN.
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "bench-serving":
         from pathlib import Path
 
-        from xrec.bench import DEFAULT_OUT_DIR, parse_sizes, rerun_serving
+        from xrec_tools.bench import DEFAULT_OUT_DIR, parse_sizes, rerun_serving
 
         path = rerun_serving(parse_sizes(args.size)[0], Path(args.out) if args.out else DEFAULT_OUT_DIR)
         print(path.read_text())

@@ -16,8 +16,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PARTNERS = ("realty", "finance", "home", "automod")
 PLATFORM = "platform"
+# The contract's time zone: business dates, and the zone of offset-less timestamps in extracts.
+# (dbt's cleaning macro names it too: dbt_project/macros/cleaning.sql.)
+BUSINESS_TIME_ZONE = "Asia/Shanghai"
 # Created with random keys on first use when absent (never committed: data/ is gitignored).
 DEFAULT_EXPORT_KEYS_FILE = "data/export_keys.json"
+# Every file a run writes, relative to the root of Settings.isolated.
+ISOLATED_PATHS = {
+    "XREC_LANDING": "landing", "XREC_WAREHOUSE": "warehouse.duckdb", "XREC_EXPORTS": "exports",
+    "XREC_ARTIFACTS": "artifacts", "AIRFLOW_HOME": "airflow", "XREC_EXPORT_KEYS_FILE": "export_keys.json",
+}
 
 
 def _path(value: str) -> Path:
@@ -102,6 +110,15 @@ class Settings:
         settings = cls(**values)
         settings.validate()
         return settings
+
+    @classmethod
+    def isolated(cls, root: Path, overrides: Mapping[str, str] | None = None) -> "Settings":
+        """Settings whose every file lives under ``root`` and that reach no serving database: the
+        embedded defaults otherwise (the process environment is not read), then ``overrides``.
+        What every test fixture and the benchmark's scratch runs use."""
+        environ = {name: str(Path(root) / relative) for name, relative in ISOLATED_PATHS.items()}
+        environ["XREC_SERVING_DSN"] = ""
+        return cls.from_env({**environ, **(overrides or {})})
 
     def validate(self) -> None:
         if self.raw_gate_policy not in {"stop", "exclude"}:

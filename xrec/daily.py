@@ -7,12 +7,42 @@ XCom) and raises a domain exception whose message says what went wrong and where
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from xrec.config import PLATFORM, Settings
 from xrec.verdicts import Verdict
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the daily job, in run order: ``function`` of this module, the DAG task that
+    calls it, the benchmark stage it is timed in."""
+
+    function: str
+    task_id: str
+    stage: str
+    per_source: bool = False  # once per planned source (the DAG maps it over plan_sources)
+    needs_promotion: bool = False  # skipped when the model failed the promotion gate
+    input_from: str | None = None  # a step whose results (a list when per source) it takes
+
+
+# The one order of the job: the DAG's dependencies (tests/dags) and the benchmark follow it.
+STEPS: tuple[Step, ...] = (
+    Step("ingest", "ingest", "ingest", per_source=True),
+    Step("gate_raw", "validate_raw", "gate_raw", per_source=True),
+    Step("erase", "erase", "privacy"),
+    Step("purge_expired", "purge_expired", "privacy"),
+    Step("build_warehouse", "build_warehouse", "dbt", input_from="gate_raw"),
+    Step("gate_marts", "validate_marts", "gate_marts"),
+    Step("train_and_evaluate", "train_and_evaluate", "train_evaluate"),
+    Step("score", "score", "score", needs_promotion=True),
+    Step("gate_outputs", "validate_outputs", "gate_outputs", needs_promotion=True),
+    Step("publish", "publish", "publish", needs_promotion=True),
+    Step("report", "report", "report"),
+)
 
 
 def plan_sources(settings: Settings, partners: list[str] | None = None) -> list[str]:

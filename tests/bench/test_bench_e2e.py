@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from xrec.bench import run_benchmark
-from xrec.bench.job import STAGES
+from xrec_tools.bench import run_benchmark
+from xrec_tools.bench.job import STAGES
 
 @pytest.mark.e2e
 def test_benchmark_at_size_t_times_every_stage(tmp_path):

@@ -1,13 +1,32 @@
-"""What the daily-job harness counts: the fit probe's interactions x epochs."""
+"""The benchmark follows the daily job's one step list and times the parts its steps mark."""
+import inspect
+
 from ml.config import ModelConfig
-from xrec.bench.job import PROBES
+from ml.dataset import build_dataset, known_interactions
+from ml.train import train_model
+from xrec import daily
+from xrec.spans import recording
+from xrec.steps.marts import load_marts
+from tests.ml.conftest import make_warehouse
+from xrec_tools.bench.job import JOB_STAGES
 
 
-def test_fit_probe_counts_the_epochs_each_fit_runs():
-    (fit,) = [probe for probe in PROBES if probe.part == "fit"]
-    config = ModelConfig(epochs=10)
-    rows = [object()] * 300
-    assert fit.units((config, None, rows), {}) == 3000  # a whole fit: config.epochs
-    assert fit.units((config, None, rows), {"model": None, "epochs": 2}) == 600  # a few epochs more
-    assert fit.units((config, None, rows, 5), {}) == 1500
-    assert fit.units((config, None), {"interactions": rows, "epochs": 0}) == 0
+def test_bench_stages_are_the_daily_steps_in_order():
+    assert JOB_STAGES == ("ingest", "gate_raw", "privacy", "dbt", "gate_marts", "train_evaluate", "score",
+                          "gate_outputs", "publish", "report")
+    for step in daily.STEPS:
+        assert callable(getattr(daily, step.function)), step
+        if step.input_from:
+            assert step.input_from in [s.function for s in daily.STEPS[:daily.STEPS.index(step)]]
+        assert "run_date" in inspect.signature(getattr(daily, step.function)).parameters
+
+
+def test_a_fit_reports_interactions_times_epochs(tmp_path):
+    marts = load_marts(make_warehouse(tmp_path))
+    interactions = known_interactions(marts)
+    dataset = build_dataset(marts, interactions)
+    seen = []
+    with recording(lambda name, seconds, units: seen.append((name, units))):
+        train_model(ModelConfig(epochs=2, components=4), dataset, interactions)
+        train_model(ModelConfig(epochs=2, components=4), dataset, interactions, epochs=1)
+    assert seen == [("fit", 2 * len(interactions)), ("fit", len(interactions))]

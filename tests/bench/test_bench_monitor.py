@@ -1,11 +1,10 @@
-"""Stage clock, RSS sampling and probes."""
-import sys
+"""Stage clock, RSS sampling and the parts spans report."""
 import time
-import types
 
 import numpy as np
 
-from xrec.bench.monitor import Part, Probe, RssSampler, Stage, StageClock, probed
+from xrec.spans import recording, span
+from xrec_tools.bench.monitor import Part, RssSampler, Stage, StageClock
 
 
 def test_stages_record_time_peak_rss_and_parts():
@@ -25,19 +24,14 @@ def test_stages_record_time_peak_rss_and_parts():
     assert idle.parts == {}
 
 
-def test_probe_times_calls_counts_units_and_restores(monkeypatch):
-    module = types.ModuleType("bench_probe_target")
-    module.work = lambda rows: len(rows)
-    monkeypatch.setitem(sys.modules, "bench_probe_target", module)
-    original = module.work
-    probes = (Probe("bench_probe_target", "work", "work", lambda args, kwargs: len(args[0])),
-              Probe("bench_probe_target", "missing", "nothing"))
+def test_spans_of_a_stage_become_its_parts():
     with RssSampler() as sampler:
         clock = StageClock(sampler)
-        with probed(clock, probes), clock.stage("step"):
-            assert module.work([1, 2, 3]) == 3
-            module.work([4])
-    assert module.work is original
+        with clock.stage("step"), recording(clock.record):
+            with span("work", units=3):
+                pass
+            with span("work", units=1):
+                pass
     part = clock.stages["step"].parts["work"]
     assert (part.calls, part.units) == (2, 4)
 

@@ -1,10 +1,10 @@
 """Medians over repeats, derived throughput/ratios, targets and the Markdown report."""
 import pytest
 
-from xrec.bench.job import JOB_STAGES, STAGES
-from xrec.bench.render import render_markdown
-from xrec.bench.sizes import SIZES, parse_sizes
-from xrec.bench.summary import check_targets, derive, median_of, scoring_cells
+from xrec_tools.bench.job import JOB_STAGES, STAGES
+from xrec_tools.bench.render import render_markdown
+from xrec_tools.bench.sizes import SIZES, parse_sizes
+from xrec_tools.bench.summary import check_targets, derive, median_of, scoring_cells
 
 PARTNERS = ["realty", "finance"]
 
@@ -113,7 +113,7 @@ def test_sizes_parse_and_know_their_run_date():
 
 
 def test_scratch_settings_keep_every_path_in_scratch_and_never_serve(tmp_path):
-    from xrec.bench.runner import scratch_settings
+    from xrec_tools.bench.runner import scratch_settings
 
     settings = scratch_settings(tmp_path, {"XREC_WAREHOUSE": "/work/main/data/warehouse.duckdb",
                                            "XREC_SERVING_DSN": "postgresql://bi", "XREC_EPOCHS": "3"})
@@ -124,7 +124,7 @@ def test_scratch_settings_keep_every_path_in_scratch_and_never_serve(tmp_path):
 
 
 def test_overrides_keep_only_real_changes_so_size_presets_survive():
-    from xrec.bench.runner import effective_overrides
+    from xrec_tools.bench.runner import effective_overrides
     from xrec.config import Settings
 
     everything = {**Settings.from_env({}).env(), "XREC_EPOCHS": "5"}

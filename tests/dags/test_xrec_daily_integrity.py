@@ -46,9 +46,24 @@ def test_params_and_published_assets(dag):
 
 def test_import_is_fast_and_side_effect_free(tmp_path):
     # As the dag-processor sees it: Airflow itself is already imported, the DAG file is not.
-    code = ("import sys,time,airflow.sdk; sys.path.insert(0, %r); t=time.perf_counter(); "
-            "import xrec_daily; print(time.perf_counter()-t)" % str(DAGS))
+    code = (f"import sys,time,airflow.sdk; sys.path.insert(0, {str(DAGS)!r}); t=time.perf_counter(); "
+            "import xrec_daily; print(time.perf_counter()-t)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=tmp_path)
     assert float(out.stdout.strip().splitlines()[-1]) < 2.0
     assert list(tmp_path.iterdir()) == []  # nothing written by importing
+
+
+def test_the_dag_runs_the_daily_steps_in_their_one_order(dag):
+    """xrec.daily.STEPS is the job's order (the benchmark runs it as is): each step's task comes
+    after the previous one's, and the steps that need a promoted model wait for the gate."""
+    from xrec.daily import STEPS
+
+    def task_id(step):
+        return f"load_source.{step.task_id}" if step.per_source else step.task_id
+
+    for before, after in zip(STEPS, STEPS[1:]):
+        downstream = dag.get_task(task_id(before)).get_flat_relative_ids(upstream=False)
+        assert task_id(after) in downstream, (before.function, after.function)
+    gated = dag.get_task("model_is_promoted").get_flat_relative_ids(upstream=False)
+    assert {task_id(s) for s in STEPS if s.needs_promotion} <= gated

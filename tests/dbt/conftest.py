@@ -122,12 +122,7 @@ def build_tiny_raw(warehouse: Path) -> None:
 
 def make_settings(directory: Path) -> Settings:
     """Settings whose warehouse, landing, artifacts and exports all live in ``directory``."""
-    return Settings.from_env({
-        "XREC_WAREHOUSE": str(directory / "w.duckdb"),
-        "XREC_LANDING": str(directory / "landing"),
-        "XREC_ARTIFACTS": str(directory / "artifacts"),
-        "XREC_EXPORTS": str(directory / "exports"),
-    })
+    return Settings.isolated(directory)
 
 
 def tiny_settings(directory: Path) -> Settings:

@@ -1,4 +1,5 @@
-"""A new partner is its sources yml + one items model + the partners var: no other edits."""
+"""A new partner is one PARTNERS entry (its generated sources yml) + one items model + the partners
+var: no other edits."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import pytest
 from dbt.cli.main import dbtRunner
 
 from xrec.config import Settings
+from xrec_tools.partner_sources import Partner, render
 
 
 def test_new_partner_joins_every_shared_model(
@@ -18,8 +20,8 @@ def test_new_partner_joins_every_shared_model(
     shutil.copytree(settings.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
     partner_dir = project / "models" / "staging" / "travel"
     partner_dir.mkdir()
-    sources = (project / "models" / "staging" / "home" / "_home__sources.yml").read_text()
-    (partner_dir / "_travel__sources.yml").write_text(sources.replace("home", "travel"))
+    travel = Partner("travel", "travel packages", (("destination", "Destination city."),))
+    (partner_dir / "_travel__sources.yml").write_text(render(travel))
     (partner_dir / "stg_travel__items.sql").write_text(
         "with source as ({{ partner_items_source('travel') }}),\n"
         "final as (select {{ partner_item_columns('travel') }} from source {{ latest_per(['item_id']) }})\n"

@@ -12,7 +12,7 @@ import pytest
 
 from xrec.config import Settings
 from xrec.ingest import ingest_source
-from xrec.sample import generate
+from xrec_tools.sample import generate
 from xrec.transform import dbt_build
 
 START, DAYS, USERS, SEED = date(2026, 3, 1), 3, 300, 11

@@ -15,7 +15,7 @@ import duckdb
 import psycopg
 import pytest
 
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SAMPLE_START, SAMPLE_DAYS, SAMPLE_USERS, SAMPLE_SEED = date(2026, 11, 1), 10, 1000, 11

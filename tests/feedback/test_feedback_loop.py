@@ -12,8 +12,8 @@ import pytest
 
 from xrec import daily
 from xrec.config import Settings
-from xrec.feedback import NothingDelivered, simulate_outcomes
-from xrec.sample import generate
+from xrec_tools.feedback import NothingDelivered, simulate_outcomes
+from xrec_tools.sample import generate
 
 pytestmark = pytest.mark.e2e
 
@@ -58,11 +58,7 @@ def add_stray_outcome(path: Path) -> None:
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory) -> Loop:
     root = tmp_path_factory.mktemp("feedback")
-    settings = Settings.from_env({
-        "XREC_LANDING": str(root / "landing"),
-        "XREC_WAREHOUSE": str(root / "warehouse.duckdb"),
-        "XREC_ARTIFACTS": str(root / "artifacts"),
-        "XREC_EXPORTS": str(root / "exports"),
+    settings = Settings.isolated(root, {
         # half the customers in control: enough of both arms at this size to read the uplift
         "XREC_CONTROL_SHARE": "0.5",
     })

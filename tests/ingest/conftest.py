@@ -23,8 +23,7 @@ D1, D2, D3 = date(2024, 5, 1), date(2024, 5, 2), date(2024, 5, 3)
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"XREC_LANDING": str(tmp_path / "landing"),
-                              "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb")})
+    return Settings.isolated(tmp_path)
 
 
 def write_drop(settings: Settings, source: str, day: date, files: dict[str, str | bytes],

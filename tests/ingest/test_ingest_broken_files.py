@@ -16,7 +16,7 @@ from conftest import query
 
 from xrec.config import Settings
 from xrec.ingest import IngestError, ingest_source
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 START, DAYS = date(2024, 5, 1), 3
 LAST = START + timedelta(days=DAYS - 1)
@@ -33,8 +33,7 @@ def generated(tmp_path_factory) -> Path:
 def landing(generated, tmp_path) -> tuple[Settings, Path]:
     copy = tmp_path / "landing"
     shutil.copytree(generated, copy)
-    return Settings.from_env({"XREC_LANDING": str(copy),
-                              "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb")}), copy
+    return Settings.isolated(tmp_path, {"XREC_LANDING": str(copy)}), copy
 
 
 def _plain_csv(landing: Path, source: str, entity: str) -> Path:

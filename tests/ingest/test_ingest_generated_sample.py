@@ -12,8 +12,8 @@ from conftest import query
 
 from xrec.config import Settings
 from xrec.ingest import ingest_source
+from xrec_tools import sample
 
-sample = pytest.importorskip("xrec.sample")
 
 START, DAYS = date(2024, 5, 1), 4
 
@@ -26,8 +26,7 @@ def generated(tmp_path_factory) -> tuple[Path, dict]:
 
 
 def _settings(tmp_path: Path, landing: Path) -> Settings:
-    return Settings.from_env({"XREC_LANDING": str(landing),
-                              "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb")})
+    return Settings.isolated(tmp_path, {"XREC_LANDING": str(landing)})
 
 
 def test_quarantine_holds_exactly_the_planted_violations(generated, tmp_path):

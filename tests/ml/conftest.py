@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from ml.synthetic import SyntheticSize, build_marts
+from xrec_tools.synthetic import SyntheticSize, build_marts
 from xrec.config import Settings
 
 RUN_DATE = date(2026, 3, 1)
@@ -15,10 +15,8 @@ RUN_DATE = date(2026, 3, 1)
 
 def make_settings(root, **overrides) -> Settings:
     # A small grid keeps the selection quick on 1,500 persons; the grid itself is what is tested.
-    env = {"XREC_WAREHOUSE": str(root / "warehouse.duckdb"), "XREC_ARTIFACTS": str(root / "artifacts"),
-           "XREC_THREADS": "1", "XREC_TUNE_COMPONENTS": "32", "XREC_EPOCHS": "20"}
-    env.update(overrides)
-    return Settings.from_env(env)
+    return Settings.isolated(root, {"XREC_THREADS": "1", "XREC_TUNE_COMPONENTS": "32", "XREC_EPOCHS": "20",
+                                    **overrides})
 
 
 def make_warehouse(root, seed: int = 0, **overrides) -> Settings:

@@ -10,7 +10,8 @@ from ml.gate import promotion_decision
 from ml.synthetic import SyntheticSize
 from tests.ml.conftest import RUN_DATE, candidates, make_warehouse
 from xrec.publish.report import _status
-from xrec.steps.model import CANDIDATES_DDL, score_candidates, train_and_evaluate
+from xrec.catalog import RECOMMENDATION_CANDIDATES
+from xrec.steps.model import score_candidates, train_and_evaluate
 from xrec.steps.registry import load_published_ranker, record_run
 
 
@@ -25,7 +26,7 @@ def test_planted_structure_beats_popularity(trained):
     assert run.primary_value >= 2 * run.baseline_value
     assert run.metrics["cold_start_items"]["auc"] >= 0.70
     assert run.metrics["cold_start_items"]["items"] > 0
-    for partner, m in run.metrics["platform_to_partner"].items():
+    for m in run.metrics["platform_to_partner"].values():
         assert {"precision_at_k", "recall_at_k", "ndcg_at_k", "auc", "coverage", "diversity"} <= set(m)
     assert run.is_promoted and not run.is_published
     assert "test split" in run.evaluation and run.tuned_on == RUN_DATE
@@ -94,7 +95,7 @@ def test_gate_refuses_a_regressed_champion_and_clears_candidates(tmp_path, train
     _, good, _ = trained
     settings = make_warehouse(tmp_path)
     with duckdb.connect(str(settings.warehouse)) as con:  # yesterday's published champion was far better
-        con.execute(CANDIDATES_DDL)
+        con.execute(RECOMMENDATION_CANDIDATES.ddl())
         con.execute("insert into main.recommendation_candidates (run_date, item_id) values (?, 'stale')", [RUN_DATE])
     record_run(settings, replace(good, run_date=RUN_DATE - timedelta(days=1), primary_value=0.99, is_published=True))
     run = train_and_evaluate(settings, RUN_DATE)

@@ -11,7 +11,7 @@ import pytest
 
 from xrec.config import Settings
 from xrec.ingest import ingest_source
-from xrec.sample import generate
+from xrec_tools.sample import generate
 from xrec.steps.model import train_and_evaluate
 
 pytestmark = pytest.mark.e2e
@@ -27,10 +27,7 @@ def selected(request, tmp_path_factory):
     from xrec.transform import dbt_build
 
     root = tmp_path_factory.mktemp(f"profile_{request.param}")
-    settings = Settings.from_env({
-        "XREC_WAREHOUSE": str(root / "w.duckdb"), "XREC_LANDING": str(root / "landing"),
-        "XREC_ARTIFACTS": str(root / "artifacts"), "XREC_EXPORTS": str(root / "exports"), "XREC_THREADS": "1",
-    })
+    settings = Settings.isolated(root, {"XREC_THREADS": "1"})
     generate(settings.landing, START, DAYS, USERS, SEED, request.param)
     for source in settings.sources:
         ingest_source(settings, source, RUN_DATE)

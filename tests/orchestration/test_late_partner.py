@@ -7,7 +7,7 @@ import pytest
 
 from xrec import daily
 from xrec.config import Settings
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 DAY = date(2024, 5, 1)
 
@@ -22,8 +22,8 @@ def landing(tmp_path_factory):
 
 
 def _settings(landing, policy: str) -> Settings:
-    return Settings.from_env({"XREC_LANDING": str(landing), "XREC_WAIT_TIMEOUT_MINUTES": "30",
-                              "XREC_LATE_PARTNER_POLICY": policy})
+    return Settings.isolated(landing.parent, {"XREC_LANDING": str(landing), "XREC_WAIT_TIMEOUT_MINUTES": "30",
+                                              "XREC_LATE_PARTNER_POLICY": policy})
 
 
 def test_the_sensor_waits_then_names_partner_date_and_marker(landing):
@@ -53,7 +53,7 @@ def test_late_sources_are_recorded_per_run_date_and_cleared_by_a_rerun(tmp_path)
 
     from xrec.quality.late import late_sources, record_late
 
-    settings = Settings.from_env({"XREC_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    settings = Settings.isolated(tmp_path)
     record_late(settings, DAY, {"realty": "realty is late"})
     record_late(settings, DAY + timedelta(days=1), {})
     with duckdb.connect(str(settings.warehouse)) as con:

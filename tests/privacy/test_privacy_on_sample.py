@@ -27,7 +27,7 @@ from xrec.privacy.erasure import request_erasure
 from xrec.privacy.keys import new_keys, write_keys_file
 from xrec.publish.exports import export_dir
 from xrec.publish.files import snapshot_path
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 pytestmark = pytest.mark.e2e
 
@@ -88,14 +88,11 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("privacy")
     landing = root / "landing"
     generate(landing, START, DAYS, USERS, SEED)
-    write_keys_file(root / "keys.json", new_keys(["realty", "finance", "home", "automod"]))
+    write_keys_file(root / "export_keys.json", new_keys(["realty", "finance", "home", "automod"]))
     database = f"xrec_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f"create database {database}")
-    settings = Settings.from_env({
-        "XREC_LANDING": str(landing), "XREC_WAREHOUSE": str(root / "warehouse.duckdb"),
-        "XREC_EXPORTS": str(root / "exports"), "XREC_ARTIFACTS": str(root / "artifacts"),
-        "XREC_EXPORT_KEYS_FILE": str(root / "keys.json"),
+    settings = Settings.isolated(root, {
         "XREC_SERVING_DSN": f"host=127.0.0.1 port=5432 user=postgres dbname={database}",
     })
     try:

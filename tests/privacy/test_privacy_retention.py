@@ -20,10 +20,7 @@ def _drop(landing, day: date, user: str) -> None:
 
 
 def test_retention_purges_old_partitions_and_quarantine_logs_it_and_ingest_skips_them(tmp_path):
-    settings = Settings.from_env({"XREC_LANDING": str(tmp_path / "landing"),
-                                  "XREC_WAREHOUSE": str(tmp_path / "w.duckdb"),
-                                  "XREC_ARTIFACTS": str(tmp_path / "artifacts"),
-                                  "XREC_RAW_RETENTION_DAYS": "30", "XREC_PARTNERS": "realty"})
+    settings = Settings.isolated(tmp_path, {"XREC_RAW_RETENTION_DAYS": "30", "XREC_PARTNERS": "realty"})
     old, recent = RUN - timedelta(days=31), RUN - timedelta(days=30)
     _drop(settings.landing, old, "u1")
     _drop(settings.landing, recent, "u2")

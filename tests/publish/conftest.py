@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from xrec.config import Settings
+from tests.marts import write_marts
 from xrec.privacy.keys import new_keys, write_keys_file
 
 PARTNERS = ("realty", "finance")
@@ -20,25 +21,14 @@ PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     write_keys_file(tmp_path / "export_keys.json", new_keys(PARTNERS))
-    return Settings.from_env(
-        {
-            "XREC_EXPORT_KEYS_FILE": str(tmp_path / "export_keys.json"),
-            "XREC_MIN_AUDIENCE": "2",
-            "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-            "XREC_LANDING": str(tmp_path / "landing"),
-            "XREC_EXPORTS": str(tmp_path / "exports"),
-            "XREC_ARTIFACTS": str(tmp_path / "artifacts"),
-            "XREC_PARTNERS": ",".join(PARTNERS),
-        }
-    )
+    return Settings.isolated(tmp_path, {"XREC_MIN_AUDIENCE": "2", "XREC_PARTNERS": ",".join(PARTNERS)})
 
 
 def _build_marts(con: duckdb.DuckDBPyConnection) -> None:
     """8 platform users (u1..u8), 4 customers per partner; u8 has no contact hashes."""
     con.execute("create schema if not exists marts; create schema if not exists raw")
-    con.execute(
+    recipients = con.execute(
         """
-        create or replace table marts.ml_recipients as
         select 'p' || i as person_id, 'platform' as recipient_source, 'u' || i as recipient_id,
                case when i < 8 then sha256('user' || i || '@example.com') end as email_sha256,
                case when i < 8 and i % 2 = 0 then sha256('+86138000000' || lpad(i::varchar, 2, '0')) end
@@ -48,24 +38,25 @@ def _build_marts(con: duckdb.DuckDBPyConnection) -> None:
         select 'p' || i, partner, left(partner, 1) || '-c' || i, sha256('user' || i || '@example.com'), null
         from range(1, 5) t(i), (values ('realty'), ('finance')) p(partner)
         """
-    )
-    con.execute(
+    ).df()
+    con.register("recipients_frame", recipients)
+    persons = con.execute(
         """
-        create or replace table marts.ml_persons as
         select person_id, recipient_id as platform_user_id, 'Shanghai' as city, email_sha256, phone_sha256,
                (hash(person_id) % 3)::int as segment_id
-        from marts.ml_recipients where recipient_source = 'platform'
+        from recipients_frame where recipient_source = 'platform'
         """
-    )
-    con.execute(
+    ).df()
+    con.unregister("recipients_frame")
+    items = con.execute(
         """
-        create or replace table marts.ml_items as
         select src || ':' || src_id as item_key, src as source, src_id as item_id, 'title ' || src_id as title,
                'cat' as category, true as is_active
         from (select 'platform' src, 'c' || i src_id from range(1, 11) t(i)
               union all select p, left(p, 1) || '-i' || i from range(1, 11) t(i), (values ('realty'), ('finance')) v(p))
         """
-    )
+    ).df()
+    write_marts(con, {"ml_recipients": recipients, "ml_persons": persons, "ml_items": items})
     # u2 shares with realty, u3 with every partner, u4 withdrew (no row): consent in force
     con.execute(
         "create or replace table marts.privacy_consents as select * from (values "

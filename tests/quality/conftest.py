@@ -12,6 +12,7 @@ import pytest
 
 from xrec.config import Settings
 from xrec.warehouse import connect
+from tests.marts import write_marts
 
 RUN_DATE = date(2024, 3, 10)
 HASH = "a" * 64
@@ -19,16 +20,7 @@ HASH = "a" * 64
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            "XREC_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-            "XREC_ARTIFACTS": str(tmp_path / "artifacts"),
-            "XREC_LANDING": str(tmp_path / "landing"),
-            "XREC_EXPORTS": str(tmp_path / "exports"),
-            "XREC_PARTNERS": "realty,finance",
-            "XREC_TOP_K": "3",
-        }
-    )
+    return Settings.isolated(tmp_path, {"XREC_PARTNERS": "realty,finance", "XREC_TOP_K": "3"})
 
 
 def write_table(settings: Settings, table: str, frame: pd.DataFrame) -> None:
@@ -190,10 +182,13 @@ def marts(settings: Settings) -> Settings:
             "delivered_date": [date(2024, 3, 5), RUN_DATE],
         }
     )
+    with connect(settings) as con:
+        write_marts(con, {
+            "ml_persons": persons, "ml_recipients": recipients, "ml_items": items,
+            "ml_interactions": interactions, "ml_person_features": person_features,
+            "ml_item_features": item_features,
+        })
     for name, frame in {
-        "ml_persons": persons, "ml_recipients": recipients, "ml_items": items,
-        "ml_interactions": interactions, "ml_person_features": person_features,
-        "ml_item_features": item_features,
         "dim_person": persons.drop(columns=["email_sha256", "phone_sha256"]),
         "dim_item": items, "fct_interactions": fct,
     }.items():

@@ -15,7 +15,7 @@ from xrec.config import Settings
 from xrec.ingest import ingest_source
 from xrec.quality import QualityGateFailed
 from xrec.quality.deliveries import DeliveryBlocked
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 START, DAYS = date(2024, 5, 1), 4
 D = START + timedelta(days=2)

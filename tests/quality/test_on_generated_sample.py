@@ -1,11 +1,11 @@
-"""The raw suites accept what xrec.sample generates once xrec.ingest has loaded it."""
+"""The raw suites accept what xrec_tools.sample generates once xrec.ingest has loaded it."""
 from __future__ import annotations
 
 from datetime import date
 
 from xrec.ingest import ingest_source
 from xrec.quality import summarise, validate_raw
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 START = date(2024, 3, 1)
 

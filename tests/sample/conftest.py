@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 START = date(2026, 11, 1)
 

@@ -5,7 +5,7 @@ import tracemalloc
 from datetime import date
 from pathlib import Path
 
-from xrec.sample import generate
+from xrec_tools.sample import generate
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from xrec.sample.outcomes import write_outcomes
+from xrec_tools.sample.outcomes import write_outcomes
 
 DELIVERED = date(2026, 11, 3)
 

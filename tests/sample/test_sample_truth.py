@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xrec.sample.identity import normalise_email, normalise_phone, sha256_hex
+from xrec_tools.sample.identity import normalise_email, normalise_phone, sha256_hex
 
 
 def frame(sample, entity: str, source: str | None = None) -> pd.DataFrame:

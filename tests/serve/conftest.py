@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from server_helpers import RUN_DATE, build_and_publish, settings_for, start_server, stop_server
 
-from ml.synthetic import SyntheticSize, build_marts
+from xrec_tools.synthetic import SyntheticSize, build_marts
 from xrec.config import Settings
 
 

@@ -26,13 +26,11 @@ TOKENS = {"platform": "platform-app-token", "partner:finance": "finance-crm-toke
 def settings_for(root: Path) -> Settings:
     if not (root / "export_keys.json").exists():
         write_keys_file(root / "export_keys.json", new_keys(DEFAULT_PARTNERS))
-    return Settings.from_env({"XREC_WAREHOUSE": str(root / "warehouse.duckdb"),
-                              "XREC_ARTIFACTS": str(root / "artifacts"), "XREC_EXPORTS": str(root / "exports"),
-                              "XREC_EXPORT_KEYS_FILE": str(root / "export_keys.json"),
-                              "XREC_THREADS": "1", "XREC_SCORE_THREADS": "1",
-                              # a small grid (one size, one learning rate) keeps the selection quick on 1,500 persons
-                              "XREC_TUNE_COMPONENTS": "32",
-                              "XREC_TUNE_LEARNING_RATES": "0.1", "XREC_EPOCHS": "20"})
+    return Settings.isolated(root, {"XREC_THREADS": "1", "XREC_SCORE_THREADS": "1",
+                                    # a small grid (one size, one learning rate) keeps the selection
+                                    # quick on 1,500 persons
+                                    "XREC_TUNE_COMPONENTS": "32",
+                                    "XREC_TUNE_LEARNING_RATES": "0.1", "XREC_EPOCHS": "20"})
 
 
 def build_and_publish(settings: Settings, run_date) -> None:

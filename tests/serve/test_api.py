@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.ab import CONTROL
+from xrec.catalog import CONTROL
 from server_helpers import RUN_DATE
 
 from xrec.publish.serving import pointer_path
@@ -76,7 +76,7 @@ def _topic_count(bundle, ids, source, topic):
 
 
 def test_an_interaction_on_a_topic_moves_that_topics_items_up(server, bundle):
-    items, recs = bundle["items"], bundle["recommendations"]
+    items = bundle["items"]
     recipient = _recipients(bundle, P2P, "home", "model", 1)[0]
     with server.client() as http:
         before = _ids(http.get(f"/v1/recommendations/{P2P}/home/{recipient}"))

@@ -1,4 +1,4 @@
-"""The benchmark's open-loop load generator (xrec.bench.serving) against a real `xrec serve`."""
+"""The benchmark's open-loop load generator (xrec_tools.bench.serving) against a real `xrec serve`."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 import uvloop
 from server_helpers import TOKENS
 
-from xrec.bench.serving import _drive, _requests
+from xrec_tools.bench.serving import _drive, _requests
 from xrec.publish.serving import pointer_path
 
 

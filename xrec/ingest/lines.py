@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Literal
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +83,7 @@ class BoundedParse:
     malformed: list[tuple[int, str]]  # (physical line, what is wrong with it)
 
 
-def one_record(chunk: str) -> list[str] | None | bool:
+def one_record(chunk: str) -> list[str] | Literal[False] | None:
     """The fields of ``chunk`` when it is exactly one complete record; False while a quoted
     field is still open at its end; None when it parses to something else."""
     reader = csv.reader(io.StringIO(chunk, newline=""), strict=True)

@@ -9,7 +9,7 @@ from datetime import date
 
 import duckdb
 
-from xrec.config import Settings
+from xrec.config import BUSINESS_TIME_ZONE, Settings
 from xrec.ingest.checks import rules_for
 from xrec.ingest.entities import entities_for
 from xrec.ingest.errors import IngestError
@@ -113,13 +113,14 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
     if source not in settings.sources:
         raise IngestError(f"unknown source {source!r}; configured sources are "
                           f"{list(settings.sources)} (XREC_PARTNERS)")
-    loaded, quarantined = Counter(), Counter()
+    loaded: Counter[str] = Counter()
+    quarantined: Counter[str] = Counter()
     files_loaded = files_skipped = 0
     drops_loaded, unchanged, incomplete = [], [], []
     con = connect(settings)
     try:
         # Offset-less timestamps in extracts are Asia/Shanghai local time (contract).
-        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute(f"SET TimeZone = '{BUSINESS_TIME_ZONE}'")
         ensure_schema(con)
         cutoff = retention_cutoff(settings, run_date)
         for drop in drops_up_to(settings, source, run_date):
@@ -144,7 +145,7 @@ def ingest_source(settings: Settings, source: str, run_date: date) -> IngestSumm
                          source, drop.delivery_date, len(files))
                 unchanged.append(drop.delivery_date)
                 continue
-            staged = []
+            staged: list = []
             try:
                 _stage_drop(con, drop, changed, manifest, staged)
                 for entity, (n_loaded, n_quarantined) in _load_drop(

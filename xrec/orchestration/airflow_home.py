@@ -107,7 +107,7 @@ def write_airflow_cfg(env: dict[str, str]) -> Path:
     folder, the metadata DB, the executor, the api-server port and secret."""
     path = Path(env["AIRFLOW_HOME"]) / "airflow.cfg"
     config = configparser.RawConfigParser()
-    config.optionxform = str  # keys are case-sensitive in airflow.cfg
+    config.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive in airflow.cfg
     if path.exists():
         config.read(path)
     for name, value in env.items():

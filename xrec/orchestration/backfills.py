@@ -9,11 +9,11 @@ configuration comes from the environment xrec builds.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import sys
 
 from airflow.models.backfill import Backfill, BackfillDagRun
 from airflow.models.dagrun import DagRun
-from airflow.utils import timezone
 from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState
 from sqlalchemy import select, update
@@ -40,7 +40,7 @@ def cancel_unfinished(dag_id: str) -> list[int]:
                        DagRun.state.in_([DagRunState.QUEUED, DagRunState.RUNNING]))
                 .values(state=DagRunState.FAILED)
                 .execution_options(synchronize_session=False))
-            backfill.completed_at = timezone.utcnow()
+            backfill.completed_at = datetime.now(timezone.utc)
             session.commit()
         return [backfill.id for backfill in backfills]
 

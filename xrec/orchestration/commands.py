@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from xrec.config import PLATFORM, Settings
 from xrec.orchestration import DAG_ID, DAG_START
@@ -19,14 +20,14 @@ from xrec.orchestration.runner import (
 log = logging.getLogger(__name__)
 
 # The embedded sample: small enough that a first `make run` finishes in minutes on 2 cores.
-SAMPLE = {"start": date(2026, 11, 1), "days": 14, "users": 2000, "seed": 7}
+SAMPLE: dict[str, Any] = {"start": date(2026, 11, 1), "days": 14, "users": 2000, "seed": 7}
 
 
 def ensure_sample(settings: Settings) -> None:
     """Generate the default sample extracts when the landing folder is empty."""
     if settings.landing.exists() and any(settings.landing.iterdir()):
         return
-    from xrec.sample import generate
+    from xrec_tools.sample import generate
 
     log.info("landing folder %s is empty: generating the sample extracts %s", settings.landing, SAMPLE)
     generate(settings.landing, SAMPLE["start"], SAMPLE["days"], SAMPLE["users"], SAMPLE["seed"])

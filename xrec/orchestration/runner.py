@@ -12,20 +12,20 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, datetime, time as clock
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from xrec.config import Settings
-from xrec.orchestration import DAG_ID
+from xrec.config import BUSINESS_TIME_ZONE
+from xrec.orchestration import DAG_ID, SCHEDULED_AT
 from xrec.orchestration.airflow_home import (
     AirflowCommandFailed, AirflowTopology, airflow, bootstrap,
 )
 
 log = logging.getLogger(__name__)
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
-SCHEDULED_AT = clock(23, 30)  # the DAG's cron time; a logical date at that time is that business day
+BUSINESS_TZ = ZoneInfo(BUSINESS_TIME_ZONE)
 
 
 def logical_date_for(run_date: date) -> str:

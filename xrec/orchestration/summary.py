@@ -5,6 +5,7 @@ from datetime import date
 
 import duckdb
 
+from xrec.catalog import LATE_SOURCES, MODEL_RUNS
 from xrec.config import Settings
 from xrec.quality.orphans import MEANING as ORPHANS_MEANING, TOTALS as ORPHAN_TOTALS
 from xrec.warehouse import connect
@@ -27,17 +28,17 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
         from xrec.quality import summarise
 
         lines.append(summarise(settings, run_date))
-    for source, reason in _query(settings, "select source, reason from main.late_sources "
+    for source, reason in _query(settings, f"select source, reason from {LATE_SOURCES.relation} "
                                            "where run_date = ?", [run_date]):
         lines.append(f"  LATE {source}: built from its last good state ({reason})")
     orphans = _query(settings, ORPHAN_TOTALS)
     if orphans:
         lines.append(f"  orphan references ({ORPHANS_MEANING}): "
                      + ", ".join(f"{source} {count}" for source, count in orphans))
-    model = _query(settings, """
+    model = _query(settings, f"""
         select model_version, ranker, primary_metric, primary_value, baseline_value, is_published,
                decision_reason
-        from model_runs where run_date = ? order by trained_at desc limit 1""", [run_date])
+        from {MODEL_RUNS.relation} where run_date = ? order by trained_at desc limit 1""", [run_date])
     for version, ranker, metric, value, baseline, published, reason in model:
         lines.append(f"  {ranker} ranker {version}: {metric} {value:.4f} vs popularity baseline "
                      f"{baseline:.4f} -> {'published' if published else 'not published'} ({reason})")

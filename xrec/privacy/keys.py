@@ -48,7 +48,7 @@ class PartnerKey:
 def new_keys(partners: tuple[str, ...] | list[str], today: date | None = None) -> dict:
     """A keys document with one fresh random key per partner."""
     stamp = (today or date.today()).strftime("%Y%m%d")
-    document = {"partners": {}}
+    document: dict[str, dict] = {"partners": {}}
     for partner in partners:
         key_id = f"{partner}-{stamp}-{secrets.token_hex(2)}"
         document["partners"][partner] = {"active": key_id, "keys": {key_id: secrets.token_hex(KEY_BYTES)}}

@@ -13,6 +13,8 @@ from enum import Enum
 
 import duckdb
 
+from xrec import catalog
+
 log = logging.getLogger(__name__)
 
 
@@ -31,11 +33,12 @@ class ServingTable:
     scope: Scope
 
 
-CROSS_RECOMMENDATIONS = ServingTable("cross_recommendations", "main.cross_recommendations", Scope.PARTITION)
+CROSS_RECOMMENDATIONS = ServingTable(catalog.CROSS_RECOMMENDATIONS.name, catalog.CROSS_RECOMMENDATIONS.relation,
+                                     Scope.PARTITION)
 SERVING_TABLES: tuple[ServingTable, ...] = (
     CROSS_RECOMMENDATIONS,
-    ServingTable("model_runs", "main.model_runs", Scope.HISTORY),
-    ServingTable("data_quality_results", "main.data_quality_results", Scope.HISTORY),
+    ServingTable(catalog.MODEL_RUNS.name, catalog.MODEL_RUNS.relation, Scope.HISTORY),
+    ServingTable(catalog.DATA_QUALITY_RESULTS.name, catalog.DATA_QUALITY_RESULTS.relation, Scope.HISTORY),
     ServingTable("dim_person", "marts.dim_person", Scope.SNAPSHOT),
     ServingTable("dim_item", "marts.dim_item", Scope.SNAPSHOT),
     ServingTable("bi_segment_profiles", "marts.bi_segment_profiles", Scope.SNAPSHOT),
@@ -46,27 +49,6 @@ SERVING_TABLES: tuple[ServingTable, ...] = (
     ServingTable("bi_ab_uplift", "marts.bi_ab_uplift", Scope.SNAPSHOT),
 )
 CURRENT_VIEW = "cross_recommendations_current"
-
-# cross_recommendations: the contract columns, then xrec's additions (docs/interfaces.md).
-RECOMMENDATION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_date", "DATE"),
-    ("model_version", "VARCHAR"),
-    ("direction", "VARCHAR"),
-    ("partner", "VARCHAR"),
-    ("recipient_id", "VARCHAR"),
-    ("item_id", "VARCHAR"),
-    ("rank", "INTEGER"),
-    ("score", "DOUBLE"),
-    ("generated_at", "TIMESTAMP"),
-    ("person_id", "VARCHAR"),
-    ("variant", "VARCHAR"),
-    ("reason", "VARCHAR"),
-    ("reason_items", "VARCHAR"),
-)
-
-# Who receives what in each direction (CONTRACT.md "What comes out").
-PLATFORM_TO_PARTNER = "platform_to_partner"  # platform users receive the partner's items
-PARTNER_TO_PLATFORM = "partner_to_platform"  # the partner's customers receive platform courses
 
 # Defence in depth: a column that looks like contact data never leaves the warehouse.
 _CONTACT_COLUMN = re.compile(r"email|phone", re.IGNORECASE)

@@ -12,20 +12,22 @@ from datetime import date
 
 import duckdb
 
+from xrec import catalog
+from xrec.catalog import RECOMMENDATION_COLUMNS
 from xrec.publish.catalog import (
     CROSS_RECOMMENDATIONS,
     CURRENT_VIEW,
-    RECOMMENDATION_COLUMNS,
     columns,
     exists,
     latest_published_date,
 )
 from xrec.publish.errors import PublishError
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = "main.recommendation_candidates"
-MODEL_RUNS = "main.model_runs"
+CANDIDATES = catalog.RECOMMENDATION_CANDIDATES.relation
+MODEL_RUNS = catalog.MODEL_RUNS.relation
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class PartitionResult:
     latest_run_date: date | None  # what cross_recommendations_current shows afterwards
 
 
+@spanned("cross_recommendations")
 def publish_partition(con: duckdb.DuckDBPyConnection, run_date: date) -> PartitionResult:
     """Replace the run_date partition with that date's candidates and refresh the current view.
 

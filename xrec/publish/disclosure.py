@@ -28,7 +28,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from xrec.publish.catalog import CROSS_RECOMMENDATIONS, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, exists
+from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.privacy.keys import PartnerKey
 
 log = logging.getLogger(__name__)

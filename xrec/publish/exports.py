@@ -25,6 +25,7 @@ from xrec.publish.atomic import replacing, sha256_file
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS
 from xrec.publish.disclosure import Disclosure, disclose, release
 from xrec.publish.errors import PublishError
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def export_dir(settings: Settings, partner: str, run_date: date) -> Path:
     return settings.exports / partner / run_date.isoformat()
 
 
+@spanned("export")
 def write_partner_exports(
     con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date
 ) -> dict[str, Path]:

@@ -20,6 +20,7 @@ from xrec.publish.catalog import (
     ServingTable,
     select_sql,
 )
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def snapshot_path(settings: Settings) -> Path:
     return settings.artifacts / "snapshot" / "warehouse.duckdb"
 
 
+@spanned("parquet")
 def write_parquet(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -55,6 +57,7 @@ def write_parquet(
     return written
 
 
+@spanned("snapshot")
 def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings) -> Path:
     """Copy the served tables (whole) into a fresh DuckDB file and swap it in.
 

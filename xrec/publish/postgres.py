@@ -31,6 +31,7 @@ from xrec.publish.catalog import (
     served_columns,
 )
 from xrec.publish.descriptions import Descriptions, load_descriptions, manifest_path
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def pg_type(duckdb_type: str) -> str:
     return "text"
 
 
+@spanned("postgres")
 def load_serving(
     con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date, descriptions: Descriptions | None = None
 ) -> dict[str, int] | None:

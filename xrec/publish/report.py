@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import logging
+from typing import Any
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,9 @@ from matplotlib.figure import Figure
 
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
-from xrec.publish.catalog import CROSS_RECOMMENDATIONS, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, exists
+from xrec.catalog import MODEL_RUNS as MODEL_RUNS_TABLE
+from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.quality.late import late_sources
 from xrec.quality.orphans import MEANING as ORPHANS_MEANING, orphan_totals
 from xrec.warehouse import connect
@@ -31,7 +34,7 @@ matplotlib.use("Agg")
 
 log = logging.getLogger(__name__)
 
-MODEL_RUNS = "main.model_runs"
+MODEL_RUNS = MODEL_RUNS_TABLE.relation
 QUALITY = "main.data_quality_results"
 QUARANTINE = "raw.quarantine"
 ITEMS = "marts.ml_items"
@@ -129,7 +132,7 @@ def _status(con: duckdb.DuckDBPyConnection, run_date: date) -> tuple[bool, str]:
 
 
 def _metrics_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
-    plot = dict(id="fig-metrics", title="Offline metric vs baseline")
+    plot: dict[str, Any] = dict(id="fig-metrics", title="Offline metric vs baseline")
     if not exists(con, MODEL_RUNS):
         return Plot(**plot, note="No model runs yet (model_runs does not exist).")
     runs = _frame(
@@ -163,7 +166,7 @@ def _metrics_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
 
 
 def _recommendations_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
-    plot = dict(id="fig-recommendations", title="Recommendations and catalogue coverage")
+    plot: dict[str, Any] = dict(id="fig-recommendations", title="Recommendations and catalogue coverage")
     if not exists(con, CROSS_RECOMMENDATIONS.relation):
         return Plot(**plot, note="Nothing has been published yet.")
     catalogue = (
@@ -208,7 +211,7 @@ def _recommendations_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plo
 
 
 def _quality_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
-    plot = dict(id="fig-quality", title="Data quality and quarantine")
+    plot: dict[str, Any] = dict(id="fig-quality", title="Data quality and quarantine")
     suites = (
         _frame(
             con,
@@ -263,7 +266,7 @@ def _orphans_sentence(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _segments_plot(con: duckdb.DuckDBPyConnection) -> Plot:
-    plot = dict(id="fig-segments", title="Segments")
+    plot: dict[str, Any] = dict(id="fig-segments", title="Segments")
     if not exists(con, SEGMENTS):
         return Plot(**plot, note="Segment profiles are not built yet (bi_segment_profiles).")
     segments = _frame(con, f"select * from {SEGMENTS} order by segment_id")
@@ -280,7 +283,7 @@ def _segments_plot(con: duckdb.DuckDBPyConnection) -> Plot:
 
 
 def _outcomes_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
-    plot = dict(id="fig-outcomes", title="Click-through and conversion: model vs control")
+    plot: dict[str, Any] = dict(id="fig-outcomes", title="Click-through and conversion: model vs control")
     if exists(con, FEEDBACK_MART):
         # outcomes matching no delivered recommendation (variant 'unmatched') have nothing to compare
         source = (

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from xrec.catalog import ML_MARTS, MODEL_RUNS
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
@@ -43,13 +44,13 @@ def pointer_path(settings: Settings) -> Path:
 def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date) -> Path | None:
     """Write run_date's bundle and point `current.json` at it; None when run_date has no
     published model run or no ML marts (nothing changes then)."""
-    missing = [name for name in MART_SQL if not exists(con, f"marts.ml_{name}")]
+    missing = [name for name in MART_SQL if not exists(con, ML_MARTS[name].relation)]
     if missing:
         log.warning("serving bundle %s: ML marts %s missing; current bundle unchanged", run_date, missing)
         return None
     run = con.execute(
         "select model_version, artifact_path, metrics, baseline_metrics, primary_metric, primary_value, "
-        "baseline_value, ranker, params from main.model_runs where run_date = ? and is_published "
+        f"baseline_value, ranker, params from {MODEL_RUNS.relation} where run_date = ? and is_published "
         "order by model_version limit 1",
         [run_date],
     ).fetchone()

@@ -14,19 +14,15 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+from xrec.catalog import DELIVERY_VERDICTS
 from xrec.config import Settings
 from xrec.verdicts import Verdict
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-TABLE = "main.delivery_verdicts"
-_DDL = f"""
-create table if not exists {TABLE} (
-    source varchar, delivery_date date, loaded_at timestamp, passed boolean,
-    decided_by varchar, reason varchar, run_id varchar, decided_at timestamp
-)
-"""
+TABLE = DELIVERY_VERDICTS.relation
+_DDL = DELIVERY_VERDICTS.ddl()
 
 
 class DeliveryBlocked(Verdict):

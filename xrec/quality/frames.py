@@ -17,7 +17,9 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
-LOCAL_TZ = "Asia/Shanghai"
+from xrec.config import BUSINESS_TIME_ZONE
+
+LOCAL_TZ = BUSINESS_TIME_ZONE
 # Same parsing as ingest (xrec.ingest.checks): trimmed, empty = NULL, DuckDB TRY_CAST, and
 # offset-less timestamps read in Asia/Shanghai (the session time zone set in raw_frame).
 _VALUE = "nullif(trim({c}), '')"

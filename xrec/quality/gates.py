@@ -189,7 +189,7 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
 
 def _settle(job: _Job, rows: int, note: str, missing: str | None = None) -> _Job:
     """A job decided without GX: nothing delivered (passes) or a table missing (fails)."""
-    failures = ()
+    failures: tuple[Failure, ...] = ()
     if missing:
         failures = (Failure(job.suite.name, f"table {missing} exists", "error", None, (note,)),)
     settled = SuiteResult(job.suite.name, rows, len(failures), failures, job.quarantined_rows, note)

@@ -11,11 +11,12 @@ from datetime import date, datetime, timezone
 
 import duckdb
 
+from xrec.catalog import LATE_SOURCES
 from xrec.config import Settings
 from xrec.warehouse import connect
 
-TABLE = "main.late_sources"
-_DDL = f"create table if not exists {TABLE} (run_date date, source varchar, reason varchar, noticed_at timestamp)"
+TABLE = LATE_SOURCES.relation
+_DDL = LATE_SOURCES.ddl()
 
 
 def record_late(settings: Settings, run_date: date, late: dict[str, str]) -> None:

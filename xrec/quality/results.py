@@ -6,31 +6,17 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+from xrec.catalog import DATA_QUALITY_RESULTS
 from xrec.config import Settings
 from xrec.verdicts import Verdict
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-RESULTS_TABLE = "main.data_quality_results"
+RESULTS_TABLE = DATA_QUALITY_RESULTS.relation
 # Failing rows (or values) kept per unmet expectation.
 SAMPLE_SIZE = 5
-_DDL = f"""
-create table if not exists {RESULTS_TABLE} (
-    run_id varchar,
-    layer varchar,
-    source varchar,
-    run_date date,
-    suite varchar,
-    passed boolean,
-    evaluated_expectations integer,
-    failed_expectations integer,
-    warned_expectations integer,
-    quarantined_rows bigint,
-    failures json,
-    validated_at timestamp
-)
-"""
+_DDL = DATA_QUALITY_RESULTS.ddl()
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,8 @@ class Validator:
         """Render the suites and the validation results of ``run_name``, and the index."""
         with self._locked():
             store = self._context.validation_results_store
-            results = [k for k in store.list_keys() if k.run_id.run_name == run_name]
+            # GX types the store's keys as the base DataContextKey; these are validation result keys.
+            results = [k for k in store.list_keys() if k.run_id.run_name == run_name]  # type: ignore[attr-defined]
             self._context.build_data_docs(
                 site_names=[SITE], resource_identifiers=[*self._built, *results]
             )

@@ -14,7 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
 
 PARTNER_SCOPE = "partner:"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import threadpool_limits
 
 from ml.explain import Reasons
-from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
 from xrec.serve.access import Client, authenticate, load_clients
 from xrec.serve.model import Person, Ranked, ServingModel, UnknownId
@@ -56,7 +56,7 @@ class ScoreRequest(BaseModel):
     partner: str
     recipient_id: str | None = Field(None, description="a known recipient (platform user or the partner's "
                                                        "customer); omit for a new person")
-    person: PersonFeatures = Field(default_factory=PersonFeatures)
+    person: PersonFeatures = Field(default_factory=PersonFeatures)  # type: ignore[arg-type]  # pydantic's stub wants a plain callable
     interactions: list[Interaction] = Field(default_factory=list, max_length=MAX_INTERACTIONS)
     k: int = Field(10, ge=1, le=MAX_K)
 
@@ -162,7 +162,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         direction: Direction, partner: str, recipient_id: Annotated[str, Path(max_length=200)],
         who: Annotated[Client, Depends(client)], current: Annotated[ServingModel, Depends(model)],
         k: Annotated[int | None, Query(ge=1, le=MAX_K)] = None,
-    ) -> dict:
+    ) -> dict | Response:
         """The published daily list of one recipient, with reasons (from memory)."""
         _known_partner(current, partner)
         check_scope(who, direction.value, partner)
@@ -183,7 +183,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
     # same loaded machine.
     @app.post("/v1/recommendations/score", tags=["recommendations"], response_model=RecommendationList)
     def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
-              current: Annotated[ServingModel, Depends(model)]) -> dict:
+              current: Annotated[ServingModel, Depends(model)]) -> dict | Response:
         """Rank now, from the published model: a known recipient from their stored representation plus
         the new interactions; a new person from the stated features and interactions. Every business
         rule applies (owned, inactive, risk suitability, realty city, category cap)."""

@@ -27,8 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ml.ab import CONTROL, MODEL
-from ml.score import PLATFORM_TO_PARTNER
+from xrec.catalog import CONTROL, MODEL, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM
 
 # What the serving bundle copies of cross_recommendations (xrec.publish.serving).

@@ -17,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 from lightfm import LightFM
 
-from ml.ab import CONTROL, MODEL, is_control
+from ml.ab import is_control
 from ml.baseline import popularity_embeddings
 from ml.config import POPULARITY, ModelConfig
 from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
@@ -25,7 +25,8 @@ from ml.embeddings import model_embeddings
 from ml.explain import Reasons, model_explainer
 from ml.ondemand import FeatureSpace, feature_space, person_row, user_vector
 from ml.rules import DEFAULT_RISK_TOLERANCE, RuleContext, build_rule_context, capped_top_k, mask_ineligible
-from ml.score import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, Scorers, reason_sources
+from ml.score import Scorers, reason_sources
+from xrec.catalog import CONTROL, MODEL, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
 from xrec.serve.lists import PublishedLists
 from xrec.steps.registry import load_artifact
@@ -113,7 +114,7 @@ class ServingModel:
         if row is not None and not person.interactions:
             # Exactly the stored representation the daily list was ranked with.
             history = self.rules.owned[row]
-            features, ignored = self.dataset.user_features[row], []
+            features, ignored = self.dataset.user_features[row], list[str]()
         else:
             history, features, ignored = self._represent(row, person)
         city = self.person_cities[row] if row is not None and person.city is None else person.city

@@ -6,6 +6,7 @@ import logging
 from ml.dataset import ITEM_FEATURES, USER_FEATURES, Marts, MartDataError
 from xrec.config import Settings
 from xrec.warehouse import connect
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ MART_SQL = {
 }
 
 
+@spanned("load_marts")
 def load_marts(settings: Settings) -> Marts:
     """Read the ML marts from the warehouse (as built by dbt for the current run_date)."""
     with connect(settings, read_only=True) as con:

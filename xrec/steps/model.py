@@ -27,6 +27,7 @@ from ml.pipeline import evaluate_champion, fit_published, published_epochs
 from ml.rules import build_rule_context
 from ml.score import COLUMNS, Ranking, Scorers, score_all
 from ml.select import sample_marts, select_model
+from xrec.catalog import RECOMMENDATION_CANDIDATES
 from xrec.config import Settings
 from xrec.steps.marts import load_marts
 from xrec.steps.registry import (
@@ -34,15 +35,9 @@ from xrec.steps.registry import (
     run_for, save_artifact, stored_selection,
 )
 from xrec.warehouse import connect
+from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
-
-CANDIDATES_DDL = """
-create table if not exists main.recommendation_candidates (
-    run_date date, model_version varchar, direction varchar, partner varchar,
-    recipient_id varchar, item_id varchar, rank integer, score double,
-    generated_at timestamp, person_id varchar, variant varchar, reason varchar, reason_items varchar
-)"""
 
 
 def scoring_threads(settings: Settings) -> int:
@@ -166,16 +161,17 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     return write_candidates(settings, run_date, frame)
 
 
+@spanned("write_candidates")
 def write_candidates(settings: Settings, run_date: date, frame: pd.DataFrame) -> int:
     """Replace the run_date partition of recommendation_candidates with `frame` (one transaction)."""
     with connect(settings) as con:
-        con.execute(CANDIDATES_DDL)
+        con.execute(RECOMMENDATION_CANDIDATES.ddl())
         con.execute("begin transaction")
-        con.execute("delete from main.recommendation_candidates where run_date = ?", [run_date])
+        con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
         if len(frame):
             con.register("candidates_frame", frame)
             con.execute(
-                f"insert into main.recommendation_candidates ({', '.join(COLUMNS)}) "
+                f"insert into {RECOMMENDATION_CANDIDATES.relation} ({', '.join(COLUMNS)}) "
                 f"select {', '.join(COLUMNS)} from candidates_frame"
             )
             con.unregister("candidates_frame")

@@ -23,33 +23,12 @@ from lightfm import LightFM
 
 from ml.config import LIGHTFM, ModelConfig
 from ml.dataset import Marts
-from ml.select import CANDIDATE_COLUMNS, Selection
+from ml.select import Selection
+from xrec.catalog import MODEL_CANDIDATES, MODEL_RUNS
 from xrec.config import Settings
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
-
-MODEL_RUNS_DDL = """
-create table if not exists main.model_runs (
-    model_version varchar, run_date date, trained_at timestamp,
-    data_window_start date, data_window_end date,
-    params json, metrics json, baseline_metrics json,
-    primary_metric varchar, primary_value double, baseline_value double, previous_value double,
-    is_published boolean, decision_reason varchar, artifact_path varchar,
-    is_promoted boolean
-)"""
-# Columns added after the first release (an existing warehouse gains them on first use).
-MODEL_RUNS_ADDED = {"ranker": "varchar", "model_value": "double", "tuned_on": "date", "evaluation": "varchar",
-                    "late_sources": "varchar"}
-MODEL_CANDIDATES_DDL = """
-create table if not exists main.model_candidates (
-    run_date date, candidate varchar, ranker varchar, representation varchar, weighting varchar,
-    components integer, epochs integer, validation_value double, test_value double,
-    is_selected boolean, fit_seconds double, persons integer, interactions bigint,
-    partners varchar, selection_seconds double, learning_rate double
-)"""
-MODEL_CANDIDATES_ADDED = {"learning_rate": "double"}
-
 
 @dataclass(frozen=True)
 class ModelRun:
@@ -143,12 +122,11 @@ def load_artifact(path: str | Path) -> tuple[LightFM | None, dict]:
 
 
 def _ensure_tables(con) -> None:
-    con.execute(MODEL_RUNS_DDL)
-    for column, kind in MODEL_RUNS_ADDED.items():
-        con.execute(f"alter table main.model_runs add column if not exists {column} {kind}")
-    con.execute(MODEL_CANDIDATES_DDL)
-    for column, kind in MODEL_CANDIDATES_ADDED.items():
-        con.execute(f"alter table main.model_candidates add column if not exists {column} {kind}")
+    """Create the tables, and give those of an earlier release the columns added since."""
+    for table in (MODEL_RUNS, MODEL_CANDIDATES):
+        con.execute(table.ddl())
+        for statement in table.add_missing_columns():
+            con.execute(statement)
 
 
 def _records(frame: pd.DataFrame) -> list[ModelRun]:
@@ -168,7 +146,7 @@ def _records(frame: pd.DataFrame) -> list[ModelRun]:
 
 def _select(con, where: str, args: list) -> list[ModelRun]:
     names = [f.name for f in fields(ModelRun)]
-    return _records(con.execute(f"select {', '.join(names)} from main.model_runs where {where}", args).df())
+    return _records(con.execute(f"select {', '.join(names)} from {MODEL_RUNS.relation} where {where}", args).df())
 
 
 def run_for(settings: Settings, run_date: date) -> ModelRun | None:
@@ -198,7 +176,7 @@ def load_published_ranker(settings: Settings) -> PublishedRanker | None:
         return None
     with connect(settings, read_only=True) as con:
         exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'main' "
-                             "and table_name = 'model_runs'").fetchone()[0]
+                             "and table_name = ?", [MODEL_RUNS.name]).fetchone()[0]
         runs = _select(con, LATEST_PUBLISHED, [date.max]) if exists else []
     if not runs:
         return None
@@ -215,9 +193,9 @@ def record_run(settings: Settings, run: ModelRun) -> None:
     with connect(settings) as con:
         _ensure_tables(con)
         con.execute("begin transaction")
-        con.execute("delete from main.model_runs where run_date = ?", [run.run_date])
+        con.execute(f"delete from {MODEL_RUNS.relation} where run_date = ?", [run.run_date])
         con.execute(
-            f"insert into main.model_runs ({', '.join(names)}) values ({', '.join('?' * len(names))})",
+            f"insert into {MODEL_RUNS.relation} ({', '.join(names)}) values ({', '.join('?' * len(names))})",
             list(row.values()),
         )
         con.execute("commit")
@@ -233,13 +211,13 @@ def record_selection(settings: Settings, run_date: date, selection: Selection, p
         run_date=run_date, persons=selection.persons, interactions=selection.interactions,
         partners=",".join(partners), selection_seconds=selection.seconds,
     )
-    columns = ["run_date", *CANDIDATE_COLUMNS, "persons", "interactions", "partners", "selection_seconds"]
+    columns = MODEL_CANDIDATES.column_names
     with connect(settings) as con:
         _ensure_tables(con)
         con.execute("begin transaction")
-        con.execute("delete from main.model_candidates where run_date = ?", [run_date])
+        con.execute(f"delete from {MODEL_CANDIDATES.relation} where run_date = ?", [run_date])
         con.register("candidates_frame", frame[columns])
-        con.execute(f"insert into main.model_candidates ({', '.join(columns)}) "
+        con.execute(f"insert into {MODEL_CANDIDATES.relation} ({', '.join(columns)}) "
                     f"select {', '.join(columns)} from candidates_frame")
         con.unregister("candidates_frame")
         con.execute("commit")
@@ -259,14 +237,15 @@ def stored_selection(
     with connect(settings) as con:
         _ensure_tables(con)
         found = con.execute(
-            "select run_date, representation, weighting, components, learning_rate, epochs from main.model_candidates "
+            "select run_date, representation, weighting, components, learning_rate, epochs "
+            f"from {MODEL_CANDIDATES.relation} "
             "where is_selected and run_date < ? and run_date > ? and partners = ? "
             "order by run_date desc limit 1",
             [run_date, run_date - timedelta(days=every_days), ",".join(partners)],
         ).fetchone()
         if found is None:
             return None
-        beat = "select model_value > baseline_value from main.model_runs where {} order by run_date desc limit 1"
+        beat = f"select model_value > baseline_value from {MODEL_RUNS.relation} where {{}} order by run_date desc limit 1"
         at_tuning = con.execute(beat.format("run_date = ?"), [found[0]]).fetchone()
         last = con.execute(beat.format("run_date < ?"), [run_date]).fetchone()
     if at_tuning and at_tuning[0] and last and not last[0]:

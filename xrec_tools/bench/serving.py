@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import os
+from typing import Any
 import random
 import socket
 import subprocess
@@ -34,7 +35,7 @@ import pandas as pd
 import psutil
 import uvloop
 
-from ml.score import PLATFORM_TO_PARTNER
+from xrec.catalog import PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, PROJECT_ROOT, Settings
 from xrec.publish.serving import pointer_path
 from xrec.serve.access import new_token, token_line
@@ -94,7 +95,8 @@ class _Connections:
     measures on this 2-core machine; this costs a fraction of that."""
 
     def __init__(self, host: str, port: int, token: str):
-        self.host, self.port, self.idle = host, port, []
+        self.host, self.port = host, port
+        self.idle: list = []
         self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
 
     async def request(self, method: str, path: str, body: bytes | None) -> int:
@@ -147,7 +149,8 @@ async def _drive(url: str, token: str, rate: float, seconds: float, make_request
         else:
             failures.append(str(status))
 
-    tasks, start, shed = [], time.perf_counter(), 0
+    tasks: list = []
+    start, shed = time.perf_counter(), 0
     total = int(rate * seconds)
     for n in range(total):
         due = start + n / rate
@@ -241,7 +244,7 @@ def serving_figures(settings: Settings, seconds: float, scratch: Path) -> dict:
 
             uvloop.run(_drive(url, token, LOOKUP_RPS, WARMUP_SECONDS, lookup))
             uvloop.run(_drive(url, token, SCORE_RPS, WARMUP_SECONDS, score))
-            figures = {"lookup": _phase(server.pid, url, token, LOOKUP_RPS, seconds, lookup),
+            figures: dict[str, Any] = {"lookup": _phase(server.pid, url, token, LOOKUP_RPS, seconds, lookup),
                        "score": _phase(server.pid, url, token, SCORE_RPS, seconds, score)}
             figures |= {"ready_seconds": ready_seconds, "rss_ready_mb": rss_ready / MB, "rss_peak_mb": rss.peak / MB,
                         "load_average": [round(v, 2) for v in os.getloadavg()]}

@@ -13,10 +13,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from xrec.sample.catalogue import Catalogue
-from xrec.sample.frames import EVENT_COLUMNS, INTERACTION_COLUMNS, fmt_money, fmt_ts
-from xrec.sample.latent import LatentTaste, draw_items
-from xrec.sample.population import Customers, People, PlatformUsers
+from xrec_tools.sample.catalogue import Catalogue
+from xrec_tools.sample.frames import EVENT_COLUMNS, INTERACTION_COLUMNS, fmt_money, fmt_ts
+from xrec_tools.sample.latent import LatentTaste, draw_items
+from xrec_tools.sample.population import Customers, People, PlatformUsers
 
 ON_TOPIC_SHARE = 0.8
 SECOND_TOPIC_SHARE = 0.4        # share of a two-topic person's on-topic events on topic two

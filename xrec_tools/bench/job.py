@@ -2,6 +2,7 @@
 its own), one timed stage per step, plus the row counts and model quality of the run."""
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -10,50 +11,26 @@ from datetime import date
 from typing import Any
 
 from xrec import daily
-from xrec.bench.monitor import Probe, RssSampler, Stage, StageClock, probed
+from xrec_tools.bench.monitor import RssSampler, Stage, StageClock
 from xrec.config import Settings
 from xrec.logs import configure_logging
+from xrec.spans import recording
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-JOB_STAGES = ("ingest", "gate_raw", "privacy", "dbt", "gate_marts", "train_evaluate", "score", "gate_outputs",
-              "publish", "report")
+JOB_STAGES = tuple(dict.fromkeys(step.stage for step in daily.STEPS))
 MODEL_STAGES = ("train_evaluate", "score")
 STAGES = ("generate", *JOB_STAGES)
 
 
-def _fitted_interactions(args: tuple, kwargs: dict) -> int:
-    """Interactions x epochs of one ml.train.train_model(config, dataset, interactions,
-    epochs=None, model=None) call (config.epochs when epochs is None)."""
-    interactions = kwargs["interactions"] if "interactions" in kwargs else args[2]
-    epochs = kwargs.get("epochs", args[3] if len(args) > 3 else None)
-    return len(interactions) * (args[0].epochs if epochs is None else epochs)
-
-
-# Functions the steps call, looked up by name at call time, so wrapping them times the parts.
-PROBES = (
-    Probe("xrec.steps.model", "load_marts", "load_marts"),
-    Probe("xrec.steps.model", "select_model", "select"),
-    Probe("ml.pipeline", "build_dataset", "build_dataset"),
-    Probe("ml.pipeline", "train_model", "fit", _fitted_interactions),
-    Probe("ml.pipeline", "evaluate", "evaluate"),
-    Probe("xrec.steps.model", "score_all", "rank"),
-    Probe("xrec.steps.model", "write_candidates", "write_candidates"),
-    Probe("xrec.publish.step", "publish_partition", "cross_recommendations"),
-    Probe("xrec.publish.step", "write_parquet", "parquet"),
-    Probe("xrec.publish.step", "write_snapshot", "snapshot"),
-    Probe("xrec.publish.step", "load_serving", "postgres"),
-    Probe("xrec.publish.step", "write_partner_exports", "export"),
-)
-
-
 def run_task(step: str, verbose: bool, *args: Any) -> tuple[Any, Stage]:
-    """The body of one task process: `daily.<step>(*args)`, probed, with its own peak RSS."""
+    """The body of one task process: `daily.<step>(*args)`, its spans (xrec.spans) as parts,
+    with its own peak RSS."""
     configure_logging(verbose)
     with RssSampler() as sampler:
         clock = StageClock(sampler, label="task")
-        with probed(clock, PROBES), clock.stage(step):
+        with clock.stage(step), recording(clock.record):
             result = getattr(daily, step)(*args)
     return result, clock.stages[step]
 
@@ -69,41 +46,39 @@ def _as_task(clock: StageClock, step: str, settings: Settings, *args: Any) -> An
 
 
 def run_daily_job(settings: Settings, run_date: date, clock: StageClock) -> bool:
-    """Every step of the daily job for run_date, in DAG order; per-source steps are parts.
+    """Every step of the daily job for run_date, in the order of xrec.daily.STEPS, one stage per
+    step (steps sharing a stage, and per-source steps, are its parts).
 
-    Like the DAG's short-circuit, a model that fails the promotion gate skips score, the output
-    gate and publish (those stages are then absent); returns whether the model was promoted.
+    Like the DAG's short-circuit, a model that fails the promotion gate skips the steps that need
+    it (those stages are then absent); returns whether the model was promoted.
     """
     sources = daily.plan_sources(settings)
-    with clock.stage("ingest"):
-        for source in sources:
-            with clock.part(source):
-                _as_task(clock, "ingest", settings, source, run_date)
-    with clock.stage("gate_raw"):
-        gates = []
-        for source in sources:
-            with clock.part(source):
-                gates.append(_as_task(clock, "gate_raw", settings, source, run_date))
-    with clock.stage("privacy"):
-        for step in ("erase", "purge_expired"):
-            with clock.part(step):
-                _as_task(clock, step, settings, run_date)
-    with clock.stage("dbt"):
-        _as_task(clock, "build_warehouse", settings, run_date, gates)
-    with clock.stage("gate_marts"):
-        _as_task(clock, "gate_marts", settings, run_date)
-    with clock.stage("train_evaluate"):
-        model_run = _as_task(clock, "train_and_evaluate", settings, run_date)
-    if model_run["is_promoted"]:
-        for step in ("score", "gate_outputs", "publish"):
-            with clock.stage(step):
-                _as_task(clock, step, settings, run_date)
-    else:
-        log.warning("bench %s: model not promoted (%s); score, output gate and publish skipped "
-                    "as in the DAG", run_date, model_run["reason"])
-    with clock.stage("report"):
-        _as_task(clock, "report", settings, run_date)
-    return model_run["is_promoted"]
+    results: dict[str, Any] = {}
+    promoted = True
+    for stage, grouped in itertools.groupby(daily.STEPS, key=lambda step: step.stage):
+        steps = list(grouped)
+        if not promoted and any(step.needs_promotion for step in steps):
+            continue
+        with clock.stage(stage):
+            for step in steps:
+                extra = (results[step.input_from],) if step.input_from else ()
+                if step.per_source:
+                    results[step.function] = []
+                    for source in sources:
+                        with clock.part(source):
+                            results[step.function].append(
+                                _as_task(clock, step.function, settings, source, run_date, *extra))
+                elif len(steps) > 1:
+                    with clock.part(step.function):
+                        results[step.function] = _as_task(clock, step.function, settings, run_date, *extra)
+                else:
+                    results[step.function] = _as_task(clock, step.function, settings, run_date, *extra)
+        model_run = results.get("train_and_evaluate")
+        if promoted and model_run is not None and not model_run["is_promoted"]:
+            promoted = False
+            log.warning("bench %s: model not promoted (%s); the steps after the promotion gate are "
+                        "skipped as in the DAG", run_date, model_run["reason"])
+    return promoted
 
 
 def data_counts(settings: Settings, run_date: date) -> dict:

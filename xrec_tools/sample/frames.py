@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xrec.sample.catalogue import Catalogue
-from xrec.sample.dirt import DIRT, blank_some, category_variants, city_variants
-from xrec.sample.identity import raw_emails, raw_phones
-from xrec.sample.population import Customers, PlatformUsers
-from xrec.sample.taxonomy import Taxonomy
+from xrec_tools.sample.catalogue import Catalogue
+from xrec_tools.sample.dirt import DIRT, blank_some, category_variants, city_variants
+from xrec_tools.sample.identity import raw_emails, raw_phones
+from xrec_tools.sample.population import Customers, PlatformUsers
+from xrec_tools.sample.taxonomy import Taxonomy
 
 USER_COLUMNS = ["user_id", "email", "phone", "city", "birth_year", "gender", "signup_at",
                 "interests", "updated_at"]

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from xrec.sample.taxonomy import Taxonomy
+from xrec_tools.sample.taxonomy import Taxonomy
 
 PLANT_COLUMN = "__plant"
 

@@ -5,6 +5,8 @@ embedded newline spans two lines and pushes every later record down by one.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import gzip
 import io
 import os
@@ -36,7 +38,7 @@ def _record_lines(frame: pd.DataFrame) -> np.ndarray:
 
 
 def write_csv(path: Path, frame: pd.DataFrame, fmt: FileFormat,
-              raw_lines: list[tuple[int, str]] = ()) -> tuple[np.ndarray, list[int]]:
+              raw_lines: Sequence[tuple[int, str]] = ()) -> tuple[np.ndarray, list[int]]:
     """Write ``frame`` (string cells) atomically, ``raw_lines`` inserted verbatim before the
     given row positions. Returns (start line per frame row, start line per raw line)."""
     raw_lines = sorted(raw_lines)

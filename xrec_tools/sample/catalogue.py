@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from xrec.sample.taxonomy import Taxonomy
+from xrec_tools.sample.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 

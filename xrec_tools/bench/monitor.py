@@ -1,17 +1,15 @@
 """Wall time and peak RSS per stage: a psutil sampler thread plus a stage clock with parts.
 
 Peak RSS covers this process and its children; a stage whose steps ran as task processes (see
-xrec.bench.job) takes the largest task's own peak instead. Parts time the functions a step calls
-(see `probed`) without changing them.
+xrec_tools.bench.job) takes the largest task's own peak instead. Parts are the spans the steps
+report (xrec.spans) and the blocks timed with `part`.
 """
 from __future__ import annotations
 
-import functools
-import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -75,7 +73,7 @@ class RssSampler:
 class Part:
     calls: int = 0
     seconds: float = 0.0
-    units: int = 0  # what the call processed, when its probe counts (e.g. interactions fitted)
+    units: int = 0  # what the call processed, when its span counts (e.g. interactions fitted)
 
     def add(self, other: "Part") -> None:
         self.calls += other.calls
@@ -122,51 +120,12 @@ class StageClock:
         yield
         parts.setdefault(name, Part()).add(Part(1, time.perf_counter() - started, units))
 
+    def record(self, name: str, seconds: float, units: int = 0) -> None:
+        """A span's report (xrec.spans.recording): adds to part `name` of the current stage."""
+        self._parts.setdefault(name, Part()).add(Part(1, seconds, units))
+
     def add_task(self, task: Stage) -> None:
         """Fold a task process's own stage into the current one: its parts and its peak RSS."""
         self._task_peak_mb = max(self._task_peak_mb, task.peak_rss_mb)
         for name, part in task.parts.items():
             self._parts.setdefault(name, Part()).add(part)
-
-    def timed(self, name: str, function: Callable, units: Callable[[tuple, dict], int] | None) -> Callable:
-        """`function`, each call timed as part `name` (counting `units(args, kwargs)`)."""
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with self.part(name, units(args, kwargs) if units else 0):
-                return function(*args, **kwargs)
-        return wrapper
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A function that a step looks up in `module` at call time, timed as part `part`."""
-
-    module: str
-    attribute: str
-    part: str
-    units: Callable[[tuple, dict], int] | None = None
-
-
-@contextmanager
-def probed(clock: StageClock, probes: tuple[Probe, ...]) -> Iterator[None]:
-    """Wrap each probe's function with a timer for the duration of the block, then restore it.
-
-    A probe whose module or function is missing (renamed by its owner) is skipped with a warning:
-    its stage is still timed as a whole.
-    """
-    installed = []
-    try:
-        for probe in probes:
-            try:
-                module = importlib.import_module(probe.module)
-                original = getattr(module, probe.attribute)
-            except (ImportError, AttributeError) as error:
-                log.warning("probe %s.%s unavailable (%s); part %r not timed",
-                            probe.module, probe.attribute, error, probe.part)
-                continue
-            setattr(module, probe.attribute, clock.timed(probe.part, original, probe.units))
-            installed.append((module, probe.attribute, original))
-        yield
-    finally:
-        for module, attribute, original in reversed(installed):
-            setattr(module, attribute, original)

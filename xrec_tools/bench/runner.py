@@ -9,16 +9,17 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from xrec.bench.job import data_counts, model_quality, run_daily_job
-from xrec.bench.machine import machine_info
-from xrec.bench.monitor import RssSampler, StageClock
-from xrec.bench.reference import reference_figures
-from xrec.bench.render import render_markdown
-from xrec.bench.serving import serving_figures
-from xrec.bench.sizes import SIZES, BenchSize
-from xrec.bench.summary import check_targets, derive, median_of, serving_checks
-from xrec.config import PROJECT_ROOT, Settings
-from xrec.sample import generate
+from xrec_tools.bench.job import data_counts, model_quality, run_daily_job
+from xrec_tools.bench.machine import machine_info
+from xrec_tools.bench.monitor import RssSampler, StageClock
+from xrec_tools.bench.reference import reference_figures
+from xrec_tools.bench.render import render_markdown
+from xrec_tools.bench.serving import serving_figures
+from xrec_tools.bench.sizes import SIZES, BenchSize
+from xrec_tools.bench.summary import check_targets, derive, median_of, serving_checks
+from xrec.config import ISOLATED_PATHS, PROJECT_ROOT, Settings
+from xrec.privacy.keys import new_keys, write_keys_file
+from xrec_tools.sample import generate
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,7 @@ class BenchmarkFailed(RuntimeError):
 
 
 # Variables the benchmark always sets itself (scratch paths; no serving DSN).
-SCRATCH_VARIABLES = ("XREC_LANDING", "XREC_WAREHOUSE", "XREC_EXPORTS", "XREC_ARTIFACTS",
-                     "AIRFLOW_HOME", "XREC_SERVING_DSN")
+SCRATCH_VARIABLES = (*ISOLATED_PATHS, "XREC_SERVING_DSN")
 
 
 def effective_overrides(overrides: dict) -> dict[str, str]:
@@ -45,15 +45,10 @@ def effective_overrides(overrides: dict) -> dict[str, str]:
 def scratch_settings(scratch: Path, overrides: dict[str, str]) -> Settings:
     """Settings whose every path is under `scratch`. No serving DSN: benchmark rows must never
     reach the Postgres schema BI reads."""
-    return Settings.from_env({
-        **overrides,
-        "XREC_LANDING": str(scratch / "landing"),
-        "XREC_WAREHOUSE": str(scratch / "warehouse.duckdb"),
-        "XREC_EXPORTS": str(scratch / "exports"),
-        "XREC_ARTIFACTS": str(scratch / "artifacts"),
-        "AIRFLOW_HOME": str(scratch / "airflow"),
-        "XREC_SERVING_DSN": "",
-    })
+    settings = Settings.isolated(scratch, {k: v for k, v in overrides.items() if k not in SCRATCH_VARIABLES})
+    if not settings.export_keys_file.exists():  # throwaway pseudonym keys: the exports are scratch too
+        write_keys_file(settings.export_keys_file, new_keys(settings.partners))
+    return settings
 
 
 def _tuning_run(settings: Settings, size: BenchSize, sampler: RssSampler) -> dict:

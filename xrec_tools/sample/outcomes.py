@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from xrec.config import PLATFORM
-from xrec.sample.csvfile import FileFormat, write_csv
-from xrec.sample.frames import OUTCOME_COLUMNS, fmt_ts
-from xrec.sample.generator import BOM_SOURCES
+from xrec_tools.sample.csvfile import FileFormat, write_csv
+from xrec.catalog import PARTNER_TO_PLATFORM
+from xrec_tools.sample.frames import OUTCOME_COLUMNS, fmt_ts
+from xrec_tools.sample.generator import BOM_SOURCES
 
 log = logging.getLogger(__name__)
 
-DIRECTION = "partner_to_platform"
 IMPRESSION_PROB = 0.95
 CLICK_PROB = {True: 0.30, False: 0.05}          # by "item topic is a planted topic"
 CONVERSION_GIVEN_CLICK = {True: 0.35, False: 0.08}
@@ -75,7 +75,7 @@ def write_outcomes(landing: Path, manifest: Path, recommendations: pd.DataFrame,
     partner_to_platform recommendations, re-marking the drop complete (``_SUCCESS`` last)."""
     topics, course_topic = _truth(manifest)
     day = delivered_on + timedelta(days=1)
-    recs = recommendations[recommendations["direction"] == DIRECTION]
+    recs = recommendations[recommendations["direction"] == PARTNER_TO_PLATFORM]
     written = []
     for partner, rows in recs.groupby("partner", sort=True):
         rows = rows.sort_values(["recipient_id", "rank", "item_id"], kind="stable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from xrec.bench.job import JOB_STAGES, MODEL_STAGES
+from xrec_tools.bench.job import JOB_STAGES, MODEL_STAGES
 from xrec.config import PLATFORM
 
 # The budget is set for size M; other sizes are checked against the same limits for information.
@@ -14,7 +14,7 @@ TUNING_SECONDS_MAX = 900.0  # a daily job that also runs the model selection (we
 SCORE_VS_BARE_MIN = 0.5
 PEAK_RSS_MB_MAX = 6 * 1024.0
 SCALING_SLACK = 1.2
-# The serving API (xrec.bench.serving): p99 latency at an offered rate, per kind of request.
+# The serving API (xrec_tools.bench.serving): p99 latency at an offered rate, per kind of request.
 SERVING_TARGETS = (("score", 50.0, 100.0), ("lookup", 10.0, 500.0))  # (phase, p99 ms max, rps min)
 
 
@@ -55,8 +55,8 @@ def derive(run: dict, epochs: int, partners: list[str]) -> dict:
     stages, counts, reference = run["stages"], run["counts"], run["reference"]
     present = [s for s in JOB_STAGES if s in stages]  # score..publish are absent when not promoted
     fit = stages["train_evaluate"]["parts"].get("fit")
-    # Without the fit probe, the whole stage over the mart's rows: slower-looking, never faster.
-    fit_units = fit["units"] if fit else counts["ml_interactions"] * epochs  # probe: rows x epochs run
+    # Without the fit span, the whole stage over the mart's rows: slower-looking, never faster.
+    fit_units = fit["units"] if fit else counts["ml_interactions"] * epochs  # span: rows x epochs run
     fit_seconds = fit["seconds"] if fit else stages["train_evaluate"]["seconds"]
     cells = scoring_cells(counts, partners)
     rates = {
@@ -93,7 +93,7 @@ def _check(size: str, target: str, value: float | None, limit: float, ok: bool |
 
 
 def serving_checks(size: str, serving: dict | None) -> list[dict]:
-    """PASS/MISS of the serving stage's figures (xrec.bench.serving) against SERVING_TARGETS."""
+    """PASS/MISS of the serving stage's figures (xrec_tools.bench.serving) against SERVING_TARGETS."""
     checks = []
     for phase, p99_max, rps_min in SERVING_TARGETS:
         load = (serving or {}).get(phase) or {}

@@ -1,7 +1,7 @@
 """The benchmark document as a Markdown report (bench/results/latest.md)."""
 from __future__ import annotations
 
-from xrec.bench.job import STAGES
+from xrec_tools.bench.job import STAGES
 
 
 def _num(value, digits: int = 2) -> str:

@@ -17,19 +17,19 @@ import numpy as np
 import pandas as pd
 
 from xrec.config import DEFAULT_PARTNERS, PLATFORM
-from xrec.sample.activity import partner_interactions, platform_events
-from xrec.sample.catalogue import FACET_VALUES, Catalogue, build_catalogue, facet_labels
-from xrec.sample.consent import Consent, add_share_with, deletions_frame, plan_consent
-from xrec.sample.csvfile import FileFormat, write_csv
-from xrec.sample.dirt import (DIRT, EVENT_RULES, INTERACTION_RULES, ITEM_RULES, PERSON_RULES,
+from xrec_tools.sample.activity import partner_interactions, platform_events
+from xrec_tools.sample.catalogue import FACET_VALUES, Catalogue, build_catalogue, facet_labels
+from xrec_tools.sample.consent import Consent, add_share_with, deletions_frame, plan_consent
+from xrec_tools.sample.csvfile import FileFormat, write_csv
+from xrec_tools.sample.dirt import (DIRT, EVENT_RULES, INTERACTION_RULES, ITEM_RULES, PERSON_RULES,
                               PLANT_COLUMN, insert_resent, malformed_line, plant_duplicates,
                               plant_violations, take_resend)
-from xrec.sample.frames import render_catalogue, render_customers, render_users
-from xrec.sample.latent import DEFAULT, LATENT, PROFILES, LatentTaste, build_taste
-from xrec.sample.manifest import (Manifest, manifest_path, superseded_dir, truth_dir,
+from xrec_tools.sample.frames import render_catalogue, render_customers, render_users
+from xrec_tools.sample.latent import DEFAULT, LATENT, PROFILES, LatentTaste, build_taste
+from xrec_tools.sample.manifest import (Manifest, manifest_path, superseded_dir, truth_dir,
                                   write_truth_table)
-from xrec.sample.population import Customers, People, PlatformUsers, build_customers, build_platform_users
-from xrec.sample.taxonomy import Taxonomy, load_taxonomy
+from xrec_tools.sample.population import Customers, People, PlatformUsers, build_customers, build_platform_users
+from xrec_tools.sample.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +341,7 @@ def _truth(out: Path, world: World, tax: Taxonomy) -> dict:
 
 def generate(out: Path, start: date, days: int, users: int, seed: int, profile: str = DEFAULT) -> Path:
     """Write ``days`` daily drops for every source under ``out``; returns the manifest path.
-    ``profile`` 'latent' draws behaviour from hidden taste vectors (xrec.sample.latent)."""
+    ``profile`` 'latent' draws behaviour from hidden taste vectors (xrec_tools.sample.latent)."""
     if days < 1 or users < 1:
         raise ValueError(f"generate needs days >= 1 and users >= 1, got days={days}, users={users}")
     if profile not in PROFILES:

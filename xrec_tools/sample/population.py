@@ -14,9 +14,9 @@ from datetime import date
 
 import numpy as np
 
-from xrec.sample.catalogue import FACET_VALUES, RISK_FACET
-from xrec.sample.identity import canonical_emails, canonical_phones, sha256_hex
-from xrec.sample.taxonomy import Taxonomy
+from xrec_tools.sample.catalogue import FACET_VALUES, RISK_FACET
+from xrec_tools.sample.identity import canonical_emails, canonical_phones, sha256_hex
+from xrec_tools.sample.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
