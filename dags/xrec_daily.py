@@ -3,9 +3,10 @@
 Thin by design: every task calls one function of xrec.daily with the run's business date.
 Importing this file is cheap (no pandas/duckdb/dbt at import time).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pendulum
 from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task, task_group
@@ -13,7 +14,12 @@ from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task, 
 from xrec import daily
 from xrec.config import BUSINESS_TIME_ZONE, Settings
 from xrec.orchestration import (
-    DAG_SCHEDULE, DAG_START, DUCKDB_POOL, PUBLISHED_ASSETS, fail_fast, run_date_from_context,
+    DAG_SCHEDULE,
+    DAG_START,
+    DUCKDB_POOL,
+    PUBLISHED_ASSETS,
+    fail_fast,
+    run_date_from_context,
 )
 
 settings = Settings.from_env()
@@ -38,8 +44,12 @@ def _run_date():
     max_active_runs=1,  # one DuckDB writer: concurrent runs would only queue on the pool
     default_args={"owner": "xrec", "retries": 0},
     params={
-        "run_date": Param(None, type=["null", "string"], format="date",
-                          description="Business date override (YYYY-MM-DD); default: logical date"),
+        "run_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Business date override (YYYY-MM-DD); default: logical date",
+        ),
         "partners": Param([], type="array", description="Restrict to these partners; [] = all"),
         "full_refresh": Param(False, type="boolean", description="dbt --full-refresh"),
     },
@@ -62,7 +72,7 @@ def xrec_daily():
         @fail_fast
         def wait_for_drop(source: str) -> PokeReturnValue:
             dag_run = get_current_context()["dag_run"]
-            since = dag_run.start_date or datetime.now(timezone.utc)
+            since = dag_run.start_date or datetime.now(UTC)
             state = daily.wait_for_drop(settings, source, _run_date(), since)
             return PokeReturnValue(is_done=state is not None, xcom_value=state)
 

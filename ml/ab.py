@@ -1,4 +1,5 @@
 """Stable A/B assignment: a recipient stays in one variant across days and processes."""
+
 from __future__ import annotations
 
 import numpy as np

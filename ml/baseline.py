@@ -1,4 +1,5 @@
 """The popularity baseline, expressed as rank-1 embeddings so it is ranked by the same code."""
+
 from __future__ import annotations
 
 import numpy as np

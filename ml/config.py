@@ -5,6 +5,7 @@ are weighted, and the fit's hyper-parameters). `SelectionConfig` is the search a
 grid the selection tries, early stopping, the split, the tuning sample. The step layer builds
 both from `xrec.config.Settings`; nothing in `ml/` reads settings or the environment.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
@@ -53,8 +54,14 @@ class ModelConfig:
 
     def lightfm_arguments(self) -> dict:
         """The `LightFM(...)` constructor arguments."""
-        return {"loss": self.loss, "no_components": self.components, "learning_rate": self.learning_rate,
-                "item_alpha": self.item_alpha, "user_alpha": self.user_alpha, "random_state": self.seed}
+        return {
+            "loss": self.loss,
+            "no_components": self.components,
+            "learning_rate": self.learning_rate,
+            "item_alpha": self.item_alpha,
+            "user_alpha": self.user_alpha,
+            "random_state": self.seed,
+        }
 
     def as_dict(self) -> dict:
         """JSON-able, as recorded in model_runs.params (threads excluded: results do not depend
@@ -64,7 +71,7 @@ class ModelConfig:
         return out
 
     @classmethod
-    def from_dict(cls, values: dict, threads: int = 1) -> "ModelConfig":
+    def from_dict(cls, values: dict, threads: int = 1) -> ModelConfig:
         known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
         return cls(**{**known, "threads": threads})
 

@@ -16,6 +16,7 @@ with numpy from those mappings, because the Dataset builders append one Python t
   eight weighs 1/8 on each side, so a user-item feature pair (city:x with city:x) enters the
   score at 1/64 and WARP barely learns it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,6 @@ import pandas as pd
 import scipy.sparse as sp
 from lightfm.data import Dataset
 from sklearn.preprocessing import normalize
-
 
 from ml.config import COLLABORATIVE, FEATURES, HYBRID
 from xrec.spans import spanned
@@ -126,7 +126,10 @@ def _clean_features(long: pd.DataFrame, id_column: str, known: np.ndarray, mart:
     if not keep.all():
         log.warning(
             "marts.%s: dropped %d of %d feature rows (unknown %s or value <= 0)",
-            mart, int((~keep).sum()), len(long), id_column,
+            mart,
+            int((~keep).sum()),
+            len(long),
+            id_column,
         )
     return long[keep]
 
@@ -175,21 +178,31 @@ def build_dataset(marts: Marts, seen: pd.DataFrame | None = None, representation
     _, user_feature_map, _, item_feature_map = dataset.mapping()
     item_identity = _seen(item_keys, seen, "item_key")
     if representation != COLLABORATIVE:
-        item_identity |= np.bincount(pd.Index(item_keys).get_indexer(item_features["item_key"]),
-                                     minlength=len(item_keys)) == 0
+        item_identity |= (
+            np.bincount(pd.Index(item_keys).get_indexer(item_features["item_key"]), minlength=len(item_keys)) == 0
+        )
     result = RecDataset(
         dataset=dataset,
         person_ids=person_ids,
         item_keys=item_keys,
         persons=marts.persons.reset_index(drop=True),
         items=marts.items.reset_index(drop=True),
-        user_features=_feature_matrix(person_ids, user_feature_map, person_features, "person_id",
-                                      _seen(person_ids, seen, "person_id") if person_identity else None),
+        user_features=_feature_matrix(
+            person_ids,
+            user_feature_map,
+            person_features,
+            "person_id",
+            _seen(person_ids, seen, "person_id") if person_identity else None,
+        ),
         item_features=_feature_matrix(item_keys, item_feature_map, item_features, "item_key", item_identity),
     )
     log.info(
-        "dataset (%s): %d users (%d features), %d items (%d features)", representation,
-        len(person_ids), result.user_features.shape[1], len(item_keys), result.item_features.shape[1],
+        "dataset (%s): %d users (%d features), %d items (%d features)",
+        representation,
+        len(person_ids),
+        result.user_features.shape[1],
+        len(item_keys),
+        result.item_features.shape[1],
     )
     return result
 
@@ -205,7 +218,8 @@ def known_interactions(marts: Marts) -> pd.DataFrame:
     if not keep.all():
         log.warning(
             "marts.ml_interactions: dropped %d of %d rows (unknown person/item or weight <= 0)",
-            int((~keep).sum()), len(frame),
+            int((~keep).sum()),
+            len(frame),
         )
     return frame[keep].reset_index(drop=True)
 

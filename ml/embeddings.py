@@ -8,11 +8,13 @@ score it from its features alone, below every warm item whose identity adds a le
 unknown identity is imputed instead with the mean identity term of the warm items of its source:
 a new item starts as an average item of its catalogue, moved by what its features say.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd

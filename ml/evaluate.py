@@ -15,6 +15,7 @@ model and the popularity baseline are compared on the same ground. `lightfm.eval
 against the whole item space, which mixes catalogues, so ranking is done here with the same
 block scorer the recommendations use (its AUC agrees with lightfm's; see tests).
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,14 +67,16 @@ def window_days(interactions: pd.DataFrame, run_date: date, holdout_days: int) -
     history = (pd.Timestamp(run_date) - pd.Timestamp(interactions["first_at"].min())).days
     days = max(1, min(holdout_days, history // 3))
     if days < holdout_days:
-        log.warning("history of %d days is short for two %d-day windows: validation and test windows of "
-                    "%d days each", history, holdout_days, days)
+        log.warning(
+            "history of %d days is short for two %d-day windows: validation and test windows of %d days each",
+            history,
+            holdout_days,
+            days,
+        )
     return days
 
 
-def split_interactions(
-    interactions: pd.DataFrame, items: pd.DataFrame, run_date: date, holdout_days: int
-) -> TimeSplit:
+def split_interactions(interactions: pd.DataFrame, items: pd.DataFrame, run_date: date, holdout_days: int) -> TimeSplit:
     """Time-based validation and test windows plus the two cross-domain cohorts' hidden history."""
     platform_items = items.loc[items["source"] == PLATFORM, "item_key"]
     on_platform = interactions["item_key"].isin(platform_items).to_numpy()
@@ -81,8 +84,10 @@ def split_interactions(
     both = sides.groupby("person_id")["platform"].agg(["any", "all"])
     dual = both.index[both["any"] & ~both["all"]]
     fraction = stable_fraction(pd.Series(dual))
-    cohorts = {"validation": dual[fraction < CROSS_DOMAIN_SHARE / 2],
-               "test": dual[(fraction >= CROSS_DOMAIN_SHARE / 2) & (fraction < CROSS_DOMAIN_SHARE)]}
+    cohorts = {
+        "validation": dual[fraction < CROSS_DOMAIN_SHARE / 2],
+        "test": dual[(fraction >= CROSS_DOMAIN_SHARE / 2) & (fraction < CROSS_DOMAIN_SHARE)],
+    }
     person = interactions["person_id"]
     in_cohort = person.isin(dual[fraction < CROSS_DOMAIN_SHARE]).to_numpy()
     hidden = in_cohort & ~on_platform
@@ -108,9 +113,16 @@ def split_interactions(
     log.info(
         "split: validation %d train, %d holdout (since %s), %d cross-domain rows of %d persons; "
         "test %d train, %d holdout (since %s), %d cross-domain rows of %d persons",
-        len(split.validation.train), len(split.validation.holdout), validation_cutoff.date(),
-        len(split.validation.cross_domain), len(cohorts["validation"]), len(split.test.train),
-        len(split.test.holdout), test_cutoff.date(), len(split.test.cross_domain), len(cohorts["test"]),
+        len(split.validation.train),
+        len(split.validation.holdout),
+        validation_cutoff.date(),
+        len(split.validation.cross_domain),
+        len(cohorts["validation"]),
+        len(split.test.train),
+        len(split.test.holdout),
+        test_cutoff.date(),
+        len(split.test.cross_domain),
+        len(cohorts["test"]),
     )
     return split
 
@@ -161,8 +173,15 @@ def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _per_row(
-    embeddings: Embeddings, train: sp.csr_matrix, test: sp.csr_matrix, rows: np.ndarray,
-    items: slice, k: int, category: np.ndarray, threads: int, full: bool = True,
+    embeddings: Embeddings,
+    train: sp.csr_matrix,
+    test: sp.csr_matrix,
+    rows: np.ndarray,
+    items: slice,
+    k: int,
+    category: np.ndarray,
+    threads: int,
+    full: bool = True,
 ) -> dict[str, np.ndarray]:
     """Per evaluated user: precision, recall, NDCG, AUC, diversity; plus the recommended items
     (precision alone when not `full`: what early stopping and the selection watch; the AUC is
@@ -214,7 +233,11 @@ def _test_rows(test: sp.csr_matrix, items: slice, allowed: np.ndarray) -> np.nda
 
 
 def cold_start_auc(
-    embeddings: Embeddings, dataset: RecDataset, train: sp.csr_matrix, test: sp.csr_matrix, seed: int,
+    embeddings: Embeddings,
+    dataset: RecDataset,
+    train: sp.csr_matrix,
+    test: sp.csr_matrix,
+    seed: int,
     threads: int = 1,
 ) -> dict[str, float]:
     """AUC of test interactions with items that have no training interaction at all.
@@ -242,8 +265,11 @@ def cold_start_auc(
 
         aucs += map_blocks(measure, row_blocks(len(rows), items.stop - items.start), threads)
     pooled = np.concatenate(aucs) if aucs else np.empty(0)
-    return {"auc": float(np.nanmean(pooled)) if len(pooled) else float("nan"),
-            "items": int((cold & (test.getnnz(axis=0) > 0)).sum()), "users": len(pooled)}
+    return {
+        "auc": float(np.nanmean(pooled)) if len(pooled) else float("nan"),
+        "items": int((cold & (test.getnnz(axis=0) > 0)).sum()),
+        "users": len(pooled),
+    }
 
 
 def cross_domain_precision(
@@ -266,7 +292,12 @@ def cross_domain_precision(
 
 @spanned("evaluate")
 def evaluate(
-    embeddings: Embeddings, dataset: RecDataset, split: Split, recipients: pd.DataFrame, k: int, seed: int,
+    embeddings: Embeddings,
+    dataset: RecDataset,
+    split: Split,
+    recipients: pd.DataFrame,
+    k: int,
+    seed: int,
     threads: int = 1,
 ) -> dict:
     """All offline metrics of one scorer (the model or the baseline) on `split`; blocks of users
@@ -290,9 +321,7 @@ def evaluate(
         items = dataset.domain(partner)
         size = items.stop - items.start
         metrics["platform_to_partner"][partner] = _summary(measure(holdout, items, platform_users), size)
-    metrics["partner_to_platform"] = _summary(
-        measure(holdout, platform, partner_users), platform.stop - platform.start
-    )
+    metrics["partner_to_platform"] = _summary(measure(holdout, platform, partner_users), platform.stop - platform.start)
     everyone = np.ones(len(persons), bool)
     pooled = {partner: measure(hidden, dataset.domain(partner), everyone) for partner in partners}
     for partner, per_row in pooled.items():

@@ -12,6 +12,7 @@ From the model itself, vectorised over candidate rows:
   MIN_CITY_USERS people of the person's city have the item, else "popular with everyone".
 Text comes in Chinese and English; `reason_items` is the structured (JSON) form of the same.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-
 from lightfm import LightFM
 
 from ml.dataset import USER_FEATURES, RecDataset
@@ -72,8 +72,14 @@ class Explainer:
     city_item_users: sp.csr_matrix  # cities x items: people of the city who have the item
 
     def explain(
-        self, history: sp.csr_matrix, features: sp.csr_matrix, cities: np.ndarray, rows: np.ndarray,
-        items: np.ndarray, popular: bool, allowed_sources: tuple[str, ...],
+        self,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix,
+        cities: np.ndarray,
+        rows: np.ndarray,
+        items: np.ndarray,
+        popular: bool,
+        allowed_sources: tuple[str, ...],
     ) -> Reasons:
         """Reasons for candidate j = (person row rows[j], item items[j]), ranked by popularity
         (`popular`) or by the model; `history`, `features` and `cities` (object, None unknown)
@@ -86,13 +92,22 @@ class Explainer:
         # Only the stored entries are filtered: O(history), not O(catalogue), per request. Fresh
         # index arrays: eliminate_zeros rewrites them in place, and `history` is the caller's
         # (the rules' owned matrix).
-        named = sp.csr_matrix((history.data * wanted[self.source_codes[history.indices]], history.indices.copy(),
-                               history.indptr.copy()), shape=history.shape)
+        named = sp.csr_matrix(
+            (history.data * wanted[self.source_codes[history.indices]], history.indices.copy(), history.indptr.copy()),
+            shape=history.shape,
+        )
         named.eliminate_zeros()
         top_items = _top_pairs(named, rows, self.item_vectors[items], self.item_vectors, False, TOP_ITEMS)
         feature_weights = sp.csr_matrix(features)
-        top_features = _top_pairs(feature_weights, rows, self.raw_item_vectors[items], self.feature_vectors,
-                                  True, TOP_FEATURES, self.named_features)
+        top_features = _top_pairs(
+            feature_weights,
+            rows,
+            self.raw_item_vectors[items],
+            self.feature_vectors,
+            True,
+            TOP_FEATURES,
+            self.named_features,
+        )
         return self._render(items, top_items, top_features)
 
     def _render(self, items: np.ndarray, top_items: np.ndarray, top_features: np.ndarray) -> Reasons:
@@ -152,8 +167,13 @@ class Explainer:
 
 
 def _top_pairs(
-    matrix: sp.csr_matrix, rows: np.ndarray, targets: np.ndarray, column_vectors: np.ndarray,
-    weighted: bool, top: int, allowed_columns: np.ndarray | None = None,
+    matrix: sp.csr_matrix,
+    rows: np.ndarray,
+    targets: np.ndarray,
+    column_vectors: np.ndarray,
+    weighted: bool,
+    top: int,
+    allowed_columns: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per candidate j, the (at most `top`) columns c of matrix row rows[j] with the largest
     positive term (weight if `weighted`) * column_vectors[c] . targets[j]; -1 pads."""
@@ -195,14 +215,21 @@ def model_explainer(model: LightFM | None, dataset: RecDataset, owned: sp.spmatr
     see ml.embeddings, without the two bias columns) and user feature embeddings; None when
     popularity is published (its reasons name no history, so no vectors are needed)."""
     if model is None:
-        return build_explainer(dataset, np.zeros((len(dataset.item_keys), 1), np.float32),
-                               np.zeros((dataset.user_features.shape[1], 1), np.float32), owned)
+        return build_explainer(
+            dataset,
+            np.zeros((len(dataset.item_keys), 1), np.float32),
+            np.zeros((dataset.user_features.shape[1], 1), np.float32),
+            owned,
+        )
     embeddings = model_embeddings(model, dataset)
     return build_explainer(dataset, embeddings.items[:, :-2], model.user_embeddings, owned)
 
 
 def build_explainer(
-    dataset: RecDataset, item_vectors: np.ndarray, feature_vectors: np.ndarray, owned: sp.spmatrix,
+    dataset: RecDataset,
+    item_vectors: np.ndarray,
+    feature_vectors: np.ndarray,
+    owned: sp.spmatrix,
 ) -> Explainer:
     """An explainer for `dataset`: `item_vectors` are the model's item representations (items x d,
     without biases), `feature_vectors` its user feature embeddings, `owned` persons x items."""
@@ -234,8 +261,9 @@ def build_explainer(
         named_features=np.isin(family, USER_FEATURES),
         feature_zh=np.array([_ZH_FAMILY.get(f, "你偏好{}").format(v) for f, v in zip(family, value)], object),
         feature_en=np.array([_EN_FAMILY.get(f, "you like {}").format(v) for f, v in zip(family, value)], object),
-        feature_json=np.array([json.dumps({"kind": "feature", "feature": name}, ensure_ascii=False)
-                               for name in names], object),
+        feature_json=np.array(
+            [json.dumps({"kind": "feature", "feature": name}, ensure_ascii=False) for name in names], object
+        ),
         source_names=sources,
         source_codes=sources.get_indexer(items["source"]),
         topics=topics,

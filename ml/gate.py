@@ -1,4 +1,5 @@
 """The promotion gate: may today's champion replace the published ranking?"""
+
 from __future__ import annotations
 
 

@@ -8,6 +8,7 @@ person's share of interaction weight on items carrying each feature of the famil
 then l2-normalised (ml.dataset) and folded like ml.embeddings. Sparse algebra on one row: a
 request costs well under a millisecond here, where the same with pandas frames cost ~100 ms.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ def feature_space(dataset: RecDataset, person_features: pd.DataFrame, item_featu
     items = dataset.item_index(item_features["item_key"])
     columns = names.get_indexer(item_features["feature"])
     keep = (items >= 0) & (columns >= 0) & derived[np.maximum(columns, 0)]
-    item_derived = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (items[keep], columns[keep])),
-                                 shape=(len(dataset.item_keys), len(names)))
+    item_derived = sp.csr_matrix(
+        (np.ones(int(keep.sum()), np.float32), (items[keep], columns[keep])), shape=(len(dataset.item_keys), len(names))
+    )
     item_derived.data[:] = 1  # a duplicated (item, feature) row counts once, as in the marts' join
     persons = dataset.user_index(person_features["person_id"])
     columns = names.get_indexer(person_features["feature"])
@@ -58,8 +60,14 @@ def feature_space(dataset: RecDataset, person_features: pd.DataFrame, item_featu
     cols = np.concatenate([columns[keep], identity[has]])
     values = np.concatenate([person_features["value"].to_numpy(np.float32)[keep], np.ones(int(has.sum()), np.float32)])
     stored = sp.csr_matrix((values, (rows, cols)), shape=(len(dataset.person_ids), len(names)))
-    return FeatureSpace(names=names, family=families.get_indexer(family_names), families=families,
-                        derived=np.asarray(derived), item_derived=item_derived, stored=stored)
+    return FeatureSpace(
+        names=names,
+        family=families.get_indexer(family_names),
+        families=families,
+        derived=np.asarray(derived),
+        item_derived=item_derived,
+        stored=stored,
+    )
 
 
 def person_row(

@@ -8,6 +8,7 @@ the test split beside popularity trained on the same rows; the better of the two
 with the same configuration on all interactions up to run_date, so its reported metrics are
 those of the same configuration one window earlier.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,11 +63,20 @@ def evaluate_champion(
         reason = f"LightFM {config.name} {value:.4f} beats popularity {baseline_value:.4f} on the test window"
     else:
         ranker = POPULARITY
-        reason = (f"popularity {baseline_value:.4f} is at least as good as LightFM {config.name} {value:.4f} "
-                  "on the test window")
+        reason = (
+            f"popularity {baseline_value:.4f} is at least as good as LightFM {config.name} {value:.4f} "
+            "on the test window"
+        )
     log.info("champion: %s (%s)", ranker, reason)
-    return Champion(ranker=ranker, config=config, metrics=metrics, baseline_metrics=baseline,
-                    model_value=value, baseline_value=baseline_value, reason=reason)
+    return Champion(
+        ranker=ranker,
+        config=config,
+        metrics=metrics,
+        baseline_metrics=baseline,
+        model_value=value,
+        baseline_value=baseline_value,
+        reason=reason,
+    )
 
 
 def published_epochs(config: ModelConfig, tuned_rows: int, all_rows: int) -> int:

@@ -5,6 +5,7 @@ items the person already interacted with, inactive items, finance products riski
 person's risk_tolerance, and listings of city-bound sources outside the person's (known) city.
 `capped_top_k` then ranks with at most `cap` items per category in a recipient's list.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

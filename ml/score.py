@@ -5,18 +5,19 @@ Blocks of recipients, on XREC_SCORE_THREADS threads: a matmul against the target
 category (ml.rules). No Python loop over recipients or items; the only loops are over partners,
 blocks and (for the rare rows the capped walk needs it) categories.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 
 from ml.ab import is_control
-from ml.dataset import RecDataset
 from ml.config import POPULARITY
+from ml.dataset import RecDataset
 from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.explain import Explainer
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
@@ -60,7 +61,12 @@ class Ranking:
 
 
 def recommend(
-    embeddings: Embeddings, user_rows: np.ndarray, items: slice, rules: RuleContext, k: int, cap: int,
+    embeddings: Embeddings,
+    user_rows: np.ndarray,
+    items: slice,
+    rules: RuleContext,
+    k: int,
+    cap: int,
     threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(item indices, scores), each (len(user_rows), k), best first; -inf where fewer than k
@@ -86,15 +92,30 @@ def recommend(
 
 
 def _frame(
-    dataset: RecDataset, recipients: pd.DataFrame, rows: np.ndarray, top: np.ndarray, scores: np.ndarray,
-    variant: str, by_popularity: bool, explainer: Explainer, rules: RuleContext, sources: tuple[str, ...],
+    dataset: RecDataset,
+    recipients: pd.DataFrame,
+    rows: np.ndarray,
+    top: np.ndarray,
+    scores: np.ndarray,
+    variant: str,
+    by_popularity: bool,
+    explainer: Explainer,
+    rules: RuleContext,
+    sources: tuple[str, ...],
 ) -> pd.DataFrame:
     k = top.shape[1]
     flat_top, flat_scores = top.ravel(), scores.ravel()
     keep = np.isfinite(flat_scores)  # -inf only trails a row, so the kept ranks stay dense
     items = dataset.items
-    reasons = explainer.explain(rules.owned, dataset.user_features, dataset.persons["city"].to_numpy(object),
-                                np.repeat(rows, k)[keep], flat_top[keep], by_popularity, sources)
+    reasons = explainer.explain(
+        rules.owned,
+        dataset.user_features,
+        dataset.persons["city"].to_numpy(object),
+        np.repeat(rows, k)[keep],
+        flat_top[keep],
+        by_popularity,
+        sources,
+    )
     return pd.DataFrame(
         {
             "recipient_id": np.repeat(recipients["recipient_id"].to_numpy(object), k)[keep],
@@ -110,8 +131,14 @@ def _frame(
 
 
 def score_direction(
-    dataset: RecDataset, scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
-    partner: str, items: slice, ranking: Ranking, sources: tuple[str, ...],
+    dataset: RecDataset,
+    scorers: Scorers,
+    rules: RuleContext,
+    recipients: pd.DataFrame,
+    partner: str,
+    items: slice,
+    ranking: Ranking,
+    sources: tuple[str, ...],
 ) -> pd.DataFrame:
     """Candidates for `recipients` (person_id, recipient_id) over the item range `items`;
     reasons name history items of `sources` only."""
@@ -123,15 +150,32 @@ def score_direction(
         (CONTROL, scorers.popularity, control, True),
     ):
         top, scores = recommend(embeddings, rows[chosen], items, rules, ranking.k, ranking.cap, ranking.threads)
-        frames.append(_frame(dataset, recipients[chosen], rows[chosen], top, scores, variant, by_popularity,
-                             scorers.explainer, rules, sources))
+        frames.append(
+            _frame(
+                dataset,
+                recipients[chosen],
+                rows[chosen],
+                top,
+                scores,
+                variant,
+                by_popularity,
+                scorers.explainer,
+                rules,
+                sources,
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 @spanned("rank")
 def score_all(
-    ranking: Ranking, run_date: date, version: str, dataset: RecDataset,
-    scorers: Scorers, rules: RuleContext, recipients: pd.DataFrame,
+    ranking: Ranking,
+    run_date: date,
+    version: str,
+    dataset: RecDataset,
+    scorers: Scorers,
+    rules: RuleContext,
+    recipients: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every candidate row of run_date: platform users -> each partner's items, and each
     partner's customers -> platform courses."""
@@ -148,14 +192,20 @@ def score_all(
             (PARTNER_TO_PLATFORM, customers, dataset.domain(PLATFORM)),
         ):
             if who.empty or items.stop == items.start:
-                log.warning("%s %s: nothing to score (%d recipients, %d items)",
-                            direction, partner, len(who), items.stop - items.start)
+                log.warning(
+                    "%s %s: nothing to score (%d recipients, %d items)",
+                    direction,
+                    partner,
+                    len(who),
+                    items.stop - items.start,
+                )
                 continue
-            frame = score_direction(dataset, scorers, rules, who, partner, items, ranking,
-                                    reason_sources(direction, partner))
+            frame = score_direction(
+                dataset, scorers, rules, who, partner, items, ranking, reason_sources(direction, partner)
+            )
             frames.append(frame.assign(direction=direction, partner=partner))
             log.info("%s %s: %d rows for %d recipients", direction, partner, len(frame), len(who))
-    generated_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    generated_at = datetime.now(UTC).replace(tzinfo=None)
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.concat(frames, ignore_index=True)

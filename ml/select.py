@@ -8,6 +8,7 @@ check that does not improve; its best state is then also scored on the test spli
 that window either). Only the validation value chooses; the test values are there so a data
 scientist can see whether the choice held up.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,8 +31,17 @@ from xrec.spans import spanned
 log = logging.getLogger(__name__)
 
 CANDIDATE_COLUMNS = [
-    "candidate", "ranker", "representation", "weighting", "components", "learning_rate", "epochs",
-    "validation_value", "test_value", "is_selected", "fit_seconds",
+    "candidate",
+    "ranker",
+    "representation",
+    "weighting",
+    "components",
+    "learning_rate",
+    "epochs",
+    "validation_value",
+    "test_value",
+    "is_selected",
+    "fit_seconds",
 ]
 
 
@@ -72,21 +82,41 @@ def _early_stopped(
         step = min(selection.eval_every, selection.max_epochs - trained)
         model = train_model(config, dataset, train, epochs=step, model=model)
         trained += step
-        value = cross_domain_precision(model_embeddings(model, dataset), dataset, split.validation, selection.k,
-                                       selection.base.seed, selection.score_threads)
+        value = cross_domain_precision(
+            model_embeddings(model, dataset),
+            dataset,
+            split.validation,
+            selection.k,
+            selection.base.seed,
+            selection.score_threads,
+        )
         log.info("candidate %s: validation %.4f after %d epochs", config.name, value, trained)
         if best is not None and value <= best[0]:
             break
         best, epochs = (value, copy.deepcopy(model)), trained
     validation = best[0]  # the best state's validation value, already measured: no second pass
-    test = cross_domain_precision(model_embeddings(best[1], dataset), dataset, split.test, selection.k,
-                                  selection.base.seed, selection.score_threads)
+    test = cross_domain_precision(
+        model_embeddings(best[1], dataset),
+        dataset,
+        split.test,
+        selection.k,
+        selection.base.seed,
+        selection.score_threads,
+    )
     final = replace(config, epochs=epochs)
-    return {"candidate": final.name, "ranker": LIGHTFM, "representation": final.representation,
-            "weighting": final.weighting, "components": final.components,
-            "learning_rate": final.learning_rate, "epochs": epochs,
-            "validation_value": validation, "test_value": test,
-            "fit_seconds": time.perf_counter() - started, "config": final}
+    return {
+        "candidate": final.name,
+        "ranker": LIGHTFM,
+        "representation": final.representation,
+        "weighting": final.weighting,
+        "components": final.components,
+        "learning_rate": final.learning_rate,
+        "epochs": epochs,
+        "validation_value": validation,
+        "test_value": test,
+        "fit_seconds": time.perf_counter() - started,
+        "config": final,
+    }
 
 
 @spanned("select")
@@ -105,21 +135,50 @@ def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Se
         rows.append(_early_stopped(config, datasets[config.representation], train, split, selection))
     any_data = next(iter(datasets.values()))
     popularity = (
-        cross_domain_precision(popularity_embeddings(any_data.interaction_matrices(s.train)[0]), any_data, s,
-                               selection.k, selection.base.seed, selection.score_threads)
+        cross_domain_precision(
+            popularity_embeddings(any_data.interaction_matrices(s.train)[0]),
+            any_data,
+            s,
+            selection.k,
+            selection.base.seed,
+            selection.score_threads,
+        )
         for s in (split.validation, split.test)
     )
-    rows.append({"candidate": POPULARITY, "ranker": POPULARITY, "representation": None, "weighting": None,
-                 "components": None, "learning_rate": None, "epochs": None, "validation_value": next(popularity),
-                 "test_value": next(popularity), "fit_seconds": 0.0, "config": None})
+    rows.append(
+        {
+            "candidate": POPULARITY,
+            "ranker": POPULARITY,
+            "representation": None,
+            "weighting": None,
+            "components": None,
+            "learning_rate": None,
+            "epochs": None,
+            "validation_value": next(popularity),
+            "test_value": next(popularity),
+            "fit_seconds": 0.0,
+            "config": None,
+        }
+    )
     frame = pd.DataFrame(rows)
     lightfm = frame[frame["ranker"] == LIGHTFM]
     best = lightfm.index[int(np.argmax(lightfm["validation_value"].to_numpy()))]  # first of ties: grid order
     frame["is_selected"] = frame.index == best
     chosen = frame.loc[best, "config"]
     seconds = time.perf_counter() - started
-    log.info("selection on %d persons, %d interactions: %s chosen (validation %.4f; popularity %.4f) in %.0fs",
-             len(marts.persons), len(interactions), chosen.name, frame.loc[best, "validation_value"],
-             frame.iloc[-1]["validation_value"], seconds)
-    return Selection(candidates=frame[CANDIDATE_COLUMNS], chosen=chosen, persons=len(marts.persons),
-                     interactions=len(interactions), seconds=seconds)
+    log.info(
+        "selection on %d persons, %d interactions: %s chosen (validation %.4f; popularity %.4f) in %.0fs",
+        len(marts.persons),
+        len(interactions),
+        chosen.name,
+        frame.loc[best, "validation_value"],
+        frame.iloc[-1]["validation_value"],
+        seconds,
+    )
+    return Selection(
+        candidates=frame[CANDIDATE_COLUMNS],
+        chosen=chosen,
+        persons=len(marts.persons),
+        interactions=len(interactions),
+        seconds=seconds,
+    )

@@ -9,6 +9,7 @@ item as a negative, the popular ones most often (WARP keeps sampling until an it
 positive), so an identity vector learns "not the partner's popular items" and cross-domain
 recommendations of identity models fell below popularity.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,10 +25,17 @@ from xrec.spans import spanned
 log = logging.getLogger(__name__)
 
 
-@spanned("fit", units=lambda config, dataset, interactions, epochs=None, model=None:
-         len(interactions) * (config.epochs if epochs is None else epochs))
+@spanned(
+    "fit",
+    units=lambda config, dataset, interactions, epochs=None, model=None: (
+        len(interactions) * (config.epochs if epochs is None else epochs)
+    ),
+)
 def train_model(
-    config: ModelConfig, dataset: RecDataset, interactions: pd.DataFrame, epochs: int | None = None,
+    config: ModelConfig,
+    dataset: RecDataset,
+    interactions: pd.DataFrame,
+    epochs: int | None = None,
     model: LightFM | None = None,
 ) -> LightFM:
     """Fit on `interactions` (rows of ml_interactions) for `epochs` (config.epochs when None).
@@ -58,8 +66,15 @@ def train_model(
                 epochs=1,
                 num_threads=config.threads,
             )
-        log.debug("%s: epoch %d/%d (%d interactions, %.1fs)", config.name, epoch, epochs, matrix.nnz,
-                  time.perf_counter() - started)
-    log.info("%s: %d epochs on %d interactions in %.1fs", config.name, epochs, matrix.nnz,
-             time.perf_counter() - started)
+        log.debug(
+            "%s: epoch %d/%d (%d interactions, %.1fs)",
+            config.name,
+            epoch,
+            epochs,
+            matrix.nnz,
+            time.perf_counter() - started,
+        )
+    log.info(
+        "%s: %d epochs on %d interactions in %.1fs", config.name, epochs, matrix.nnz, time.perf_counter() - started
+    )
     return model

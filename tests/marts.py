@@ -1,6 +1,7 @@
 """The one factory for hand-built ML marts in tests: frames in, tables shaped by the dbt contracts
 (dbt_project/models/marts/ml/_ml__models.yml) out, so test marts have the columns and types the
 real ones have. A column the contract lacks is an error; one a frame omits is NULL of its type."""
+
 from __future__ import annotations
 
 from functools import cache
@@ -18,8 +19,11 @@ ML_CONTRACTS = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "ml" / "_ml__
 def contracts() -> dict[str, tuple[tuple[str, str], ...]]:
     """(column, data type) of every contracted ML mart, in contract order."""
     models = yaml.safe_load(ML_CONTRACTS.read_text())["models"]
-    return {model["name"]: tuple((c["name"], c["data_type"]) for c in model["columns"]) for model in models
-            if model.get("config", {}).get("contract", {}).get("enforced")}
+    return {
+        model["name"]: tuple((c["name"], c["data_type"]) for c in model["columns"])
+        for model in models
+        if model.get("config", {}).get("contract", {}).get("enforced")
+    }
 
 
 def write_marts(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
@@ -31,8 +35,9 @@ def write_marts(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame])
         if unknown:
             raise ValueError(f"{name}: columns {sorted(unknown)} are not in its dbt contract")
         select = ", ".join(
-            f'cast({f"frame.{column}" if column in frame.columns else "null"} as {kind}) as {column}'
-            for column, kind in columns)
+            f"cast({f'frame.{column}' if column in frame.columns else 'null'} as {kind}) as {column}"
+            for column, kind in columns
+        )
         con.register("frame", frame)
         con.execute(f"create or replace table marts.{name} as select {select} from frame")
         con.unregister("frame")

@@ -1,4 +1,5 @@
 """xrec.catalog, the one list of the tables Python writes, agrees with their dbt documentation."""
+
 from __future__ import annotations
 
 import yaml
@@ -35,8 +36,11 @@ def test_ddl_creates_the_catalogued_columns(tmp_path):
         con.execute(table.ddl())
         for statement in table.add_missing_columns():
             con.execute(statement)
-        got = con.execute("select column_name from information_schema.columns where table_schema = ? "
-                          "and table_name = ? order by ordinal_position", [table.schema, table.name]).fetchall()
+        got = con.execute(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ? order by ordinal_position",
+            [table.schema, table.name],
+        ).fetchall()
         assert [name for (name,) in got] == table.column_names
 
 

@@ -1,4 +1,5 @@
 """docker-compose.yml is valid for Debian's docker-compose 1.29 and has the production topology."""
+
 import os
 import subprocess
 
@@ -9,15 +10,27 @@ from xrec.config import PROJECT_ROOT
 
 def test_compose_file_validates():
     env = {**os.environ, "POSTGRES_PASSWORD": "placeholder", "AIRFLOW_JWT_SECRET": "placeholder"}
-    subprocess.run(["docker-compose", "-f", str(PROJECT_ROOT / "docker-compose.yml"), "config", "-q"],
-                   check=True, env=env, cwd=PROJECT_ROOT)
+    subprocess.run(
+        ["docker-compose", "-f", str(PROJECT_ROOT / "docker-compose.yml"), "config", "-q"],
+        check=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
 
 
 def test_compose_has_the_celery_topology_with_a_shared_jwt_secret():
     compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "airflow-init", "airflow-apiserver", "airflow-scheduler",
-            "airflow-dag-processor", "airflow-triggerer", "airflow-worker"} <= set(services)
+    assert {
+        "postgres",
+        "redis",
+        "airflow-init",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+    } <= set(services)
     for name, service in services.items():
         if name.startswith("airflow-"):
             env = service["environment"]

@@ -15,15 +15,15 @@ def test_defaults_are_the_embedded_deployment():
 
 
 def test_environment_overrides_and_round_trips():
-    settings = Settings.from_env({"XREC_PARTNERS": "realty, home", "XREC_TOP_K": "5",
-                                  "XREC_LANDING": "/srv/landing"})
+    settings = Settings.from_env({"XREC_PARTNERS": "realty, home", "XREC_TOP_K": "5", "XREC_LANDING": "/srv/landing"})
     assert settings.partners == ("realty", "home")
     assert settings.top_k == 5
     assert Settings.from_env(settings.env()) == settings
 
 
-@pytest.mark.parametrize("env", [{"XREC_RAW_GATE_POLICY": "ignore"}, {"XREC_PARTNERS": "platform"},
-                                 {"XREC_CONTROL_SHARE": "1.5"}])
+@pytest.mark.parametrize(
+    "env", [{"XREC_RAW_GATE_POLICY": "ignore"}, {"XREC_PARTNERS": "platform"}, {"XREC_CONTROL_SHARE": "1.5"}]
+)
 def test_invalid_settings_are_refused_with_the_variable_named(env):
     with pytest.raises(ValueError, match=next(iter(env))):
         Settings.from_env(env)

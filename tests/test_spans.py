@@ -1,4 +1,5 @@
 """Timing spans: reported only while a recorder listens, outermost only, units per call."""
+
 from __future__ import annotations
 
 import threading

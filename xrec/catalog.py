@@ -7,6 +7,7 @@ documented for dbt in dbt_project/models/outputs/_outputs__sources.yml; tests/te
 checks the two agree. The marts Python reads are dbt models: their columns are owned by the dbt
 contracts (dbt_project/models/marts/ml/_ml__models.yml), so only their relations are named here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,8 +57,7 @@ class Table:
     def add_missing_columns(self) -> list[str]:
         """``alter table`` statements that give a table created by an earlier release the
         columns added since (idempotent)."""
-        return [f"alter table {self.relation} add column if not exists {name} {kind}"
-                for name, kind in self.columns]
+        return [f"alter table {self.relation} add column if not exists {name} {kind}" for name, kind in self.columns]
 
 
 # --- Written by Python (schema main), documented in the dbt source "outputs" -----------------
@@ -82,42 +82,106 @@ CROSS_RECOMMENDATIONS = Table("main", "cross_recommendations", RECOMMENDATION_CO
 # Scored rows awaiting the output gate: the same columns.
 RECOMMENDATION_CANDIDATES = Table("main", "recommendation_candidates", RECOMMENDATION_COLUMNS)
 
-MODEL_RUNS = Table("main", "model_runs", (
-    ("model_version", "VARCHAR"), ("run_date", "DATE"), ("trained_at", "TIMESTAMP"),
-    ("data_window_start", "DATE"), ("data_window_end", "DATE"),
-    ("params", "JSON"), ("metrics", "JSON"), ("baseline_metrics", "JSON"),
-    ("primary_metric", "VARCHAR"), ("primary_value", "DOUBLE"), ("baseline_value", "DOUBLE"),
-    ("previous_value", "DOUBLE"), ("is_published", "BOOLEAN"), ("decision_reason", "VARCHAR"),
-    ("artifact_path", "VARCHAR"), ("is_promoted", "BOOLEAN"), ("ranker", "VARCHAR"),
-    ("model_value", "DOUBLE"), ("tuned_on", "DATE"), ("evaluation", "VARCHAR"),
-    ("late_sources", "VARCHAR"),
-))
-MODEL_CANDIDATES = Table("main", "model_candidates", (
-    ("run_date", "DATE"), ("candidate", "VARCHAR"), ("ranker", "VARCHAR"),
-    ("representation", "VARCHAR"), ("weighting", "VARCHAR"), ("components", "INTEGER"),
-    ("epochs", "INTEGER"), ("validation_value", "DOUBLE"), ("test_value", "DOUBLE"),
-    ("is_selected", "BOOLEAN"), ("fit_seconds", "DOUBLE"), ("persons", "INTEGER"),
-    ("interactions", "BIGINT"), ("partners", "VARCHAR"), ("selection_seconds", "DOUBLE"),
-    ("learning_rate", "DOUBLE"),
-))
-DATA_QUALITY_RESULTS = Table("main", "data_quality_results", (
-    ("run_id", "VARCHAR"), ("layer", "VARCHAR"), ("source", "VARCHAR"), ("run_date", "DATE"),
-    ("suite", "VARCHAR"), ("passed", "BOOLEAN"), ("evaluated_expectations", "INTEGER"),
-    ("failed_expectations", "INTEGER"), ("warned_expectations", "INTEGER"),
-    ("quarantined_rows", "BIGINT"), ("failures", "JSON"), ("validated_at", "TIMESTAMP"),
-))
-DELIVERY_VERDICTS = Table("main", "delivery_verdicts", (
-    ("source", "VARCHAR"), ("delivery_date", "DATE"), ("loaded_at", "TIMESTAMP"),
-    ("passed", "BOOLEAN"), ("decided_by", "VARCHAR"), ("reason", "VARCHAR"),
-    ("run_id", "VARCHAR"), ("decided_at", "TIMESTAMP"),
-))
-LATE_SOURCES = Table("main", "late_sources", (
-    ("run_date", "DATE"), ("source", "VARCHAR"), ("reason", "VARCHAR"), ("noticed_at", "TIMESTAMP"),
-))
+MODEL_RUNS = Table(
+    "main",
+    "model_runs",
+    (
+        ("model_version", "VARCHAR"),
+        ("run_date", "DATE"),
+        ("trained_at", "TIMESTAMP"),
+        ("data_window_start", "DATE"),
+        ("data_window_end", "DATE"),
+        ("params", "JSON"),
+        ("metrics", "JSON"),
+        ("baseline_metrics", "JSON"),
+        ("primary_metric", "VARCHAR"),
+        ("primary_value", "DOUBLE"),
+        ("baseline_value", "DOUBLE"),
+        ("previous_value", "DOUBLE"),
+        ("is_published", "BOOLEAN"),
+        ("decision_reason", "VARCHAR"),
+        ("artifact_path", "VARCHAR"),
+        ("is_promoted", "BOOLEAN"),
+        ("ranker", "VARCHAR"),
+        ("model_value", "DOUBLE"),
+        ("tuned_on", "DATE"),
+        ("evaluation", "VARCHAR"),
+        ("late_sources", "VARCHAR"),
+    ),
+)
+MODEL_CANDIDATES = Table(
+    "main",
+    "model_candidates",
+    (
+        ("run_date", "DATE"),
+        ("candidate", "VARCHAR"),
+        ("ranker", "VARCHAR"),
+        ("representation", "VARCHAR"),
+        ("weighting", "VARCHAR"),
+        ("components", "INTEGER"),
+        ("epochs", "INTEGER"),
+        ("validation_value", "DOUBLE"),
+        ("test_value", "DOUBLE"),
+        ("is_selected", "BOOLEAN"),
+        ("fit_seconds", "DOUBLE"),
+        ("persons", "INTEGER"),
+        ("interactions", "BIGINT"),
+        ("partners", "VARCHAR"),
+        ("selection_seconds", "DOUBLE"),
+        ("learning_rate", "DOUBLE"),
+    ),
+)
+DATA_QUALITY_RESULTS = Table(
+    "main",
+    "data_quality_results",
+    (
+        ("run_id", "VARCHAR"),
+        ("layer", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("run_date", "DATE"),
+        ("suite", "VARCHAR"),
+        ("passed", "BOOLEAN"),
+        ("evaluated_expectations", "INTEGER"),
+        ("failed_expectations", "INTEGER"),
+        ("warned_expectations", "INTEGER"),
+        ("quarantined_rows", "BIGINT"),
+        ("failures", "JSON"),
+        ("validated_at", "TIMESTAMP"),
+    ),
+)
+DELIVERY_VERDICTS = Table(
+    "main",
+    "delivery_verdicts",
+    (
+        ("source", "VARCHAR"),
+        ("delivery_date", "DATE"),
+        ("loaded_at", "TIMESTAMP"),
+        ("passed", "BOOLEAN"),
+        ("decided_by", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("decided_at", "TIMESTAMP"),
+    ),
+)
+LATE_SOURCES = Table(
+    "main",
+    "late_sources",
+    (
+        ("run_date", "DATE"),
+        ("source", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("noticed_at", "TIMESTAMP"),
+    ),
+)
 
 OUTPUT_TABLES: tuple[Table, ...] = (
-    CROSS_RECOMMENDATIONS, RECOMMENDATION_CANDIDATES, MODEL_RUNS, MODEL_CANDIDATES,
-    DATA_QUALITY_RESULTS, DELIVERY_VERDICTS, LATE_SOURCES,
+    CROSS_RECOMMENDATIONS,
+    RECOMMENDATION_CANDIDATES,
+    MODEL_RUNS,
+    MODEL_CANDIDATES,
+    DATA_QUALITY_RESULTS,
+    DELIVERY_VERDICTS,
+    LATE_SOURCES,
 )
 
 # --- Written by ingest and privacy (their DDL lives with the loader) --------------------------

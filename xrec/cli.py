@@ -1,4 +1,5 @@
 """`xrec` command line: generate samples, ingest, run the daily DAG through Airflow, and more."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,25 +24,32 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=int, default=14)
     gen.add_argument("--users", type=int, default=2000)
     gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--profile", choices=("default", "latent"), default="default",
-                     help="default: behaviour follows topics the features see; latent: hidden taste vectors")
+    gen.add_argument(
+        "--profile",
+        choices=("default", "latent"),
+        default="default",
+        help="default: behaviour follows topics the features see; latent: hidden taste vectors",
+    )
 
     run = sub.add_parser("run", help="run the daily DAG for one business date through Airflow")
     when = run.add_mutually_exclusive_group(required=True)
     when.add_argument("--date", type=_date)
-    when.add_argument("--latest", action="store_true",
-                      help="the latest complete platform drop (generates the sample if empty)")
+    when.add_argument(
+        "--latest", action="store_true", help="the latest complete platform drop (generates the sample if empty)"
+    )
     run.add_argument("--partner", action="append", help="restrict to these partners (repeat)")
 
     back = sub.add_parser("backfill", help="backfill a date range through a real Airflow scheduler")
     back.add_argument("--start", type=_date, required=True)
     back.add_argument("--end", type=_date, required=True)
 
-    sub.add_parser("airflow", help="start the embedded Airflow UI (XREC_AIRFLOW_PORT, default 8780) on the "
-                   "metadata `xrec run` and `xrec backfill` use, until Ctrl-C")
+    sub.add_parser(
+        "airflow",
+        help="start the embedded Airflow UI (XREC_AIRFLOW_PORT, default 8780) on the "
+        "metadata `xrec run` and `xrec backfill` use, until Ctrl-C",
+    )
 
-    pub = sub.add_parser("publish", help="publish a gated run: current view, Parquet, snapshot, "
-                         "Postgres, exports")
+    pub = sub.add_parser("publish", help="publish a gated run: current view, Parquet, snapshot, Postgres, exports")
     pub.add_argument("--date", type=_date, required=True)
     rep = sub.add_parser("report", help="render the HTML run report for a date")
     rep.add_argument("--date", type=_date, required=True)
@@ -49,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--role", default="xrec_bi")
     srv.add_argument("--login", action="store_true", help="LOGIN role; prompts for its password")
 
-    forget = sub.add_parser("forget", help="request erasure of platform users; the next daily run "
-                            "removes them everywhere (README, Privacy)")
+    forget = sub.add_parser(
+        "forget", help="request erasure of platform users; the next daily run removes them everywhere (README, Privacy)"
+    )
     forget.add_argument("--user-id", action="append", required=True, help="repeat for several users")
 
     dbt = sub.add_parser("dbt", help="build the dbt warehouse as of a date, without Airflow")
@@ -59,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     dbt.add_argument("--full-refresh", action="store_true")
     sub.add_parser("docs", help="generate the dbt docs site (offline)")
 
-    sim = sub.add_parser("simulate-outcomes", help="play the partners: write outcome drops for the "
-                         "recommendations published on a date (sample data only)")
+    sim = sub.add_parser(
+        "simulate-outcomes",
+        help="play the partners: write outcome drops for the recommendations published on a date (sample data only)",
+    )
     sim.add_argument("--date", type=_date, required=True)
     sim.add_argument("--seed", type=int, default=7)
 
@@ -68,25 +79,34 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="S", help="comma-separated of T, S, M, L (L: 1M users)")
     bench.add_argument("--repeats", type=int, default=1, help="runs per size; figures are medians")
     bench.add_argument("--out", help="results folder (default: bench/results)")
-    bench.add_argument("--keep-scratch", action="store_true",
-                       help="keep each size's generated data and published model (for bench-serving)")
+    bench.add_argument(
+        "--keep-scratch",
+        action="store_true",
+        help="keep each size's generated data and published model (for bench-serving)",
+    )
 
-    again = sub.add_parser("bench-serving", help="only the serving stage, on the model a `bench --keep-scratch` "
-                           "run left in <out>/scratch/<size>/")
+    again = sub.add_parser(
+        "bench-serving",
+        help="only the serving stage, on the model a `bench --keep-scratch` run left in <out>/scratch/<size>/",
+    )
     again.add_argument("--size", default="M")
     again.add_argument("--out", help="results folder of that run (default: bench/results)")
 
     serve = sub.add_parser("serve", help="the HTTP API over the published model (OpenAPI at /docs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--poll-seconds", type=float, default=2.0,
-                       help="how often to check for a newly published model")
-    token = sub.add_parser("api-token", help="make a client token for `xrec serve`: prints the token once "
-                           "and the hashed line for XREC_API_TOKENS_FILE")
+    serve.add_argument("--poll-seconds", type=float, default=2.0, help="how often to check for a newly published model")
+    token = sub.add_parser(
+        "api-token",
+        help="make a client token for `xrec serve`: prints the token once and the hashed line for XREC_API_TOKENS_FILE",
+    )
     token.add_argument("--client", required=True)
     token.add_argument("--scope", required=True, help="'platform' or 'partner:<name>'")
-    acc = sub.add_parser("accept-drop", help="accept a delivery that failed its raw gate as it is "
-                         "(logged in delivery_verdicts); later runs may then use it")
+    acc = sub.add_parser(
+        "accept-drop",
+        help="accept a delivery that failed its raw gate as it is "
+        "(logged in delivery_verdicts); later runs may then use it",
+    )
     acc.add_argument("--source", required=True)
     acc.add_argument("--date", type=_date, required=True)
     acc.add_argument("--reason", required=True, help="why; kept in the audit table")
@@ -176,8 +196,13 @@ def main(argv: list[str] | None = None) -> int:
 
         from xrec.serve.app import create_app
 
-        uvicorn.run(create_app(settings, args.poll_seconds), host=args.host, port=args.port,
-                    log_level="debug" if settings.verbose else "info", access_log=settings.verbose)
+        uvicorn.run(
+            create_app(settings, args.poll_seconds),
+            host=args.host,
+            port=args.port,
+            log_level="debug" if settings.verbose else "info",
+            access_log=settings.verbose,
+        )
     elif args.command == "api-token":
         from xrec.serve.access import new_token, token_line
 

@@ -5,12 +5,13 @@ deployment: sample extracts, a DuckDB file, Airflow on SQLite). Nothing else in 
 DAGs reads ``os.environ``; they receive a ``Settings`` and pass it down explicitly.
 The table in README.md ("Configuration") documents each variable; keep the two in step.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,8 +24,12 @@ BUSINESS_TIME_ZONE = "Asia/Shanghai"
 DEFAULT_EXPORT_KEYS_FILE = "data/export_keys.json"
 # Every file a run writes, relative to the root of Settings.isolated.
 ISOLATED_PATHS = {
-    "XREC_LANDING": "landing", "XREC_WAREHOUSE": "warehouse.duckdb", "XREC_EXPORTS": "exports",
-    "XREC_ARTIFACTS": "artifacts", "AIRFLOW_HOME": "airflow", "XREC_EXPORT_KEYS_FILE": "export_keys.json",
+    "XREC_LANDING": "landing",
+    "XREC_WAREHOUSE": "warehouse.duckdb",
+    "XREC_EXPORTS": "exports",
+    "XREC_ARTIFACTS": "artifacts",
+    "AIRFLOW_HOME": "airflow",
+    "XREC_EXPORT_KEYS_FILE": "export_keys.json",
 }
 
 
@@ -55,9 +60,7 @@ class Settings:
     serving_schema: str = field(metadata={"env": ("XREC_SERVING_SCHEMA", "xrec", str)})
     exports: Path = field(metadata={"env": ("XREC_EXPORTS", "data/exports", _path)})
     artifacts: Path = field(metadata={"env": ("XREC_ARTIFACTS", "data/artifacts", _path)})
-    partners: tuple[str, ...] = field(
-        metadata={"env": ("XREC_PARTNERS", ",".join(DEFAULT_PARTNERS), _csv)}
-    )
+    partners: tuple[str, ...] = field(metadata={"env": ("XREC_PARTNERS", ",".join(DEFAULT_PARTNERS), _csv)})
     raw_gate_policy: str = field(metadata={"env": ("XREC_RAW_GATE_POLICY", "stop", str)})
     wait_timeout_minutes: int = field(metadata={"env": ("XREC_WAIT_TIMEOUT_MINUTES", "360", int)})
     late_partner_policy: str = field(metadata={"env": ("XREC_LATE_PARTNER_POLICY", "fail", str)})
@@ -80,15 +83,11 @@ class Settings:
     threads: int = field(metadata={"env": ("XREC_THREADS", "1", int)})
     score_threads: int = field(metadata={"env": ("XREC_SCORE_THREADS", "0", int)})
     seed: int = field(metadata={"env": ("XREC_SEED", "42", int)})
-    promotion_tolerance: float = field(
-        metadata={"env": ("XREC_PROMOTION_TOLERANCE", "0.10", float)}
-    )
+    promotion_tolerance: float = field(metadata={"env": ("XREC_PROMOTION_TOLERANCE", "0.10", float)})
     control_share: float = field(metadata={"env": ("XREC_CONTROL_SHARE", "0.10", float)})
     # Privacy (README "Privacy"): per-partner pseudonym keys, the smallest audience a partner may
     # see counted, how long raw partitions and quarantine rows are kept.
-    export_keys_file: Path = field(
-        metadata={"env": ("XREC_EXPORT_KEYS_FILE", DEFAULT_EXPORT_KEYS_FILE, _path)}
-    )
+    export_keys_file: Path = field(metadata={"env": ("XREC_EXPORT_KEYS_FILE", DEFAULT_EXPORT_KEYS_FILE, _path)})
     min_audience: int = field(metadata={"env": ("XREC_MIN_AUDIENCE", "50", int)})
     raw_retention_days: int = field(metadata={"env": ("XREC_RAW_RETENTION_DAYS", "400", int)})
     airflow_home: Path = field(metadata={"env": ("AIRFLOW_HOME", ".airflow", _path)})
@@ -100,7 +99,7 @@ class Settings:
     api_tokens: str = field(metadata={"env": ("XREC_API_TOKENS", "", str)})
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default: the process environment)."""
         environ = os.environ if environ is None else environ
         values = {}
@@ -112,7 +111,7 @@ class Settings:
         return settings
 
     @classmethod
-    def isolated(cls, root: Path, overrides: Mapping[str, str] | None = None) -> "Settings":
+    def isolated(cls, root: Path, overrides: Mapping[str, str] | None = None) -> Settings:
         """Settings whose every file lives under ``root`` and that reach no serving database: the
         embedded defaults otherwise (the process environment is not read), then ``overrides``.
         What every test fixture and the benchmark's scratch runs use."""
@@ -122,13 +121,9 @@ class Settings:
 
     def validate(self) -> None:
         if self.raw_gate_policy not in {"stop", "exclude"}:
-            raise ValueError(
-                f"XREC_RAW_GATE_POLICY must be 'stop' or 'exclude', not {self.raw_gate_policy!r}"
-            )
+            raise ValueError(f"XREC_RAW_GATE_POLICY must be 'stop' or 'exclude', not {self.raw_gate_policy!r}")
         if self.late_partner_policy not in {"fail", "skip"}:
-            raise ValueError(
-                f"XREC_LATE_PARTNER_POLICY must be 'fail' or 'skip', not {self.late_partner_policy!r}"
-            )
+            raise ValueError(f"XREC_LATE_PARTNER_POLICY must be 'fail' or 'skip', not {self.late_partner_policy!r}")
         if PLATFORM in self.partners:
             raise ValueError("XREC_PARTNERS lists partners only; 'platform' is always a source")
         if not self.tune_components or min(self.tune_components) < 1:

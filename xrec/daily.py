@@ -4,11 +4,12 @@ The Airflow DAG (dags/xrec_daily.py) wires these together; the benchmark and the
 same functions, so there is one code path. Each returns a small JSON-able summary (an Airflow
 XCom) and raises a domain exception whose message says what went wrong and where.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from xrec.config import PLATFORM, Settings
 from xrec.verdicts import Verdict
@@ -52,8 +53,7 @@ def plan_sources(settings: Settings, partners: list[str] | None = None) -> list[
     unknown = sorted(set(partners) - set(settings.partners))
     if unknown:
         raise ValueError(
-            f"unknown partner(s) {unknown}; configured partners are {list(settings.partners)} "
-            "(XREC_PARTNERS)"
+            f"unknown partner(s) {unknown}; configured partners are {list(settings.partners)} (XREC_PARTNERS)"
         )
     return [PLATFORM, *[p for p in settings.partners if p in partners]]
 
@@ -62,8 +62,7 @@ class DropLate(Verdict):
     """A source's drop for the run date is still incomplete at the wait timeout."""
 
 
-def wait_for_drop(settings: Settings, source: str, run_date: date,
-                  waiting_since: datetime) -> dict | None:
+def wait_for_drop(settings: Settings, source: str, run_date: date, waiting_since: datetime) -> dict | None:
     """The sensor's poke: {"late": False} once ``source``'s drop for ``run_date`` is complete;
     None while there is time left; at XREC_WAIT_TIMEOUT_MINUTES, {"late": True, ...} under
     XREC_LATE_PARTNER_POLICY=skip (partners only), else DropLate naming the missing marker."""
@@ -71,21 +70,28 @@ def wait_for_drop(settings: Settings, source: str, run_date: date,
 
     if drop_is_complete(settings, source, run_date):
         return {"late": False}
-    waited = (datetime.now(timezone.utc) - waiting_since).total_seconds() / 60
+    waited = (datetime.now(UTC) - waiting_since).total_seconds() / 60
     if waited < settings.wait_timeout_minutes:
         return None
     marker = drop_folder(settings, source, run_date) / SUCCESS_MARKER
-    message = (f"{source} is late: no complete drop for business date {run_date} after "
-               f"{waited:.0f} min (XREC_WAIT_TIMEOUT_MINUTES={settings.wait_timeout_minutes}); "
-               f"missing marker {marker}")
+    message = (
+        f"{source} is late: no complete drop for business date {run_date} after "
+        f"{waited:.0f} min (XREC_WAIT_TIMEOUT_MINUTES={settings.wait_timeout_minutes}); "
+        f"missing marker {marker}"
+    )
     if settings.late_partner_policy == "skip" and source != PLATFORM:
-        log.warning("%s; XREC_LATE_PARTNER_POLICY=skip: building without its %s drop (its "
-                    "earlier data still counts); the next run loads it once it lands",
-                    message, run_date)
+        log.warning(
+            "%s; XREC_LATE_PARTNER_POLICY=skip: building without its %s drop (its "
+            "earlier data still counts); the next run loads it once it lands",
+            message,
+            run_date,
+        )
         return {"late": True, "reason": message}
-    raise DropLate(f"{message}. Ask {source} to deliver (the drop is complete once "
-                   f"{SUCCESS_MARKER} is written), then rerun the day; or set "
-                   "XREC_LATE_PARTNER_POLICY=skip to publish the other partners without it.")
+    raise DropLate(
+        f"{message}. Ask {source} to deliver (the drop is complete once "
+        f"{SUCCESS_MARKER} is written), then rerun the day; or set "
+        "XREC_LATE_PARTNER_POLICY=skip to publish the other partners without it."
+    )
 
 
 def ingest(settings: Settings, source: str, run_date: date) -> dict:
@@ -123,7 +129,10 @@ def gate_raw(settings: Settings, source: str, run_date: date, late: str | None =
 def _judge_deliveries(settings: Settings, source: str, run_date: date) -> str:
     from xrec.quality import QualityGateFailed, validate_raw
     from xrec.quality.deliveries import (
-        DeliveryBlocked, blocked_message, delivery_states, record_verdicts,
+        DeliveryBlocked,
+        blocked_message,
+        delivery_states,
+        record_verdicts,
     )
 
     states = delivery_states(settings, source, run_date)
@@ -156,8 +165,7 @@ def _judge_one(settings: Settings, source: str, run_date: date, state, delivery:
     try:
         result = validate_raw(settings, source, delivery, [delivery])
     except QualityGateFailed as failure:
-        record_verdicts(settings, source, states, False, "raw gate", str(failure),
-                        failure.result.run_id)
+        record_verdicts(settings, source, states, False, "raw gate", str(failure), failure.result.run_id)
         raise
     record_verdicts(settings, source, states, True, "raw gate", "passed", result.run_id)
     return result
@@ -177,12 +185,9 @@ def purge_expired(settings: Settings, run_date: date) -> dict:
     return purge(settings, run_date)
 
 
-def build_warehouse(
-    settings: Settings, run_date: date, gate_results: list[dict], full_refresh: bool = False
-) -> dict:
-    from xrec.transform import dbt_build
-
+def build_warehouse(settings: Settings, run_date: date, gate_results: list[dict], full_refresh: bool = False) -> dict:
     from xrec.quality.late import record_late
+    from xrec.transform import dbt_build
 
     included = [r["source"] for r in gate_results if r["included"]]
     excluded = [r["source"] for r in gate_results if not r["included"]]

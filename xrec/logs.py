@@ -1,4 +1,5 @@
 """Logging for xrec's own processes (the CLI and the benchmark's task processes)."""
+
 from __future__ import annotations
 
 import logging

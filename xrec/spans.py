@@ -5,6 +5,7 @@ span. Nothing is measured unless a recorder listens (the benchmark, ``recording`
 another span is part of the outer one and is not reported on its own (model selection's fits are
 "select", not "fit"). The recorder sees only the spans of its own thread.
 """
+
 from __future__ import annotations
 
 import functools

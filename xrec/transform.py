@@ -4,6 +4,7 @@ dbt runs through ``dbt.cli.main.dbtRunner`` with the project and profiles in
 ``settings.dbt_project_dir``; dbt's target/ and logs/ go under ``settings.artifacts / "dbt"`` so
 that runs on different warehouses (tests, backfills) never share parse state.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,9 +69,7 @@ def dbt_build(
     exclude = ["--exclude", *(f"source:{p}+" for p in excluded)] if excluded else []
 
     _invoke(settings, run_date, ["seed", *common, *refresh])
-    _invoke(
-        settings, run_date, ["build", *common, *refresh, "--exclude-resource-type", "seed", *exclude]
-    )
+    _invoke(settings, run_date, ["build", *common, *refresh, "--exclude-resource-type", "seed", *exclude])
 
 
 def dbt_docs(settings: Settings, run_date: date = DOCS_RUN_DATE) -> Path:
@@ -143,10 +142,14 @@ def _invoke(settings: Settings, run_date: date, args: list[str]) -> None:
     dbt_dir = _dbt_dir(settings)
     cli_args = [
         *args,
-        "--project-dir", project_dir,
-        "--profiles-dir", project_dir,
-        "--target-path", str(dbt_dir / "target"),
-        "--log-path", str(dbt_dir / "logs"),
+        "--project-dir",
+        project_dir,
+        "--profiles-dir",
+        project_dir,
+        "--target-path",
+        str(dbt_dir / "target"),
+        "--log-path",
+        str(dbt_dir / "logs"),
         "--quiet",
     ]
     command = " ".join(args[:2] if args[0] == "docs" else args[:1])
@@ -158,9 +161,7 @@ def _invoke(settings: Settings, run_date: date, args: list[str]) -> None:
             _release_warehouse()
     nodes = list(getattr(result.result, "results", None) or [])
     failures = [
-        NodeFailure(r.node.unique_id, str(r.status), r.message or "")
-        for r in nodes
-        if str(r.status) in FAILED_STATUSES
+        NodeFailure(r.node.unique_id, str(r.status), r.message or "") for r in nodes if str(r.status) in FAILED_STATUSES
     ]
     if result.exception is not None:
         failures.append(NodeFailure("dbt", "error", str(result.exception)))
@@ -168,7 +169,6 @@ def _invoke(settings: Settings, run_date: date, args: list[str]) -> None:
         raise DbtBuildFailed(command, run_date, failures or [NodeFailure("dbt", "error", "see dbt log")])
     warned = [r.node.unique_id for r in nodes if str(r.status) == "warn"]
     if warned:
-        log.warning("dbt %s for run_date %s: %d warning(s): %s", command, run_date, len(warned),
-                    ", ".join(warned))
+        log.warning("dbt %s for run_date %s: %d warning(s): %s", command, run_date, len(warned), ", ".join(warned))
     if nodes:
         log.info("dbt %s for run_date %s: %d node(s) done", command, run_date, len(nodes))

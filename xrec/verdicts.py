@@ -5,6 +5,7 @@ delivery (DeliveryBlocked) subclass :class:`Verdict`; the DAG fails such a task 
 of retrying it (retries are for transient I/O: a full disk, a locked file, a dropped connection).
 Light on purpose: the DAG file imports it at parse time.
 """
+
 from __future__ import annotations
 
 

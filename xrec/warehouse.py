@@ -4,6 +4,7 @@ DuckDB allows one writing process at a time: every writer runs inside the Airflo
 ``duckdb_writer`` (size 1). Readers that must not wait (BI, exports) read the published
 Parquet files, Postgres, or the read-only snapshot instead of this file.
 """
+
 from __future__ import annotations
 
 import duckdb

@@ -4,18 +4,19 @@ For demos and tests only. Real partners deliver ``<partner>/outcomes`` themselve
 sample generator's ground truth plays them (``xrec_tools.sample.outcomes``), so the feedback marts and
 the A/B read-out (``marts.bi_feedback_daily``, ``marts.bi_ab_uplift``) have data to show.
 """
+
 from __future__ import annotations
 
 import logging
 from datetime import date
 from pathlib import Path
 
-from xrec.config import Settings
 from xrec.catalog import PARTNER_TO_PLATFORM
+from xrec.config import Settings
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
+from xrec.warehouse import connect
 from xrec_tools.sample.manifest import manifest_path
 from xrec_tools.sample.outcomes import write_outcomes
-from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ def simulate_outcomes(settings: Settings, delivered_on: date, seed: int = 7) -> 
             "publish that day before simulating its outcomes"
         )
     paths = write_outcomes(settings.landing, manifest, recommendations, delivered_on, seed)
-    log.info("simulated outcomes for %d recommendations of %s: %d partner drops",
-             len(recommendations), delivered_on, len(paths))
+    log.info(
+        "simulated outcomes for %d recommendations of %s: %d partner drops",
+        len(recommendations),
+        delivered_on,
+        len(paths),
+    )
     return paths

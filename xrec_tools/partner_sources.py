@@ -7,6 +7,7 @@ A new partner: add it to PARTNERS, run ``python -m xrec_tools.partner_sources`` 
 required columns are checked at ingest (xrec.ingest.entities), keys and relationships on the
 staged models (expectations/README.md, "Where each rule lives").
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,27 +27,43 @@ class Partner:
 
 
 PARTNERS: tuple[Partner, ...] = (
-    Partner("realty", "real-estate agency listings", (
-        ("district", "District of the listing."),
-        ("area_sqm", "Floor area in square metres."),
-        ("bedrooms", "Number of bedrooms."),
-        ("listing_type", "sale or rent."),
-    )),
-    Partner("finance", "real-estate finance products", (
-        ("product_type", "Product type (mortgage, property fund, REIT, insurance...)."),
-        ("risk_level", "1 = lowest .. 5 = highest."),
-        ("expected_return_pct", "Expected annual return in percent."),
-        ("min_investment", "Minimum investment in CNY."),
-    )),
-    Partner("home", "home furnishing", (
-        ("style", "Design style."),
-        ("room", "Room the item is for."),
-    )),
-    Partner("automod", "car modification parts and services", (
-        ("brand", "Part brand."),
-        ("car_model", "Car model the part fits."),
-        ("part_type", "Part type."),
-    )),
+    Partner(
+        "realty",
+        "real-estate agency listings",
+        (
+            ("district", "District of the listing."),
+            ("area_sqm", "Floor area in square metres."),
+            ("bedrooms", "Number of bedrooms."),
+            ("listing_type", "sale or rent."),
+        ),
+    ),
+    Partner(
+        "finance",
+        "real-estate finance products",
+        (
+            ("product_type", "Product type (mortgage, property fund, REIT, insurance...)."),
+            ("risk_level", "1 = lowest .. 5 = highest."),
+            ("expected_return_pct", "Expected annual return in percent."),
+            ("min_investment", "Minimum investment in CNY."),
+        ),
+    ),
+    Partner(
+        "home",
+        "home furnishing",
+        (
+            ("style", "Design style."),
+            ("room", "Room the item is for."),
+        ),
+    ),
+    Partner(
+        "automod",
+        "car modification parts and services",
+        (
+            ("brand", "Part brand."),
+            ("car_model", "Car model the part fits."),
+            ("part_type", "Part type."),
+        ),
+    ),
 )
 
 _RAW_COLUMNS = (

@@ -6,6 +6,7 @@ sides, so a good model can carry platform behaviour across to partner items. A f
 launched inside the holdout window, so they have no training interactions (cold-start items).
 The tables have exactly the columns of the dbt marts in docs/interfaces.md.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,7 @@ class SyntheticSize:
     days: int = 60  # history length before run_date
 
     @classmethod
-    def like_users(cls, users: int) -> "SyntheticSize":
+    def like_users(cls, users: int) -> SyntheticSize:
         """A size comparable to `xrec generate --users N` (200k -> ~5M interactions, 20k items)."""
         return cls(
             persons=users,
@@ -65,7 +66,7 @@ def _items(rng: np.random.Generator, size: SyntheticSize, partners: tuple[str, .
         # The planted latent topic of an item is one of the platform's topics, whatever its
         # category, so every catalogue has items of every topic to discriminate between.
         latent = np.asarray(platform_topics)[rng.integers(0, len(platform_topics), n)]
-        item_id = (("c" if source == PLATFORM else source[:2]) + pd.Series(np.arange(n)).astype(str))
+        item_id = ("c" if source == PLATFORM else source[:2]) + pd.Series(np.arange(n)).astype(str)
         frames.append(
             pd.DataFrame(
                 {
@@ -145,7 +146,11 @@ def build_marts(
     platform_topics = items.loc[items["source"] == PLATFORM, "topic"].unique()
     persons = _persons(rng, size, np.sort(platform_topics))
 
-    draws = [_draw(rng, persons, items[items["source"] == PLATFORM], np.flatnonzero(persons["on_platform"]), size.platform_rate)]
+    draws = [
+        _draw(
+            rng, persons, items[items["source"] == PLATFORM], np.flatnonzero(persons["on_platform"]), size.platform_rate
+        )
+    ]
     partner_side = np.flatnonzero(persons["on_partners"])
     joined = rng.random((len(partner_side), len(partners))) < 0.5
     joined[np.arange(len(partner_side)), rng.integers(0, len(partners), len(partner_side))] = True
@@ -174,7 +179,9 @@ def build_marts(
     start = datetime.combine(run_date, time()) - timedelta(days=size.days)
     # New items only get interactions in the last few days before run_date (cold-start items).
     new = items["is_new"].to_numpy()[inter["item"].to_numpy()]
-    offset_days = np.where(new, size.days - rng.uniform(0.1, 5, len(inter)), rng.uniform(0, size.days - 0.1, len(inter)))
+    offset_days = np.where(
+        new, size.days - rng.uniform(0.1, 5, len(inter)), rng.uniform(0, size.days - 0.1, len(inter))
+    )
     inter["first_at"] = pd.Timestamp(start) + pd.to_timedelta(offset_days, unit="D").round("s")
     inter["last_at"] = inter["first_at"]
     inter["weight"] = np.log1p(inter["event_count"]).astype(float)
@@ -189,7 +196,8 @@ def build_marts(
             items[["item_key"]].assign(feature="topic:" + items["topic"]),
             items[["item_key"]].assign(feature="price_band:" + items["price_band"]),
             items.loc[items["risk_level"].notna(), ["item_key"]].assign(
-                feature="risk:" + items["risk_level"].dropna().astype(str)),
+                feature="risk:" + items["risk_level"].dropna().astype(str)
+            ),
             items.loc[items["city"].notna(), ["item_key"]].assign(feature="city:" + items["city"].dropna()),
         ],
         ignore_index=True,
@@ -198,11 +206,22 @@ def build_marts(
     # (topic:, risk:, ...) by the same rule the evaluation recomputes them with.
     person_features = pd.concat(
         [
-            pd.DataFrame({"person_id": persons["person_id"], "feature": "age_band:" + persons["age_band"], "value": 1.0}),
+            pd.DataFrame(
+                {"person_id": persons["person_id"], "feature": "age_band:" + persons["age_band"], "value": 1.0}
+            ),
             persons.loc[persons["city"].notna(), ["person_id"]].assign(
-                feature="city:" + persons["city"].dropna(), value=1.0),
-            pd.DataFrame({"person_id": persons["person_id"], "feature": "segment:" + persons["segment_id"].astype(str), "value": 1.0}),
-            recipients.assign(feature="account:" + recipients["recipient_source"], value=1.0)[["person_id", "feature", "value"]],
+                feature="city:" + persons["city"].dropna(), value=1.0
+            ),
+            pd.DataFrame(
+                {
+                    "person_id": persons["person_id"],
+                    "feature": "segment:" + persons["segment_id"].astype(str),
+                    "value": 1.0,
+                }
+            ),
+            recipients.assign(feature="account:" + recipients["recipient_source"], value=1.0)[
+                ["person_id", "feature", "value"]
+            ],
             interaction_shares(inter, item_features),
         ],
         ignore_index=True,
@@ -227,5 +246,7 @@ def build_marts(
     con.execute("alter table marts.ml_persons alter city type varchar")
     log.info(
         "synthetic marts: %d persons, %d items, %d interactions",
-        len(persons), len(items), len(inter),
+        len(persons),
+        len(items),
+        len(inter),
     )

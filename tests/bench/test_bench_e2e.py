@@ -1,10 +1,12 @@
 """The harness end to end at size T: the real daily job, timed, with references and quality."""
+
 import json
 
 import pytest
 
 from xrec_tools.bench import run_benchmark
 from xrec_tools.bench.job import STAGES
+
 
 @pytest.mark.e2e
 def test_benchmark_at_size_t_times_every_stage(tmp_path):
@@ -26,7 +28,9 @@ def test_benchmark_at_size_t_times_every_stage(tmp_path):
     for rate in ("ingest_rows_per_s", "train_interactions_per_s", "score_cells_per_s"):
         assert derived[rate] > 0, rate
     # no LightFM.predict reference when popularity is the published ranker (no model to predict)
-    expected = {k for k in derived["ratios"] if k != "score_vs_lightfm_predict" or run["quality"]["ranker"] == "lightfm"}
+    expected = {
+        k for k in derived["ratios"] if k != "score_vs_lightfm_predict" or run["quality"]["ranker"] == "lightfm"
+    }
     assert all(derived["ratios"][k] > 0 for k in expected), derived["ratios"]
     assert run["quality"]["primary_value"] is not None and run["quality"]["baseline_value"] is not None
     assert doc["machine"]["logical_cores"] >= 1 and len(doc["machine"]["load_average_end"]) == 3

@@ -1,23 +1,34 @@
 """The benchmark follows the daily job's one step list and times the parts its steps mark."""
+
 import inspect
 
 from ml.config import ModelConfig
 from ml.dataset import build_dataset, known_interactions
 from ml.train import train_model
+from tests.ml.conftest import make_warehouse
 from xrec import daily
 from xrec.spans import recording
 from xrec.steps.marts import load_marts
-from tests.ml.conftest import make_warehouse
 from xrec_tools.bench.job import JOB_STAGES
 
 
 def test_bench_stages_are_the_daily_steps_in_order():
-    assert JOB_STAGES == ("ingest", "gate_raw", "privacy", "dbt", "gate_marts", "train_evaluate", "score",
-                          "gate_outputs", "publish", "report")
+    assert JOB_STAGES == (
+        "ingest",
+        "gate_raw",
+        "privacy",
+        "dbt",
+        "gate_marts",
+        "train_evaluate",
+        "score",
+        "gate_outputs",
+        "publish",
+        "report",
+    )
     for step in daily.STEPS:
         assert callable(getattr(daily, step.function)), step
         if step.input_from:
-            assert step.input_from in [s.function for s in daily.STEPS[:daily.STEPS.index(step)]]
+            assert step.input_from in [s.function for s in daily.STEPS[: daily.STEPS.index(step)]]
         assert "run_date" in inspect.signature(getattr(daily, step.function)).parameters
 
 

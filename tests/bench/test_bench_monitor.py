@@ -1,4 +1,5 @@
 """Stage clock, RSS sampling and the parts spans report."""
+
 import time
 
 import numpy as np

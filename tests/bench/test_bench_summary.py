@@ -1,4 +1,5 @@
 """Medians over repeats, derived throughput/ratios, targets and the Markdown report."""
+
 import pytest
 
 from xrec_tools.bench.job import JOB_STAGES, STAGES
@@ -12,31 +13,56 @@ PARTNERS = ["realty", "finance"]
 def _run(scale: float) -> dict:
     """A synthetic run: every stage takes `scale` seconds, train and score twice that."""
     stages = {s: {"seconds": scale, "peak_rss_mb": 100.0 * scale, "parts": {}} for s in (*STAGES, "reference")}
-    stages["train_evaluate"] = {"seconds": 2 * scale, "peak_rss_mb": 300.0,
-                                "parts": {"fit": {"calls": 2, "seconds": scale, "units": 5000}}}
+    stages["train_evaluate"] = {
+        "seconds": 2 * scale,
+        "peak_rss_mb": 300.0,
+        "parts": {"fit": {"calls": 2, "seconds": scale, "units": 5000}},
+    }
     stages["score"]["seconds"] = 2 * scale
-    counts = {"raw_rows_read": 10_000, "raw_rows_quarantined": 5, "ml_persons": 50, "ml_recipients": 60,
-              "ml_items": 30, "ml_interactions": 900, "recommendation_candidates": 400,
-              "cross_recommendations": 400, "raw_files": 3, "raw_rows_loaded": 9_995,
-              "recipients_by_source": {"platform": 40, "realty": 10, "finance": 10},
-              "items_by_source": {"platform": 10, "realty": 12, "finance": 8}}
-    reference = {"fit_interactions_per_s": 10_000.0, "bare_cells_per_s": 1_000.0,
-                 "predict_cells_per_s": 500.0, "ours_cells_per_s": 800.0, "ours_vs_bare": 0.8}
-    quality = {"model_version": "v1", "primary_metric": "precision_at_k", "primary_value": 0.3,
-               "baseline_value": 0.1, "previous_value": None, "is_published": True,
-               "decision_reason": "beats baseline", "metrics": {"warm": {"precision_at_k": 0.3, "users": 40},
-                                                           "realty": {"auc": 0.9}},
-               "baseline_metrics": {"warm": {"precision_at_k": 0.1, "users": 40},
-                                    "realty": {"auc": 0.5}}, "params": {"epochs": 5}}
+    counts = {
+        "raw_rows_read": 10_000,
+        "raw_rows_quarantined": 5,
+        "ml_persons": 50,
+        "ml_recipients": 60,
+        "ml_items": 30,
+        "ml_interactions": 900,
+        "recommendation_candidates": 400,
+        "cross_recommendations": 400,
+        "raw_files": 3,
+        "raw_rows_loaded": 9_995,
+        "recipients_by_source": {"platform": 40, "realty": 10, "finance": 10},
+        "items_by_source": {"platform": 10, "realty": 12, "finance": 8},
+    }
+    reference = {
+        "fit_interactions_per_s": 10_000.0,
+        "bare_cells_per_s": 1_000.0,
+        "predict_cells_per_s": 500.0,
+        "ours_cells_per_s": 800.0,
+        "ours_vs_bare": 0.8,
+    }
+    quality = {
+        "model_version": "v1",
+        "primary_metric": "precision_at_k",
+        "primary_value": 0.3,
+        "baseline_value": 0.1,
+        "previous_value": None,
+        "is_published": True,
+        "decision_reason": "beats baseline",
+        "metrics": {"warm": {"precision_at_k": 0.3, "users": 40}, "realty": {"auc": 0.9}},
+        "baseline_metrics": {"warm": {"precision_at_k": 0.1, "users": 40}, "realty": {"auc": 0.5}},
+        "params": {"epochs": 5},
+    }
     run = {"stages": stages, "counts": counts, "reference": reference, "quality": quality}
     run["derived"] = derive(run, epochs=5, partners=PARTNERS)
     return run
 
 
 def test_median_takes_the_middle_of_each_number_and_keeps_the_rest():
-    runs = [{"a": 3.0, "b": {"c": 10, "flag": True}, "name": "x"},
-            {"a": 1.0, "b": {"c": 30, "flag": False}, "name": "y"},
-            {"a": 2.0, "b": {"c": 20, "flag": False}, "name": "z"}]
+    runs = [
+        {"a": 3.0, "b": {"c": 10, "flag": True}, "name": "x"},
+        {"a": 1.0, "b": {"c": 30, "flag": False}, "name": "y"},
+        {"a": 2.0, "b": {"c": 20, "flag": False}, "name": "z"},
+    ]
     assert median_of(runs) == {"a": 2.0, "b": {"c": 20, "flag": True}, "name": "x"}
     assert median_of([{"s": 1.0}, {"s": 4.0}]) == {"s": 2.5}
     assert median_of([{"v": None}, {"v": 1.0}]) == {"v": None}
@@ -92,10 +118,23 @@ def test_targets_pass_miss_and_scaling_between_s_and_m():
 def test_markdown_lists_every_stage_target_and_metric():
     run = _run(1.0)
     size = {"spec": {"users": 500, "days": 5, "run_date": "2026-11-05"}, "runs": [run], "median": run}
-    doc = {"partners": PARTNERS, "created_at": "2026-11-23T14:00:00+00:00", "repeats": 1, "settings_overrides": {},
-           "machine": {"cpu_model": "AMD EPYC", "logical_cores": 2, "ram_gb": 23.4, "python": "3.11.7",
-                       "platform": "Linux", "load_average_start": [1, 1, 1], "load_average_end": [2, 2, 2]},
-           "sizes": {"T": size}, "targets": check_targets({"T": run})}
+    doc = {
+        "partners": PARTNERS,
+        "created_at": "2026-11-23T14:00:00+00:00",
+        "repeats": 1,
+        "settings_overrides": {},
+        "machine": {
+            "cpu_model": "AMD EPYC",
+            "logical_cores": 2,
+            "ram_gb": 23.4,
+            "python": "3.11.7",
+            "platform": "Linux",
+            "load_average_start": [1, 1, 1],
+            "load_average_end": [2, 2, 2],
+        },
+        "sizes": {"T": size},
+        "targets": check_targets({"T": run}),
+    }
     text = render_markdown(doc)
     for stage in (*STAGES, "reference"):
         assert f"| {stage} |" in text
@@ -115,17 +154,22 @@ def test_sizes_parse_and_know_their_run_date():
 def test_scratch_settings_keep_every_path_in_scratch_and_never_serve(tmp_path):
     from xrec_tools.bench.runner import scratch_settings
 
-    settings = scratch_settings(tmp_path, {"XREC_WAREHOUSE": "/work/main/data/warehouse.duckdb",
-                                           "XREC_SERVING_DSN": "postgresql://bi", "XREC_EPOCHS": "3"})
-    for path in (settings.landing, settings.warehouse, settings.exports, settings.artifacts,
-                 settings.airflow_home):
+    settings = scratch_settings(
+        tmp_path,
+        {
+            "XREC_WAREHOUSE": "/work/main/data/warehouse.duckdb",
+            "XREC_SERVING_DSN": "postgresql://bi",
+            "XREC_EPOCHS": "3",
+        },
+    )
+    for path in (settings.landing, settings.warehouse, settings.exports, settings.artifacts, settings.airflow_home):
         assert path.is_relative_to(tmp_path)
     assert settings.serving_dsn is None and settings.epochs == 3
 
 
 def test_overrides_keep_only_real_changes_so_size_presets_survive():
-    from xrec_tools.bench.runner import effective_overrides
     from xrec.config import Settings
+    from xrec_tools.bench.runner import effective_overrides
 
     everything = {**Settings.from_env({}).env(), "XREC_EPOCHS": "5"}
     assert effective_overrides(everything) == {"XREC_EPOCHS": "5"}

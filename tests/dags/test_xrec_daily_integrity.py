@@ -1,4 +1,5 @@
 """DAG integrity: the file imports cleanly and fast, with the tasks, pools and params expected."""
+
 import subprocess
 import sys
 
@@ -20,20 +21,45 @@ def dag():
 
 def test_expected_tasks_in_order(dag):
     assert set(dag.task_ids) == {
-        "plan_sources", "load_source.wait_for_drop", "load_source.ingest",
-        "load_source.validate_raw", "erase", "purge_expired", "build_warehouse", "validate_marts", "train_and_evaluate",
-        "model_is_promoted", "score", "validate_outputs", "publish", "report",
+        "plan_sources",
+        "load_source.wait_for_drop",
+        "load_source.ingest",
+        "load_source.validate_raw",
+        "erase",
+        "purge_expired",
+        "build_warehouse",
+        "validate_marts",
+        "train_and_evaluate",
+        "model_is_promoted",
+        "score",
+        "validate_outputs",
+        "publish",
+        "report",
     }
     order = [t.task_id for t in dag.topological_sort()]  # raises on a cycle
-    assert (order.index("load_source.validate_raw") < order.index("erase") < order.index("purge_expired")
-            < order.index("build_warehouse"))
+    assert (
+        order.index("load_source.validate_raw")
+        < order.index("erase")
+        < order.index("purge_expired")
+        < order.index("build_warehouse")
+    )
     assert order.index("validate_outputs") < order.index("publish") < order.index("report")
 
 
 def test_every_duckdb_writer_uses_the_single_writer_pool(dag):
-    writers = {"load_source.ingest", "load_source.validate_raw", "erase", "purge_expired", "build_warehouse",
-               "validate_marts", "train_and_evaluate", "score", "validate_outputs", "publish",
-               "report"}
+    writers = {
+        "load_source.ingest",
+        "load_source.validate_raw",
+        "erase",
+        "purge_expired",
+        "build_warehouse",
+        "validate_marts",
+        "train_and_evaluate",
+        "score",
+        "validate_outputs",
+        "publish",
+        "report",
+    }
     assert {t.task_id for t in dag.tasks if t.pool == DUCKDB_POOL} == writers
     assert dag.max_active_runs == 1
 
@@ -46,10 +72,11 @@ def test_params_and_published_assets(dag):
 
 def test_import_is_fast_and_side_effect_free(tmp_path):
     # As the dag-processor sees it: Airflow itself is already imported, the DAG file is not.
-    code = (f"import sys,time,airflow.sdk; sys.path.insert(0, {str(DAGS)!r}); t=time.perf_counter(); "
-            "import xrec_daily; print(time.perf_counter()-t)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tmp_path)
+    code = (
+        f"import sys,time,airflow.sdk; sys.path.insert(0, {str(DAGS)!r}); t=time.perf_counter(); "
+        "import xrec_daily; print(time.perf_counter()-t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert float(out.stdout.strip().splitlines()[-1]) < 2.0
     assert list(tmp_path.iterdir()) == []  # nothing written by importing
 

@@ -3,11 +3,12 @@
 The tiny raw layer (a few rows per table, with planted duplicates, city spellings and identity
 links) keeps the SQL tests fast and independent of the sample generator.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pytest
@@ -30,12 +31,43 @@ PARTNER_ITEM_EXTRA = {
 RAW = [
     (
         "platform__users",
-        ("user_id", "email_sha256", "phone_sha256", "city", "birth_year", "gender", "signup_at",
-         "interests", "updated_at"),
+        (
+            "user_id",
+            "email_sha256",
+            "phone_sha256",
+            "city",
+            "birth_year",
+            "gender",
+            "signup_at",
+            "interests",
+            "updated_at",
+        ),
         [
-            ("1", H["a"], H["b"], " Shanghai ", "1990", "m", "2025-01-01 10:00:00", "Car Culture|", "2026-02-01T10:00:00", D1),
+            (
+                "1",
+                H["a"],
+                H["b"],
+                " Shanghai ",
+                "1990",
+                "m",
+                "2025-01-01 10:00:00",
+                "Car Culture|",
+                "2026-02-01T10:00:00",
+                D1,
+            ),
             # newer version of user 1: wins (latest updated_at)
-            ("1", H["a"], H["b"], "上海市", "1990", "M", "2025-01-01 10:00:00", "car_culture", "2026-02-02T10:00:00", D2),
+            (
+                "1",
+                H["a"],
+                H["b"],
+                "上海市",
+                "1990",
+                "M",
+                "2025-01-01 10:00:00",
+                "car_culture",
+                "2026-02-02T10:00:00",
+                D2,
+            ),
             ("2", H["c"], None, "xi'an", "1960", "", "2025-01-01 10:00:00", "", "2026-02-01T10:00:00+08:00", D1),
             ("3", None, H["d"], "Atlantis", "1985", "F", "2025-01-01 10:00:00", "", "2026-02-01T10:00:00", D1),
             # delivered after run_date: invisible to this run
@@ -44,10 +76,20 @@ RAW = [
     ),
     (
         "platform__courses",
-        ("course_id", "title", "category", "tags", "price", "instructor", "published_at",
-         "is_active", "updated_at"),
+        ("course_id", "title", "category", "tags", "price", "instructor", "published_at", "is_active", "updated_at"),
         [
-            ("C1", "装修入门, \"pro\"", "Interior Design", "home|design", "99.5", "Li", "2025-01-01", "true", "2026-01-01", D1),
+            (
+                "C1",
+                '装修入门, "pro"',
+                "Interior Design",
+                "home|design",
+                "99.5",
+                "Li",
+                "2025-01-01",
+                "true",
+                "2026-01-01",
+                D1,
+            ),
             ("C2", "Car basics", "car_culture", "", "0", "Wu", "2025-01-01", "1", "2026-01-01", D1),
         ],
     ),
@@ -65,15 +107,21 @@ RAW = [
 ]
 CUSTOMERS = {
     # email matches user 1, phone matches user 3 -> email wins: user 1
-    "realty": [("R1", H["a"], H["d"], "shanghai", "1990", "2026-02-01", D1),
-               ("R2", None, None, "Chengdu", "1970", "2026-02-01", D1)],
+    "realty": [
+        ("R1", H["a"], H["d"], "shanghai", "1990", "2026-02-01", D1),
+        ("R2", None, None, "Chengdu", "1970", "2026-02-01", D1),
+    ],
     # phone-only match with user 1
-    "finance": [("F1", None, H["b"], "", "1991", "2026-02-01", D1),
-                # partner-only, shares email with home H2 -> one person
-                ("F2", H["e"], None, "beijing", "1980", "2026-02-01", D1)],
+    "finance": [
+        ("F1", None, H["b"], "", "1991", "2026-02-01", D1),
+        # partner-only, shares email with home H2 -> one person
+        ("F2", H["e"], None, "beijing", "1980", "2026-02-01", D1),
+    ],
     # email-only match with user 2
-    "home": [("H1", H["c"], H["f"], "西安", "1960", "2026-02-01", D1),
-             ("H2", H["e"], H["g"], "", "1980", "2026-02-01", D2)],
+    "home": [
+        ("H1", H["c"], H["f"], "西安", "1960", "2026-02-01", D1),
+        ("H2", H["e"], H["g"], "", "1980", "2026-02-01", D2),
+    ],
     "automod": [("A1", None, H["g"], "hefei", "1995", "2026-02-01", D1)],
 }
 
@@ -82,14 +130,12 @@ def _load(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], 
     all_columns = (*columns, "_delivery_date", "_source_file", "_source_line")
     ddl = ", ".join(f"{c} VARCHAR" for c in columns)
     con.execute(
-        f"create or replace table raw.{table} ({ddl}, _delivery_date DATE, "
-        "_source_file VARCHAR, _source_line BIGINT)"
+        f"create or replace table raw.{table} ({ddl}, _delivery_date DATE, _source_file VARCHAR, _source_line BIGINT)"
     )
     for line, row in enumerate(rows, start=2):
         source_file = f"{table.replace('__', '/')}/{row[-1]}.csv"
         con.execute(
-            f"insert into raw.{table} ({', '.join(all_columns)}) values "
-            f"({', '.join('?' * len(all_columns))})",
+            f"insert into raw.{table} ({', '.join(all_columns)}) values ({', '.join('?' * len(all_columns))})",
             [*row, source_file, line],
         )
 
@@ -101,22 +147,44 @@ def build_tiny_raw(warehouse: Path) -> None:
     for table, columns, rows in RAW:
         _load(con, table, columns, rows)
     for partner, customers in CUSTOMERS.items():
-        _load(con, f"{partner}__customers",
-              ("customer_id", "email_sha256", "phone_sha256", "city", "birth_year", "updated_at"), customers)
+        _load(
+            con,
+            f"{partner}__customers",
+            ("customer_id", "email_sha256", "phone_sha256", "city", "birth_year", "updated_at"),
+            customers,
+        )
         extra = PARTNER_ITEM_EXTRA[partner]
         valid = {"risk_level": "4", "listing_type": "sale"}
         items = [
-            (f"{partner}-I{n}", f"{partner} item {n}", "Mortgage" if partner == "finance" else "furniture",
-             str(1000 * n), "Shanghai", "true", "2026-01-01", *(valid.get(c, "x") for c in extra), D1)
+            (
+                f"{partner}-I{n}",
+                f"{partner} item {n}",
+                "Mortgage" if partner == "finance" else "furniture",
+                str(1000 * n),
+                "Shanghai",
+                "true",
+                "2026-01-01",
+                *(valid.get(c, "x") for c in extra),
+                D1,
+            )
             for n in (1, 2)
         ]
-        _load(con, f"{partner}__items",
-              ("item_id", "title", "category", "price", "city", "is_active", "updated_at", *extra), items)
+        _load(
+            con,
+            f"{partner}__items",
+            ("item_id", "title", "category", "price", "city", "is_active", "updated_at", *extra),
+            items,
+        )
         customer_id = customers[0][0]
-        _load(con, f"{partner}__interactions",
-              ("interaction_id", "customer_id", "item_id", "event_type", "amount", "occurred_at"),
-              [("X1", customer_id, f"{partner}-I1", "view", None, "2026-02-20 08:00:00", D1),
-               ("X2", customer_id, f"{partner}-I2", "purchase", "1000", "2026-03-01 08:00:00", D2)])
+        _load(
+            con,
+            f"{partner}__interactions",
+            ("interaction_id", "customer_id", "item_id", "event_type", "amount", "occurred_at"),
+            [
+                ("X1", customer_id, f"{partner}-I1", "view", None, "2026-02-20 08:00:00", D1),
+                ("X2", customer_id, f"{partner}-I2", "purchase", "1000", "2026-03-01 08:00:00", D2),
+            ],
+        )
     con.close()
 
 

@@ -1,4 +1,5 @@
 """Recency decay at read time: history rows do not depend on run_date, old pairs keep weight > 0."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,11 +19,15 @@ def test_a_pair_last_seen_years_ago_keeps_a_positive_weight(tiny_raw: Settings, 
     # user 3 viewed C1 once, about 2.5 years (32 half-lives) before run_date: 1.0 * 0.5^32 ~ 2e-10,
     # which rounding to 9 decimals made 0 and the `weight > 0` test failed the whole build
     with duckdb.connect(str(tiny_raw.warehouse)) as con:
-        con.execute("insert into raw.platform__events values ('E0', '3', 'C1', 'view', null, null, "
-                    "'2023-08-26 10:00:00', '2026-03-01', 'platform/events/2026-03-01.csv', 99)")
+        con.execute(
+            "insert into raw.platform__events values ('E0', '3', 'C1', 'view', null, null, "
+            "'2023-08-26 10:00:00', '2026-03-01', 'platform/events/2026-03-01.csv', 99)"
+        )
     dbt_build(tiny_raw, tiny_run_date)
-    [(weight, last_at)] = query(tiny_raw, "select weight, last_at from marts.ml_interactions "
-                                          "where person_id = 'platform:3' and item_key = 'platform:C1'")
+    [(weight, last_at)] = query(
+        tiny_raw,
+        "select weight, last_at from marts.ml_interactions where person_id = 'platform:3' and item_key = 'platform:C1'",
+    )
     assert str(last_at) == "2023-08-26 10:00:00"
     expected = 0.5 ** ((date(2026, 3, 3) - date(2023, 8, 26)).days / 30 - 10 / 24 / 30)
     assert 0 < weight and abs(weight - expected) / expected < 1e-8

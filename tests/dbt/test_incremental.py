@@ -1,18 +1,19 @@
 """Incremental staging (macros/incremental_deliveries.sql): a run per day, with old days
 re-delivered on the way, builds exactly the warehouse a full refresh builds on the last day."""
+
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
 from xrec.config import Settings
 from xrec.ingest import ingest_source
-from xrec.sample import generate
 from xrec.transform import dbt_build
+from xrec_tools.sample import generate
 
 START, DAYS, USERS, SEED = date(2026, 3, 1), 4, 300, 11
 SCHEMAS = ("staging", "intermediate", "marts")
@@ -25,12 +26,10 @@ def redeliver_old_days(landing: Path) -> str:
     day1 = landing / "platform" / START.isoformat() / "events.csv"
     day2 = landing / "platform" / (START + timedelta(days=1)).isoformat() / "events.csv"
     header, moved, *rest = day1.read_text(encoding="utf-8").splitlines()
-    day1.write_text("\n".join([header, *(line for n, line in enumerate(rest) if n % 3)]) + "\n",
-                    encoding="utf-8")
+    day1.write_text("\n".join([header, *(line for n, line in enumerate(rest) if n % 3)]) + "\n", encoding="utf-8")
     day2.write_text(day2.read_text(encoding="utf-8") + moved + "\n", encoding="utf-8")
     interactions = landing / "realty" / (START + timedelta(days=1)).isoformat() / "interactions.csv"
-    interactions.write_text(interactions.read_text(encoding="utf-8").splitlines()[0] + "\n",
-                            encoding="utf-8")
+    interactions.write_text(interactions.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     return moved.split(",")[0]
 
 
@@ -42,20 +41,21 @@ def differences(left: Path, right: Path) -> dict[str, tuple[int, int, int]]:
         con.execute(f"attach '{right}' as r (read_only)")
         tables = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
-            f"where table_catalog = 'r' and table_schema in {SCHEMAS} order by 1").fetchall()
+            f"where table_catalog = 'r' and table_schema in {SCHEMAS} order by 1"
+        ).fetchall()
         assert len(tables) > 20
         for (table,) in tables:
             only_left, only_right, rows = con.execute(
                 f"select (select count(*) from (from l.{table} except all from r.{table})), "
                 f"(select count(*) from (from r.{table} except all from l.{table})), "
-                f"(select count(*) from r.{table})").fetchone()
+                f"(select count(*) from r.{table})"
+            ).fetchone()
             if only_left or only_right:
                 found[table] = (only_left, only_right, rows)
     return found
 
 
-def test_daily_incremental_runs_equal_a_full_refresh(
-        tmp_path: Path, settings_in: Callable[[Path], Settings]) -> None:
+def test_daily_incremental_runs_equal_a_full_refresh(tmp_path: Path, settings_in: Callable[[Path], Settings]) -> None:
     daily = settings_in(tmp_path / "daily")
     generate(daily.landing, START, DAYS, USERS, SEED)
     last = START + timedelta(days=DAYS - 1)
@@ -69,10 +69,13 @@ def test_daily_incremental_runs_equal_a_full_refresh(
         dbt_build(daily, day)
 
     with duckdb.connect(str(daily.warehouse), read_only=True) as con:
-        assert con.execute("select _delivery_date from staging.stg_platform__events where event_id = ?",
-                           [moved]).fetchall() == [(START + timedelta(days=1),)]
-        assert con.execute("select count(*) from staging.stg_partners__interactions where partner = "
-                           "'realty' and _delivery_date = ?", [START + timedelta(days=1)]).fetchall() == [(0,)]
+        assert con.execute(
+            "select _delivery_date from staging.stg_platform__events where event_id = ?", [moved]
+        ).fetchall() == [(START + timedelta(days=1),)]
+        assert con.execute(
+            "select count(*) from staging.stg_partners__interactions where partner = 'realty' and _delivery_date = ?",
+            [START + timedelta(days=1)],
+        ).fetchall() == [(0,)]
 
     full = settings_in(tmp_path / "full")
     full.warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -88,8 +91,9 @@ def test_a_table_staged_before_versions_existed_is_restaged(tiny_raw: Settings, 
         built = con.execute(sql).fetchall()
         # as an older xrec left it: no _loaded_at, and a row whose delivery is gone
         con.execute("alter table staging.stg_platform__events drop column _loaded_at")
-        con.execute("insert into staging.stg_platform__events (event_id, _delivery_date) "
-                    "values ('gone', date '2026-01-01')")
+        con.execute(
+            "insert into staging.stg_platform__events (event_id, _delivery_date) values ('gone', date '2026-01-01')"
+        )
 
     dbt_build(tiny_raw, tiny_run_date)
 

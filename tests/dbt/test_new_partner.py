@@ -1,5 +1,6 @@
 """A new partner is one PARTNERS entry (its generated sources yml) + one items model + the partners
 var: no other edits."""
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,24 @@ def test_new_partner_joins_every_shared_model(
         "select * from final\n"
     )
     monkeypatch.setenv("XREC_WAREHOUSE", str(tmp_path / "w.duckdb"))
-    result = dbtRunner().invoke([
-        "parse", "--project-dir", str(project), "--profiles-dir", str(project),
-        "--vars", json.dumps({"run_date": "2026-03-02", "partners": ["realty", "travel"]}),
-    ])
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--vars",
+            json.dumps({"run_date": "2026-03-02", "partners": ["realty", "travel"]}),
+        ]
+    )
     assert result.success, result.exception
 
     nodes = json.loads((project / "target" / "manifest.json").read_text())["nodes"]
-    parents = {name: set(nodes[f"model.xrec.{name}"]["depends_on"]["nodes"])
-               for name in ("stg_partners__customers", "stg_partners__interactions", "int_items_unified")}
+    parents = {
+        name: set(nodes[f"model.xrec.{name}"]["depends_on"]["nodes"])
+        for name in ("stg_partners__customers", "stg_partners__interactions", "int_items_unified")
+    }
     customer_sources = {p for p in parents["stg_partners__customers"] if p.startswith("source.")}
     assert customer_sources == {"source.xrec.travel.customers", "source.xrec.realty.customers"}
     assert "source.xrec.travel.interactions" in parents["stg_partners__interactions"]

@@ -1,4 +1,5 @@
 """The per-partner dbt source files are generated (xrec_tools.partner_sources) and current."""
+
 from __future__ import annotations
 
 import yaml
@@ -11,7 +12,8 @@ def test_every_partner_sources_file_is_current():
     assert {p.name for p in PARTNERS} == set(DEFAULT_PARTNERS)
     for partner in PARTNERS:
         assert path(partner).read_text() == render(partner), (
-            f"{path(partner)} is stale: run `python -m xrec_tools.partner_sources`")
+            f"{path(partner)} is stale: run `python -m xrec_tools.partner_sources`"
+        )
 
 
 def test_rendered_sources_declare_the_four_entities_with_the_vertical_columns():

@@ -3,6 +3,7 @@
 ml.evaluate.interaction_shares (recomputed from the training split for evaluation). Given the
 same interactions they must agree: here both start from dbt's own ml_interactions and
 ml_item_features, so the check is not circular."""
+
 from __future__ import annotations
 
 import duckdb
@@ -18,8 +19,10 @@ def test_sql_and_pandas_person_shares_agree(tiny_built: Settings):
         interactions = con.execute(f"select person_id, item_key, weight from {ML_MARTS['interactions'].relation}").df()
         item_features = con.execute(f"select item_key, feature, value from {ML_MARTS['item_features'].relation}").df()
         families = ", ".join(f"'{family}'" for family in INTERACTION_DERIVED_FAMILIES)
-        sql = con.execute(f"select person_id, feature, value from {ML_MARTS['person_features'].relation} "
-                          f"where split_part(feature, ':', 1) in ({families})").df()
+        sql = con.execute(
+            f"select person_id, feature, value from {ML_MARTS['person_features'].relation} "
+            f"where split_part(feature, ':', 1) in ({families})"
+        ).df()
     pandas = interaction_shares(interactions, item_features)
     assert len(sql) > 0
     keys = ["person_id", "feature"]

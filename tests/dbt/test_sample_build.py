@@ -1,10 +1,11 @@
 """Generated sample -> ingest -> dbt_build, checked against the generator's manifest."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pandas as pd
@@ -12,8 +13,8 @@ import pytest
 
 from xrec.config import Settings
 from xrec.ingest import ingest_source
-from xrec_tools.sample import generate
 from xrec.transform import dbt_build
+from xrec_tools.sample import generate
 
 START, DAYS, USERS, SEED = date(2026, 3, 1), 3, 300, 11
 # staging relation and key of each entity, to look planted duplicates up
@@ -61,12 +62,17 @@ def test_planted_overlap_is_recovered_within_one_percent(built) -> None:
     settings, manifest, truth_dir = built
     links = pd.read_parquet(truth_dir / manifest["truth"]["tables"]["identity_links"])
     # accounts whose id the generator blanked were quarantined at ingest: not recoverable
-    blanked = {v["original_id"] for v in manifest["planted"]["violations"]
-               if v["rule"].startswith("required:") and v["entity"] in ("users", "customers")}
+    blanked = {
+        v["original_id"]
+        for v in manifest["planted"]["violations"]
+        if v["rule"].startswith("required:") and v["entity"] in ("users", "customers")
+    }
     # users who asked to be erased (platform/deletions) leave the warehouse with their links
-    erased = set(pd.concat(
-        [pd.read_csv(path, dtype=str) for path in settings.landing.glob("platform/*/deletions.csv*")]
-    )["user_id"])
+    erased = set(
+        pd.concat([pd.read_csv(path, dtype=str) for path in settings.landing.glob("platform/*/deletions.csv*")])[
+            "user_id"
+        ]
+    )
     assert erased, "the sample should plant erasure requests"
     links = links[~links["user_id"].isin(blanked | erased) & ~links["customer_id"].isin(blanked)]
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
@@ -83,8 +89,7 @@ def test_planted_overlap_is_recovered_within_one_percent(built) -> None:
 def test_no_person_appears_twice(built) -> None:
     settings, _, _ = built
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        assert con.execute(
-            "select count(*) - count(distinct person_id) from marts.dim_person").fetchone() == (0,)
+        assert con.execute("select count(*) - count(distinct person_id) from marts.dim_person").fetchone() == (0,)
         # every platform user is exactly one person
         assert con.execute(
             "select count(*) from staging.stg_platform__users u "

@@ -1,4 +1,5 @@
 """dbt_build on the tiny raw layer: the marts a consumer reads, the partner exclusion, failures."""
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,22 @@ def query(settings: Settings, sql: str) -> list[tuple]:
 def test_schemas_hold_the_documented_marts(tiny_built: Settings) -> None:
     tables = {
         (schema, name)
-        for schema, name in query(
-            tiny_built, "select table_schema, table_name from information_schema.tables"
-        )
+        for schema, name in query(tiny_built, "select table_schema, table_name from information_schema.tables")
     }
-    for name in ("ml_persons", "ml_recipients", "ml_items", "ml_interactions",
-                 "ml_person_features", "ml_item_features", "dim_person", "dim_item",
-                 "fct_interactions", "bi_partner_overlap", "bi_segment_profiles",
-                 "bi_orphan_references"):
+    for name in (
+        "ml_persons",
+        "ml_recipients",
+        "ml_items",
+        "ml_interactions",
+        "ml_person_features",
+        "ml_item_features",
+        "dim_person",
+        "dim_item",
+        "fct_interactions",
+        "bi_partner_overlap",
+        "bi_segment_profiles",
+        "bi_orphan_references",
+    ):
         assert ("marts", name) in tables
     assert ("staging", "stg_platform__users") in tables
     assert ("intermediate", "int_identity") in tables
@@ -42,10 +51,12 @@ def test_staging_cleans_dedupes_and_respects_run_date(tiny_built: Settings) -> N
 
 
 def test_identity_resolution(tiny_built: Settings) -> None:
-    persons = dict(query(
-        tiny_built,
-        "select account_source || ':' || account_id, person_id from intermediate.int_identity",
-    ))
+    persons = dict(
+        query(
+            tiny_built,
+            "select account_source || ':' || account_id, person_id from intermediate.int_identity",
+        )
+    )
     assert persons["realty:R1"] == "platform:1"  # email -> user 1 beats phone -> user 3
     assert persons["finance:F1"] == "platform:1"  # phone only
     assert persons["home:H1"] == "platform:2"  # email only
@@ -57,15 +68,24 @@ def test_identity_resolution(tiny_built: Settings) -> None:
 
 def test_ml_marts_are_usable(tiny_built: Settings) -> None:
     assert query(tiny_built, "select count(*) from marts.ml_interactions where weight <= 0") == [(0,)]
-    features = {f for (f,) in query(
-        tiny_built, "select feature from marts.ml_person_features where person_id = 'platform:1'")}
+    features = {
+        f for (f,) in query(tiny_built, "select feature from marts.ml_person_features where person_id = 'platform:1'")
+    }
     assert {"age_band:35-44", "city_tier:1", "account:realty", "account:finance"} <= features
     assert any(f.startswith("topic:") for f in features) and any(f.startswith("segment:") for f in features)
-    item_features = {f for (f,) in query(
-        tiny_built, "select feature from marts.ml_item_features where item_key = 'finance:finance-I1'")}
+    item_features = {
+        f
+        for (f,) in query(
+            tiny_built, "select feature from marts.ml_item_features where item_key = 'finance:finance-I1'"
+        )
+    }
     assert {"source:finance", "topic:real_estate_investing", "category:mortgage", "risk:4"} <= item_features
-    columns = {c for (c,) in query(
-        tiny_built, "select column_name from information_schema.columns where table_name = 'dim_person'")}
+    columns = {
+        c
+        for (c,) in query(
+            tiny_built, "select column_name from information_schema.columns where table_name = 'dim_person'"
+        )
+    }
     assert not {"email_sha256", "phone_sha256"} & columns
 
 

@@ -1,5 +1,6 @@
 """End-to-end fixtures: a small generated sample, isolated xrec folders, throw-away Postgres
 databases. Everything runs through real Airflow and lands in tmp folders."""
+
 from __future__ import annotations
 
 import os
@@ -82,9 +83,12 @@ class Deployment:
 
     def recommendations(self, run_date: date) -> list[tuple]:
         """The published partition, every column but the wall-clock generated_at, sorted."""
-        return self.query("""
+        return self.query(
+            """
             select * exclude (generated_at) from cross_recommendations
-            where run_date = ? order by all""", [run_date])
+            where run_date = ? order by all""",
+            [run_date],
+        )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 with a throw-away AIRFLOW_HOME, shows xrec_daily through its REST API, and Ctrl-C stops every
 component it started. (The plain `airflow` CLI on that home: tests/orchestration/
 test_embedded_airflow.py.)"""
+
 import json
 import os
 import signal
@@ -41,21 +42,34 @@ def _until(what: str, probe, timeout: float):
 def test_xrec_airflow_serves_the_dag_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW__")}
-    env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), XREC_AIRFLOW_PORT=str(port),
-               XREC_WAREHOUSE=str(tmp_path / "w.duckdb"), XREC_LANDING=str(tmp_path / "landing"),
-               XREC_ARTIFACTS=str(tmp_path / "artifacts"), XREC_EXPORTS=str(tmp_path / "exports"))
+    env.update(
+        AIRFLOW_HOME=str(tmp_path / "airflow"),
+        XREC_AIRFLOW_PORT=str(port),
+        XREC_WAREHOUSE=str(tmp_path / "w.duckdb"),
+        XREC_LANDING=str(tmp_path / "landing"),
+        XREC_ARTIFACTS=str(tmp_path / "artifacts"),
+        XREC_EXPORTS=str(tmp_path / "exports"),
+    )
     # Started with SIGINT ignored, as a background job (or a test worker) starts it: Ctrl-C must
     # stop it all the same.
-    ui = subprocess.Popen([str(Path(sys.executable).parent / "xrec"), "airflow"], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    ui = subprocess.Popen(
+        [str(Path(sys.executable).parent / "xrec"), "airflow"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         _until("the api-server answers", lambda: _get(f"{base}/api/v2/monitor/health"), 120)
         # all-admins mode (the embedded default): a token without credentials
         token = _get(f"{base}/auth/token")["access_token"]
-        dags = _until(f"{DAG_ID} is listed by the REST API", lambda: [
-            dag["dag_id"] for dag in _get(f"{base}/api/v2/dags?dag_id_pattern={DAG_ID}", token)["dags"]], 90)
+        dags = _until(
+            f"{DAG_ID} is listed by the REST API",
+            lambda: [dag["dag_id"] for dag in _get(f"{base}/api/v2/dags?dag_id_pattern={DAG_ID}", token)["dags"]],
+            90,
+        )
         assert dags == [DAG_ID]
     finally:
         ui.send_signal(signal.SIGINT)  # Ctrl-C

@@ -1,5 +1,6 @@
 """`xrec run` (what `make run` calls) through Airflow on a small sample: published, served,
 exported, reported — and a rerun of the same day changes nothing."""
+
 from datetime import timedelta
 
 import psycopg
@@ -20,8 +21,9 @@ def test_daily_run_publishes_both_directions_for_every_partner(deployment, pg_da
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "SUCCESS" in result.stdout and "run report" in result.stdout
 
-    raw_tables = {name for (name,) in xrec.query(
-        "select table_name from information_schema.tables where table_schema = 'raw'")}
+    raw_tables = {
+        name for (name,) in xrec.query("select table_name from information_schema.tables where table_schema = 'raw'")
+    }
     for source in ["platform", *PARTNERS]:
         assert any(t.startswith(f"{source}__") for t in raw_tables), source
 
@@ -29,7 +31,8 @@ def test_daily_run_publishes_both_directions_for_every_partner(deployment, pg_da
         select direction, partner, count(distinct recipient_id), min(rank), max(rank)
         from cross_recommendations_current group by all""")
     assert {(d, p) for d, p, *_ in published} == (
-        {("platform_to_partner", p) for p in PARTNERS} | {("partner_to_platform", p) for p in PARTNERS})
+        {("platform_to_partner", p) for p in PARTNERS} | {("partner_to_platform", p) for p in PARTNERS}
+    )
     assert all(recipients > 0 and low == 1 for _, _, recipients, low, _ in published)
 
     report = xrec.root / "artifacts" / "reports" / f"{LAST_DAY}.html"
@@ -50,8 +53,7 @@ def test_a_corrupted_partner_drop_blocks_that_day_and_keeps_yesterday_current(de
     xrec = deployment()
     yesterday = LAST_DAY - timedelta(days=1)
     assert xrec.xrec("run", "--date", yesterday.isoformat()).returncode == 0
-    current = xrec.query("select * exclude (generated_at) from cross_recommendations_current "
-                         "order by all")
+    current = xrec.query("select * exclude (generated_at) from cross_recommendations_current order by all")
     assert current
 
     # Finance re-delivers today's drop with its interactions collapsed to a handful of rows.
@@ -63,7 +65,5 @@ def test_a_corrupted_partner_drop_blocks_that_day_and_keeps_yesterday_current(de
     assert result.returncode != 0
     log = result.stdout + result.stderr
     assert "finance" in log and "row_count" in log.lower()
-    assert xrec.query("select * exclude (generated_at) from cross_recommendations_current "
-                      "order by all") == current
-    assert xrec.query("select count(*) from cross_recommendations where run_date = ?",
-                      [LAST_DAY]) == [(0,)]
+    assert xrec.query("select * exclude (generated_at) from cross_recommendations_current order by all") == current
+    assert xrec.query("select count(*) from cross_recommendations where run_date = ?", [LAST_DAY]) == [(0,)]

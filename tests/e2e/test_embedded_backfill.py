@@ -1,6 +1,7 @@
 """Issue 16, case 10: on the embedded default (SQLite + LocalExecutor), a day run with
 `xrec run`, then `xrec backfill` over it and one day beyond, twice: both backfills succeed, each
 is recorded finished by the scheduler (not cancelled), and the re-run days equal the daily run."""
+
 import sqlite3
 from datetime import timedelta
 
@@ -34,7 +35,8 @@ def test_backfill_over_a_day_already_run_and_beyond_twice(deployment):
         assert "cancelled backfill" not in out  # the one before was not left unfinished
         with sqlite3.connect(xrec.root / "airflow" / "airflow.db") as metadata:
             backfills = metadata.execute(
-                "select completed_at is not null, is_paused from backfill order by id").fetchall()
+                "select completed_at is not null, is_paused from backfill order by id"
+            ).fetchall()
         assert backfills == [(1, 0)] * attempt  # finished, and not by a cancel (which pauses)
         assert xrec.recommendations(DAY) == daily_day, f"backfill {attempt}"
         backfilled_beyond.append(xrec.recommendations(BEYOND))

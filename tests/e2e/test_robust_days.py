@@ -5,6 +5,7 @@ and judges it; a late partner under XREC_LATE_PARTNER_POLICY=skip is built from 
 state, shown as late (late_sources, model_runs.late_sources, the report), and the other partners
 publish; an orphan reference is kept, counted per partner and day (bi_orphan_references, the
 summary, the report) and left out of the model."""
+
 import csv
 import gzip
 import io
@@ -59,12 +60,15 @@ def test_corrupted_files_and_a_late_partner(deployment):
     assert "AirflowFailException: IngestError" in log
     assert "up_for_retry" not in log.lower()  # a verdict is not retried
     # the other sources loaded; the broken event cost one record, named by its line
-    loaded = {source for (source,) in xrec.query(
-        "select distinct source from raw.load_audit where delivery_date = ?", [DAY])}
+    loaded = {
+        source for (source,) in xrec.query("select distinct source from raw.load_audit where delivery_date = ?", [DAY])
+    }
     assert loaded == {"platform", "realty", "finance", "automod"}
-    assert xrec.query("select source_line, rule from raw.quarantine where source = 'platform' "
-                      "and entity = 'events' and delivery_date = ? and bad_value like '%quote%'",
-                      [DAY]) == [(3, "malformed_row")]
+    assert xrec.query(
+        "select source_line, rule from raw.quarantine where source = 'platform' "
+        "and entity = 'events' and delivery_date = ? and bad_value like '%quote%'",
+        [DAY],
+    ) == [(3, "malformed_row")]
     assert not (xrec.root / "artifacts" / "reports" / f"{DAY}.html").exists()  # nothing published
 
     # home re-delivers DAY; automod's drop for LAST_DAY is late and the policy is skip.
@@ -74,36 +78,50 @@ def test_corrupted_files_and_a_late_partner(deployment):
     xrec.env.update(XREC_LATE_PARTNER_POLICY="skip", XREC_WAIT_TIMEOUT_MINUTES="0")
     late = xrec.xrec("run", "--date", LAST_DAY.isoformat())
     assert late.returncode == 0, late.stdout[-4000:] + late.stderr[-4000:]
-    assert f"LATE automod: built from its last good state (automod is late: no complete drop " \
-           f"for business date {LAST_DAY}" in late.stdout
+    assert (
+        f"LATE automod: built from its last good state (automod is late: no complete drop "
+        f"for business date {LAST_DAY}" in late.stdout
+    )
     assert f"automod/{LAST_DAY}/_SUCCESS" in late.stdout
-    assert xrec.query("select source from late_sources where run_date = ?", [LAST_DAY]) == \
-        [("automod",)]
+    assert xrec.query("select source from late_sources where run_date = ?", [LAST_DAY]) == [("automod",)]
     # model_runs says which partners the model saw only in their last good state
-    assert xrec.query("select late_sources, is_published from model_runs where run_date = ?",
-                      [LAST_DAY]) == [("automod", True)]
+    assert xrec.query("select late_sources, is_published from model_runs where run_date = ?", [LAST_DAY]) == [
+        ("automod", True)
+    ]
     # home's re-delivered DAY drop was loaded and passed its gate before the run used it
-    assert xrec.query("select passed from delivery_verdicts where source = 'home' "
-                      "and delivery_date = ? order by decided_at desc limit 1", [DAY]) == [(True,)]
-    published = {partner for (partner,) in xrec.query(
-        "select distinct partner from cross_recommendations where run_date = ?", [LAST_DAY])}
+    assert xrec.query(
+        "select passed from delivery_verdicts where source = 'home' "
+        "and delivery_date = ? order by decided_at desc limit 1",
+        [DAY],
+    ) == [(True,)]
+    published = {
+        partner
+        for (partner,) in xrec.query(
+            "select distinct partner from cross_recommendations where run_date = ?", [LAST_DAY]
+        )
+    }
     assert published == {"realty", "finance", "home", "automod"}
     # the orphan reference is kept as a late-arriving fact, counted per partner and day in a BI
     # mart, and left out of the model (with the references to items the sample's dirt got
     # quarantined, e.g. a negative price)
-    unmatched = xrec.query("select count(*) from marts.fct_interactions t where source = 'realty' "
-                           "and not exists (select 1 from marts.dim_item k where k.item_key = t.item_key)")
-    assert xrec.query("select sum(orphan_interactions) from marts.bi_orphan_references "
-                      "where source = 'realty'") == unmatched
-    assert xrec.query("""
+    unmatched = xrec.query(
+        "select count(*) from marts.fct_interactions t where source = 'realty' "
+        "and not exists (select 1 from marts.dim_item k where k.item_key = t.item_key)"
+    )
+    assert (
+        xrec.query("select sum(orphan_interactions) from marts.bi_orphan_references where source = 'realty'")
+        == unmatched
+    )
+    assert xrec.query(
+        """
         select o.orphan_interactions >= 1 from marts.bi_orphan_references o
         join marts.fct_interactions t on t.source = o.source and t.occurred_date = o.occurred_date
-        where t.item_key like ?""", [f"%{orphan}%"]) == [(True,)]
+        where t.item_key like ?""",
+        [f"%{orphan}%"],
+    ) == [(True,)]
     assert re.search(rf"orphan references .*: realty {unmatched[0][0]}\b", late.stdout)
-    assert xrec.query("select count(*) from marts.fct_interactions where item_key like ?",
-                      [f"%{orphan}%"]) == [(1,)]
-    assert xrec.query("select count(*) from marts.ml_interactions where item_key like ?",
-                      [f"%{orphan}%"]) == [(0,)]
+    assert xrec.query("select count(*) from marts.fct_interactions where item_key like ?", [f"%{orphan}%"]) == [(1,)]
+    assert xrec.query("select count(*) from marts.ml_interactions where item_key like ?", [f"%{orphan}%"]) == [(0,)]
     report = (xrec.root / "artifacts" / "reports" / f"{LAST_DAY}.html").read_text()
     assert "late drop(s) of automod" in report
     assert re.search(rf"Orphan references .*: .*realty {unmatched[0][0]}\b", report)

@@ -1,5 +1,6 @@
 """The feedback loop on a generated sample: day D-1 publishes, partners react (simulated), and
 day D's build turns their outcomes into CTR/conversion marts and an A/B read-out."""
+
 from __future__ import annotations
 
 import csv
@@ -58,10 +59,13 @@ def add_stray_outcome(path: Path) -> None:
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory) -> Loop:
     root = tmp_path_factory.mktemp("feedback")
-    settings = Settings.isolated(root, {
-        # half the customers in control: enough of both arms at this size to read the uplift
-        "XREC_CONTROL_SHARE": "0.5",
-    })
+    settings = Settings.isolated(
+        root,
+        {
+            # half the customers in control: enough of both arms at this size to read the uplift
+            "XREC_CONTROL_SHARE": "0.5",
+        },
+    )
     generate(settings.landing, START, DAYS, USERS, SEED)
     run_day(settings, DELIVERED)
     files = simulate_outcomes(settings, DELIVERED)
@@ -77,12 +81,15 @@ def test_simulated_outcomes_land_in_the_next_days_partner_drops(loop):
 
 
 def test_daily_feedback_covers_every_partner_and_both_variants(loop):
-    rows = loop.query("""
+    rows = loop.query(
+        """
         select partner, variant, recommendations_delivered, impressions, clicks, conversions,
                ctr, ctr_ci_low, ctr_ci_high, conversion_rate, conversion_rate_ci_low, conversion_rate_ci_high
-        from marts.bi_feedback_daily where recommended_date = ? and variant <> 'unmatched'""", [DELIVERED])
+        from marts.bi_feedback_daily where recommended_date = ? and variant <> 'unmatched'""",
+        [DELIVERED],
+    )
     assert {(r[0], r[1]) for r in rows} == {(p, v) for p in PARTNERS for v in ("model", "control")}
-    for (_, _, delivered, shown, clicks, conversions, ctr, low, high, rate, rate_low, rate_high) in rows:
+    for _, _, delivered, shown, clicks, conversions, ctr, low, high, rate, rate_low, rate_high in rows:
         assert 0 < shown <= delivered and clicks <= shown and conversions <= shown
         assert 0 <= low <= ctr <= high <= 1
         assert 0 <= rate_low <= rate <= rate_high <= 1
@@ -92,10 +99,13 @@ def test_daily_feedback_covers_every_partner_and_both_variants(loop):
 
 
 def test_feedback_by_rank_falls_off_down_the_list(loop):
-    (top, bottom), = loop.query("""
+    ((top, bottom),) = loop.query(
+        """
         select sum(clicks) filter (where rank <= 3) / sum(impressions) filter (where rank <= 3),
                sum(clicks) filter (where rank >= 8) / sum(impressions) filter (where rank >= 8)
-        from marts.bi_feedback_by_rank where recommended_date = ? and variant = 'model'""", [DELIVERED])
+        from marts.bi_feedback_by_rank where recommended_date = ? and variant = 'model'""",
+        [DELIVERED],
+    )
     assert top > bottom
 
 
@@ -104,8 +114,9 @@ def test_outcomes_matching_no_delivered_recommendation_are_counted(loop):
     assert loop.query("""
         select partner, variant, model_version, clicks, recommendations_delivered
         from marts.bi_feedback_daily where variant = 'unmatched'""") == [(partner, "unmatched", None, 1, 0)]
-    unmatched = dict(loop.query(
-        "select partner, unmatched_outcome_events from marts.bi_ab_uplift where metric = 'ctr'"))
+    unmatched = dict(
+        loop.query("select partner, unmatched_outcome_events from marts.bi_ab_uplift where metric = 'ctr'")
+    )
     assert unmatched[partner] == 1 and unmatched["all"] == 1
 
 

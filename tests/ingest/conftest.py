@@ -1,4 +1,5 @@
 """Hand-built landing folders and a warehouse in tmp_path for the ingest tests."""
+
 from __future__ import annotations
 
 import gzip
@@ -26,8 +27,9 @@ def settings(tmp_path: Path) -> Settings:
     return Settings.isolated(tmp_path)
 
 
-def write_drop(settings: Settings, source: str, day: date, files: dict[str, str | bytes],
-               complete: bool = True) -> Path:
+def write_drop(
+    settings: Settings, source: str, day: date, files: dict[str, str | bytes], complete: bool = True
+) -> Path:
     """Write ``files`` (name -> text or bytes; '.gz' names are gzipped) as one drop."""
     folder = settings.landing / source / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -50,5 +52,8 @@ def query(settings: Settings, sql: str, params: list | None = None) -> list[tupl
 
 def quarantine(settings: Settings) -> list[tuple]:
     """(entity, source_line, record_key, rule, column_name, bad_value), in file order."""
-    return query(settings, "SELECT entity, source_line, record_key, rule, column_name, bad_value "
-                           "FROM raw.quarantine ORDER BY entity, source_line")
+    return query(
+        settings,
+        "SELECT entity, source_line, record_key, rule, column_name, bad_value "
+        "FROM raw.quarantine ORDER BY entity, source_line",
+    )

@@ -1,6 +1,7 @@
 """Issue 16 cases 1-3 on a generated landing with one file corrupted: a stray quote costs one
 record (named by its line), a wrong encoding / truncated file / manifest mismatch fails that
 source's load naming the file and the cause, and the other sources still load."""
+
 from __future__ import annotations
 
 import csv
@@ -55,8 +56,7 @@ def _records(path: Path) -> int:
 
 
 def _loaded(settings: Settings, source: str, entity: str) -> int:
-    return query(settings, f'SELECT count(*) FROM raw."{source}__{entity}" '
-                           "WHERE _delivery_date = ?", [LAST])[0][0]
+    return query(settings, f'SELECT count(*) FROM raw."{source}__{entity}" WHERE _delivery_date = ?', [LAST])[0][0]
 
 
 def test_a_stray_quote_costs_one_record_named_by_its_line(landing):
@@ -73,14 +73,20 @@ def test_a_stray_quote_costs_one_record_named_by_its_line(landing):
 
     ingest_source(settings, "platform", LAST)  # a changed file replaces its partition
     assert _loaded(settings, "platform", "events") == clean - 1
-    broken = query(settings, "SELECT source_line, rule, bad_value FROM raw.quarantine "
-                             "WHERE entity = 'events' AND delivery_date = ? AND source_line = 3",
-                   [LAST])
+    broken = query(
+        settings,
+        "SELECT source_line, rule, bad_value FROM raw.quarantine "
+        "WHERE entity = 'events' AND delivery_date = ? AND source_line = 3",
+        [LAST],
+    )
     assert broken and broken[0][1] == "malformed_row"
     assert "line 3" in broken[0][2] and "quote" in broken[0][2]
     # every other row keeps its true physical line
-    assert query(settings, 'SELECT min(_source_line), max(_source_line) FROM raw."platform__events" '
-                           "WHERE _delivery_date = ?", [LAST])[0] == (2, len(lines) - 1)
+    assert query(
+        settings,
+        'SELECT min(_source_line), max(_source_line) FROM raw."platform__events" WHERE _delivery_date = ?',
+        [LAST],
+    )[0] == (2, len(lines) - 1)
 
 
 def test_a_file_in_another_encoding_fails_its_source_only(landing):
@@ -91,8 +97,9 @@ def test_a_file_in_another_encoding_fails_its_source_only(landing):
     with pytest.raises(IngestError, match=r"home/2024-05-03/items\.csv: not UTF-8") as error:
         ingest_source(settings, "home", LAST)
     assert "GBK" in str(error.value)
-    assert query(settings, "SELECT count(*) FROM raw.load_audit WHERE source = 'home' "
-                           "AND delivery_date = ?", [LAST]) == [(0,)]
+    assert query(
+        settings, "SELECT count(*) FROM raw.load_audit WHERE source = 'home' AND delivery_date = ?", [LAST]
+    ) == [(0,)]
     assert ingest_source(settings, "realty", LAST).rows_loaded["items"] > 0
 
 
@@ -103,11 +110,15 @@ def test_a_file_cut_mid_row_fails_as_truncated(landing):
     cut = data.index(b"\n", len(data) // 2) + 8  # a few bytes into a row
     path.write_bytes(data[:cut])
 
-    with pytest.raises(IngestError, match=r"finance/2024-05-03/interactions\.csv: ends in the "
-                                          r"middle of a record on line \d+.*truncated"):
+    with pytest.raises(
+        IngestError,
+        match=r"finance/2024-05-03/interactions\.csv: ends in the "
+        r"middle of a record on line \d+.*truncated",
+    ):
         ingest_source(settings, "finance", LAST)
-    assert query(settings, "SELECT count(*) FROM raw.load_audit WHERE source = 'finance' "
-                           "AND delivery_date = ?", [LAST]) == [(0,)]
+    assert query(
+        settings, "SELECT count(*) FROM raw.load_audit WHERE source = 'finance' AND delivery_date = ?", [LAST]
+    ) == [(0,)]
 
 
 def _write_manifest(folder: Path, **override: dict) -> None:
@@ -134,12 +145,18 @@ def test_a_manifest_is_checked_and_an_empty_marker_stays_valid(landing):
     lines = path.read_text(encoding="utf-8").split("\n")
     path.write_text("\n".join(lines[: len(lines) // 2]) + "\n", encoding="utf-8")
     _write_manifest(folder, **{"interactions.csv": {"rows": rows, "sha256": None}})
-    with pytest.raises(IngestError, match=r"automod/2024-05-03/interactions\.csv: \d+ data rows "
-                                          r"read but the _SUCCESS manifest says \d+"):
+    with pytest.raises(
+        IngestError,
+        match=r"automod/2024-05-03/interactions\.csv: \d+ data rows "
+        r"read but the _SUCCESS manifest says \d+",
+    ):
         ingest_source(settings, "automod", LAST)
     _write_manifest(folder, **{"interactions.csv": {"sha256": "0" * 64}})
-    with pytest.raises(IngestError, match=r"interactions\.csv: sha256 .* disagrees with the "
-                                          r"_SUCCESS manifest"):
+    with pytest.raises(
+        IngestError,
+        match=r"interactions\.csv: sha256 .* disagrees with the "
+        r"_SUCCESS manifest",
+    ):
         ingest_source(settings, "automod", LAST)
 
     (folder / "_SUCCESS").write_text("", encoding="utf-8")  # v1 marker: loads what is there

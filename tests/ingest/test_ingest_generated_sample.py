@@ -1,5 +1,6 @@
 """On a small generated sample: exactly the planted violations are quarantined, with their rule
 and line, and a corrected re-delivery replaces its original."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,6 @@ from conftest import query
 from xrec.config import Settings
 from xrec.ingest import ingest_source
 from xrec_tools import sample
-
 
 START, DAYS = date(2024, 5, 1), 4
 
@@ -36,8 +36,7 @@ def test_quarantine_holds_exactly_the_planted_violations(generated, tmp_path):
         ingest_source(settings, source, START + timedelta(days=DAYS - 1))
     planted = sorted((v["file"], v["line"], v["rule"]) for v in manifest["planted"]["violations"])
     assert {rule for _, _, rule in planted} >= {"malformed_row", "required:user_id"}
-    assert query(settings, "SELECT source_file, source_line, rule FROM raw.quarantine "
-                           "ORDER BY ALL") == planted
+    assert query(settings, "SELECT source_file, source_line, rule FROM raw.quarantine ORDER BY ALL") == planted
     files = {f["file"]: f["records"] for f in manifest["files"]}
     assert dict(query(settings, "SELECT path, rows_read FROM raw.load_audit")) == files
 
@@ -57,12 +56,15 @@ def test_corrected_redelivery_replaces_the_original(generated, tmp_path):
     shutil.copytree(landing.parent / redelivery["landing"], corrected)
     ingest_source(settings, source, day)
     for entity, counts in redelivery["records"].items():
-        assert query(settings, "SELECT rows_read FROM raw.load_audit WHERE source = ? AND "
-                               "entity = ? AND delivery_date = ?",
-                     [source, entity, day]) == [(counts["landing"],)]
-        loaded = query(settings, f"SELECT count(*) FROM raw.{source}__{entity} "
-                                 "WHERE _delivery_date = ?", [day])[0][0]
-        quarantined = query(settings, "SELECT count(*) FROM raw.quarantine WHERE source = ? "
-                                      "AND entity = ? AND delivery_date = ?",
-                            [source, entity, day])[0][0]
+        assert query(
+            settings,
+            "SELECT rows_read FROM raw.load_audit WHERE source = ? AND entity = ? AND delivery_date = ?",
+            [source, entity, day],
+        ) == [(counts["landing"],)]
+        loaded = query(settings, f"SELECT count(*) FROM raw.{source}__{entity} WHERE _delivery_date = ?", [day])[0][0]
+        quarantined = query(
+            settings,
+            "SELECT count(*) FROM raw.quarantine WHERE source = ? AND entity = ? AND delivery_date = ?",
+            [source, entity, day],
+        )[0][0]
         assert loaded + quarantined == counts["landing"]

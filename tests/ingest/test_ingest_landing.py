@@ -1,4 +1,5 @@
 """drop_is_complete: the wait step's check for one exact date."""
+
 from __future__ import annotations
 
 from conftest import D1, D2, write_drop

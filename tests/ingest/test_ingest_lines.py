@@ -1,4 +1,5 @@
 """Physical line numbers of CSV records, the fast way and the exact fallback."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,7 @@ from xrec.ingest.lines import data_row_lines, record_start_lines, record_start_l
 TEXT = 'h1,h2\r\n1,"a\nb"\r\n\r\n2,"x""y"\n3,"p\n\nq"\n4,z'
 
 
-@pytest.mark.parametrize("locate", [
-    record_start_lines, lambda data: record_start_lines_exact(data.decode())])
+@pytest.mark.parametrize("locate", [record_start_lines, lambda data: record_start_lines_exact(data.decode())])
 def test_records_start_lines_and_blanks(locate):
     starts, blank = locate(TEXT.encode())
     assert starts.tolist() == [1, 2, 4, 5, 6, 9]

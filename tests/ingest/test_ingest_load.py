@@ -1,4 +1,5 @@
 """Catch-up, idempotency, re-delivery and failure behaviour of ingest_source."""
+
 from __future__ import annotations
 
 import logging
@@ -7,8 +8,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 import pytest
-from conftest import (COURSES_HEADER, D1, D2, D3, EVENTS_HEADER, ITEMS_HEADER, csv_text,
-                      query, write_drop)
+from conftest import COURSES_HEADER, D1, D2, D3, EVENTS_HEADER, ITEMS_HEADER, csv_text, query, write_drop
 
 from xrec.ingest import IngestError, ingest_source
 
@@ -37,8 +37,11 @@ def test_loads_every_complete_drop_up_to_run_date_only(settings, caplog):
     write_drop(settings, "platform", D2, {})
     summary = ingest_source(settings, "platform", D3)
     assert summary.drops_loaded == (D2, D3) and summary.drops_unchanged == (D1,)
-    assert query(settings, "SELECT _delivery_date, count(*) FROM raw.platform__courses "
-                           "GROUP BY ALL ORDER BY 1") == [(D1, 2), (D2, 1), (D3, 3)]
+    assert query(settings, "SELECT _delivery_date, count(*) FROM raw.platform__courses GROUP BY ALL ORDER BY 1") == [
+        (D1, 2),
+        (D2, 1),
+        (D3, 3),
+    ]
     assert "loaded" in str(summary)
 
 
@@ -62,15 +65,18 @@ def query_write(settings, sql: str) -> None:
 
 
 def test_redelivered_drop_replaces_rows_never_duplicates(settings):
-    folder = write_drop(settings, "platform", D1, {"courses.csv": courses("1", "-2", "3"),
-                                                   "events.csv": csv_text(EVENTS_HEADER)})
+    folder = write_drop(
+        settings, "platform", D1, {"courses.csv": courses("1", "-2", "3"), "events.csv": csv_text(EVENTS_HEADER)}
+    )
     ingest_source(settings, "platform", D1)
     (folder / "courses.csv").write_text(courses("10", "20"), encoding="utf-8")
     (folder / "events.csv").unlink()
     summary = ingest_source(settings, "platform", D2)
     assert summary.files_loaded == 1
     assert query(settings, "SELECT course_id, price FROM raw.platform__courses ORDER BY 1") == [
-        ("c0", "10"), ("c1", "20")]
+        ("c0", "10"),
+        ("c1", "20"),
+    ]
     assert query(settings, "SELECT count(*) FROM raw.quarantine") == [(0,)]
     assert query(settings, "SELECT entity, rows_loaded FROM raw.load_audit") == [("courses", 2)]
 
@@ -86,14 +92,24 @@ def test_gzip_parquet_and_bom_files_load_alike(settings):
     write_drop(settings, "platform", D1, {"courses.csv.gz": courses("1", "2")})
     write_drop(settings, "platform", D2, {"courses.csv": "\ufeff" + courses("3")})
     folder = write_drop(settings, "platform", D3, {})
-    frame = pd.DataFrame({"course_id": ["c7"], "title": ["标题"], "category": ["tech"],
-                          "tags": ["a"], "price": [9.5], "instructor": ["Bo"],
-                          "published_at": ["2024-04-01"], "is_active": [True],
-                          "updated_at": ["2024-04-01"]})
+    frame = pd.DataFrame(
+        {
+            "course_id": ["c7"],
+            "title": ["标题"],
+            "category": ["tech"],
+            "tags": ["a"],
+            "price": [9.5],
+            "instructor": ["Bo"],
+            "published_at": ["2024-04-01"],
+            "is_active": [True],
+            "updated_at": ["2024-04-01"],
+        }
+    )
     frame.to_parquet(folder / "courses.parquet", index=False)
     ingest_source(settings, "platform", D3)
-    assert query(settings, "SELECT course_id, price, is_active, _source_file, _source_line "
-                           "FROM raw.platform__courses ORDER BY 1") == [
+    assert query(
+        settings, "SELECT course_id, price, is_active, _source_file, _source_line FROM raw.platform__courses ORDER BY 1"
+    ) == [
         ("c0", "1", "true", "platform/2024-05-01/courses.csv.gz", 2),
         ("c0", "3", "true", "platform/2024-05-02/courses.csv", 2),
         ("c1", "2", "true", "platform/2024-05-01/courses.csv.gz", 3),
@@ -102,13 +118,20 @@ def test_gzip_parquet_and_bom_files_load_alike(settings):
 
 
 def test_new_optional_column_is_added_older_rows_null(settings):
-    write_drop(settings, "realty", D1, {"items.csv": csv_text(
-        ITEMS_HEADER, "i1,Flat,apartment,100,sh,true,2024-04-01")})
-    write_drop(settings, "realty", D2, {"items.csv": csv_text(
-        ITEMS_HEADER + ",district,floor", "i2,Flat,apartment,100,sh,true,2024-04-01,Pudong,7")})
+    write_drop(
+        settings, "realty", D1, {"items.csv": csv_text(ITEMS_HEADER, "i1,Flat,apartment,100,sh,true,2024-04-01")}
+    )
+    write_drop(
+        settings,
+        "realty",
+        D2,
+        {"items.csv": csv_text(ITEMS_HEADER + ",district,floor", "i2,Flat,apartment,100,sh,true,2024-04-01,Pudong,7")},
+    )
     ingest_source(settings, "realty", D2)
     assert query(settings, "SELECT item_id, district, floor FROM raw.realty__items ORDER BY 1") == [
-        ("i1", None, None), ("i2", "Pudong", "7")]
+        ("i1", None, None),
+        ("i2", "Pudong", "7"),
+    ]
 
 
 def test_unknown_files_are_logged_and_ignored(settings, caplog):
@@ -118,16 +141,20 @@ def test_unknown_files_are_logged_and_ignored(settings, caplog):
     assert "refunds.csv" in caplog.text and summary.files_loaded == 1
 
 
-@pytest.mark.parametrize("name, content, cause", [
-    ("courses.csv.gz", b"not gzip at all", "gzip"),
-    ("courses.csv", "course_id,title\nc1,x\n", "required column"),
-    ("courses.parquet", b"PAR1garbage", "Parquet"),
-    ("courses.csv", b"\xff\xfe\x00binary", "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "name, content, cause",
+    [
+        ("courses.csv.gz", b"not gzip at all", "gzip"),
+        ("courses.csv", "course_id,title\nc1,x\n", "required column"),
+        ("courses.parquet", b"PAR1garbage", "Parquet"),
+        ("courses.csv", b"\xff\xfe\x00binary", "UTF-8"),
+    ],
+)
 def test_unreadable_file_fails_only_its_source(settings, name, content, cause):
     write_drop(settings, "platform", D1, {name: content, "events.csv": csv_text(EVENTS_HEADER)})
-    write_drop(settings, "realty", D1, {"items.csv": csv_text(
-        ITEMS_HEADER, "i1,Flat,apartment,100,sh,true,2024-04-01")})
+    write_drop(
+        settings, "realty", D1, {"items.csv": csv_text(ITEMS_HEADER, "i1,Flat,apartment,100,sh,true,2024-04-01")}
+    )
     with pytest.raises(IngestError, match=cause) as error:
         ingest_source(settings, "platform", D1)
     assert f"platform/2024-05-01/{name}" in str(error.value)

@@ -1,4 +1,5 @@
 """A small synthetic warehouse (marts.ml_* with a planted topic structure) and a trained run."""
+
 from __future__ import annotations
 
 import os
@@ -7,16 +8,17 @@ from datetime import date
 import duckdb
 import pytest
 
-from xrec_tools.synthetic import SyntheticSize, build_marts
 from xrec.config import Settings
+from xrec_tools.synthetic import SyntheticSize, build_marts
 
 RUN_DATE = date(2026, 3, 1)
 
 
 def make_settings(root, **overrides) -> Settings:
     # A small grid keeps the selection quick on 1,500 persons; the grid itself is what is tested.
-    return Settings.isolated(root, {"XREC_THREADS": "1", "XREC_TUNE_COMPONENTS": "32", "XREC_EPOCHS": "20",
-                                    **overrides})
+    return Settings.isolated(
+        root, {"XREC_THREADS": "1", "XREC_TUNE_COMPONENTS": "32", "XREC_EPOCHS": "20", **overrides}
+    )
 
 
 def make_warehouse(root, seed: int = 0, **overrides) -> Settings:

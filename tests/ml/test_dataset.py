@@ -2,8 +2,8 @@ import numpy as np
 from sklearn.preprocessing import normalize
 
 from ml.dataset import ITEM_FEATURES, USER_FEATURES, build_dataset, known_interactions
-from xrec.steps.marts import load_marts
 from tests.ml.conftest import make_warehouse
+from xrec.steps.marts import load_marts
 
 
 def test_ids_round_trip_and_match_lightfm_mapping(tmp_path):
@@ -71,7 +71,9 @@ def test_representations_give_identity_to_seen_persons_and_features_to_cold_ones
     cold_person = marts.persons.loc[~marts.persons["person_id"].isin(interactions["person_id"]), "person_id"].iloc[0]
     warm_person = interactions["person_id"].iloc[0]
     for representation, warm_identity, has_features in (
-        ("hybrid", True, True), ("collaborative", True, False), ("features", False, True),
+        ("hybrid", True, True),
+        ("collaborative", True, False),
+        ("features", False, True),
     ):
         dataset = build_dataset(marts, interactions, representation)
         names = np.array(dataset.id_maps()["user_features"], dtype=object)

@@ -3,11 +3,11 @@ import scipy.sparse as sp
 from lightfm.evaluation import auc_score
 
 from ml.dataset import build_dataset, known_interactions
-from xrec.steps.marts import load_marts
 from ml.embeddings import model_embeddings
 from ml.evaluate import _per_row, split_interactions, training_marts
-from xrec.steps.registry import load_artifact
 from tests.ml.conftest import RUN_DATE
+from xrec.steps.marts import load_marts
+from xrec.steps.registry import load_artifact
 
 
 def test_split_is_disjoint_time_based_and_hides_cohort_partner_history(trained):
@@ -16,8 +16,9 @@ def test_split_is_disjoint_time_based_and_hides_cohort_partner_history(trained):
     interactions = known_interactions(marts)
     both = split_interactions(interactions, marts.items, RUN_DATE, settings.holdout_days)
     validation, split = both.validation, both.test
-    assert len(split.train) + len(split.holdout) + len(both.test.cross_domain) + len(validation.cross_domain) \
-        == len(interactions)
+    assert len(split.train) + len(split.holdout) + len(both.test.cross_domain) + len(validation.cross_domain) == len(
+        interactions
+    )
     assert len(validation.train) + len(validation.holdout) == len(split.train)
     window = np.timedelta64(settings.holdout_days, "D")
     assert split.holdout["first_at"].min() >= split.train["first_at"].max() - window
@@ -32,8 +33,11 @@ def test_split_is_disjoint_time_based_and_hides_cohort_partner_history(trained):
     assert not partner_train["person_id"].isin(np.concatenate(cohorts)).any()
     # the interaction-derived topic features come from the training split only
     features = training_marts(marts, split.train).person_features
-    assert not features[features["feature"].str.startswith("topic:")]["person_id"].isin(
-        set(interactions["person_id"]) - set(split.train["person_id"])).any()
+    assert (
+        not features[features["feature"].str.startswith("topic:")]["person_id"]
+        .isin(set(interactions["person_id"]) - set(split.train["person_id"]))
+        .any()
+    )
 
 
 def test_auc_agrees_with_lightfm_evaluation(trained):
@@ -50,8 +54,13 @@ def test_auc_agrees_with_lightfm_evaluation(trained):
     everything = slice(0, len(dataset.item_keys))
     category = np.zeros(len(dataset.item_keys), int)
     ours = _per_row(model_embeddings(model, dataset), train, test, rows, everything, 10, category, threads=2)["auc"]
-    theirs = auc_score(model, sp.csr_matrix(test, dtype=np.float32), sp.csr_matrix(train, dtype=np.float32),
-                       user_features=dataset.user_features, item_features=dataset.item_features)
+    theirs = auc_score(
+        model,
+        sp.csr_matrix(test, dtype=np.float32),
+        sp.csr_matrix(train, dtype=np.float32),
+        user_features=dataset.user_features,
+        item_features=dataset.item_features,
+    )
     assert np.allclose(ours, theirs, atol=0.01)
 
 
@@ -66,8 +75,9 @@ def test_cold_items_get_the_mean_identity_of_their_catalogue(trained):
     model, _ = load_artifact(run.artifact_path)
     embeddings = model_embeddings(model, dataset)
     user = np.array([0])
-    predicted = model.predict(0, np.arange(len(dataset.item_keys)), user_features=dataset.user_features,
-                              item_features=dataset.item_features)
+    predicted = model.predict(
+        0, np.arange(len(dataset.item_keys)), user_features=dataset.user_features, item_features=dataset.item_features
+    )
     ours = embeddings.score_block(user, slice(0, len(dataset.item_keys)))[0]
     cold = dataset.item_index([cold_key])[0]
     warm = dataset.item_index(interactions.loc[interactions["item_key"] != cold_key, "item_key"].unique())

@@ -1,6 +1,7 @@
 """Our ranking metrics against independent implementations on fixed inputs: trec_eval (through
 pytrec_eval) for precision/recall/NDCG@k, scikit-learn for AUC; and the A/B assignment across
 processes."""
+
 import json
 import os
 import subprocess
@@ -26,8 +27,9 @@ def fixed():
     ranking) and some test positives per user."""
     rng = np.random.default_rng(11)
     users, items = 60, 80
-    embeddings = Embeddings(users=rng.normal(size=(users, 6)).astype(np.float32),
-                            items=rng.normal(size=(items, 6)).astype(np.float32))
+    embeddings = Embeddings(
+        users=rng.normal(size=(users, 6)).astype(np.float32), items=rng.normal(size=(items, 6)).astype(np.float32)
+    )
     cells = rng.random((users, items))
     train = sp.csr_matrix((cells < 0.1).astype(np.float32))
     test = sp.csr_matrix(((cells >= 0.1) & (cells < 0.17)).astype(np.float32))
@@ -84,8 +86,15 @@ EXPECTED_REALTY_HALF = [True, False, False, True, False, True, False, True]
 
 def test_ab_groups_are_the_same_in_a_fresh_process_and_pinned():
     here = is_control("realty", pd.Series(IDS), 0.5).tolist()
-    code = ("import json, pandas as pd; from ml.ab import is_control; "
-            f"print(json.dumps(is_control('realty', pd.Series({IDS!r}), 0.5).tolist()))")
-    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={**os.environ, "PYTHONHASHSEED": "12345"})  # another str-hash salt
+    code = (
+        "import json, pandas as pd; from ml.ab import is_control; "
+        f"print(json.dumps(is_control('realty', pd.Series({IDS!r}), 0.5).tolist()))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )  # another str-hash salt
     assert json.loads(fresh.stdout) == here == EXPECTED_REALTY_HALF

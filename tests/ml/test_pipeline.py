@@ -7,12 +7,12 @@ import pandas as pd
 
 from ml.config import POPULARITY
 from ml.gate import promotion_decision
-from ml.synthetic import SyntheticSize
 from tests.ml.conftest import RUN_DATE, candidates, make_warehouse
-from xrec.publish.report import _status
 from xrec.catalog import RECOMMENDATION_CANDIDATES
+from xrec.publish.report import _status
 from xrec.steps.model import score_candidates, train_and_evaluate
 from xrec.steps.registry import load_published_ranker, record_run
+from xrec_tools.synthetic import SyntheticSize
 
 
 def _candidates_table(settings) -> pd.DataFrame:
@@ -43,7 +43,11 @@ def test_every_candidate_is_recorded_and_the_choice_is_the_best_on_validation(tr
     chosen = table[table["is_selected"]].iloc[0]
     assert chosen["validation_value"] == lightfm["validation_value"].max()
     assert (chosen["representation"], chosen["weighting"], chosen["learning_rate"], chosen["epochs"]) == (
-        run.params["representation"], run.params["weighting"], run.params["learning_rate"], run.params["epochs"])
+        run.params["representation"],
+        run.params["weighting"],
+        run.params["learning_rate"],
+        run.params["epochs"],
+    )
     assert (lightfm["epochs"] % 5 == 0).all() and (lightfm["epochs"] <= 20).all()  # early stopping
     assert table[["validation_value", "test_value"]].notna().all().all()
 
@@ -69,8 +73,10 @@ def test_rerun_is_deterministic(tmp_path, trained):
     assert rerun.metrics == run.metrics
     first, second = candidates(settings), candidates(again)
     pd.testing.assert_frame_equal(first.drop(columns="generated_at"), second.drop(columns="generated_at"))
-    pd.testing.assert_frame_equal(_candidates_table(settings).drop(columns=["fit_seconds", "selection_seconds"]),
-                                  _candidates_table(again).drop(columns=["fit_seconds", "selection_seconds"]))
+    pd.testing.assert_frame_equal(
+        _candidates_table(settings).drop(columns=["fit_seconds", "selection_seconds"]),
+        _candidates_table(again).drop(columns=["fit_seconds", "selection_seconds"]),
+    )
 
 
 def test_next_days_reuse_the_stored_selection_until_it_is_due_or_drifted(tmp_path):
@@ -158,7 +164,10 @@ def test_published_epochs_scale_with_rows_for_features_only():
     from ml.config import ModelConfig
     from ml.pipeline import published_epochs
 
-    features, hybrid = ModelConfig(representation="features", epochs=25), ModelConfig(representation="hybrid", epochs=25)
+    features, hybrid = (
+        ModelConfig(representation="features", epochs=25),
+        ModelConfig(representation="hybrid", epochs=25),
+    )
     assert published_epochs(features, 413_000, 5_543_000) == 2  # 1.86 rounded up: never fewer updates
     assert published_epochs(features, 1_000, 1_000) == 25  # no sample: the chosen epochs
     assert published_epochs(features, 10, 10_000_000) == 1

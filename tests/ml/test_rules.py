@@ -1,4 +1,5 @@
 """Ranking rules: the capped top-k and the top-k it is built on, against plain sorting."""
+
 import numpy as np
 import pytest
 
@@ -20,11 +21,11 @@ def _greedy_capped(row: np.ndarray, category: np.ndarray, k: int, cap: int) -> l
 @pytest.mark.parametrize(
     "items, categories, masked_share, skew",
     [
-        (30, 3, 0.0, 0.0),     # pool = whole row
-        (400, 6, 0.0, 0.0),    # the walk ends inside the pool
-        (400, 6, 0.9, 0.0),    # most items masked: short rows end in -inf
-        (400, 6, 0.0, 5.0),    # one category dominates the top: rows fall back to the exact path
-        (4000, 6, 0.0, 0.0),   # wide rows: the pool is found from a sampled bound
+        (30, 3, 0.0, 0.0),  # pool = whole row
+        (400, 6, 0.0, 0.0),  # the walk ends inside the pool
+        (400, 6, 0.9, 0.0),  # most items masked: short rows end in -inf
+        (400, 6, 0.0, 5.0),  # one category dominates the top: rows fall back to the exact path
+        (4000, 6, 0.0, 0.0),  # wide rows: the pool is found from a sampled bound
         (4000, 6, 0.97, 0.0),  # wide rows, mostly masked: the bound does not narrow them
     ],
 )
@@ -37,7 +38,7 @@ def test_capped_top_k_is_the_greedy_capped_ranking(items, categories, masked_sha
     for row in range(len(scores)):
         taken = _greedy_capped(scores[row], category, k=6, cap=2)
         assert list(top[row][: len(taken)]) == taken
-        assert np.isneginf(values[row][len(taken):]).all()
+        assert np.isneginf(values[row][len(taken) :]).all()
         assert np.array_equal(values[row][: len(taken)], scores[row][taken])
 
 

@@ -5,12 +5,12 @@ import pandas as pd
 
 from ml.ab import is_control
 from ml.dataset import build_dataset, known_interactions
-from xrec.steps.marts import load_marts
 from ml.embeddings import model_embeddings
-from xrec.steps.registry import load_artifact
 from ml.rules import build_rule_context
 from ml.score import recommend
 from tests.ml.conftest import candidates
+from xrec.steps.marts import load_marts
+from xrec.steps.registry import load_artifact
 
 
 def _context(trained):
@@ -29,8 +29,7 @@ def test_scores_equal_lightfm_predict(trained):
     items = rng.integers(0, len(dataset.item_keys), 500).astype(np.int32)
     embeddings = model_embeddings(model, dataset)
     ours = (embeddings.users[users] * embeddings.items[items]).sum(axis=1)
-    expected = model.predict(users, items, user_features=dataset.user_features,
-                             item_features=dataset.item_features)
+    expected = model.predict(users, items, user_features=dataset.user_features, item_features=dataset.item_features)
     assert np.allclose(ours, expected, rtol=1e-4, atol=1e-4)
 
 
@@ -65,8 +64,11 @@ def test_candidates_respect_business_rules(trained):
     person_city = persons.loc[realty["person_id"], "city"].to_numpy(object)
     known = pd.notna(person_city)
     assert (item_city[known] == person_city[known]).all()
-    per_category = out.assign(category=items.loc[out["item_key"], "category"].to_numpy()).groupby(
-        ["direction", "partner", "recipient_id", "category"]).size()
+    per_category = (
+        out.assign(category=items.loc[out["item_key"], "category"].to_numpy())
+        .groupby(["direction", "partner", "recipient_id", "category"])
+        .size()
+    )
     assert per_category.max() <= settings.max_per_category
 
 
@@ -82,9 +84,9 @@ def test_ranks_are_dense_and_variants_stable(trained):
     expected = is_control("realty", pd.Series(["u1", "u2"]), 0.5)
     assert (expected == is_control("realty", pd.Series(["u1", "u2"]), 0.5)).all()
     sample = out.drop_duplicates(["partner", "recipient_id"])
-    flags = np.concatenate([
-        is_control(p, g["recipient_id"], settings.control_share) for p, g in sample.groupby("partner")
-    ])
+    flags = np.concatenate(
+        [is_control(p, g["recipient_id"], settings.control_share) for p, g in sample.groupby("partner")]
+    )
     assert flags.sum() == (sample.sort_values("partner")["variant"] == "control").sum()
 
 

@@ -2,6 +2,7 @@
 e2e). The default profile plants what the features see; the latent one hides taste in vectors
 no feature carries. On both, the published ranker must beat popularity clearly and be close to
 the best candidate, with the defaults the selection chose (nothing set per profile here)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -11,8 +12,8 @@ import pytest
 
 from xrec.config import Settings
 from xrec.ingest import ingest_source
-from xrec_tools.sample import generate
 from xrec.steps.model import train_and_evaluate
+from xrec_tools.sample import generate
 
 pytestmark = pytest.mark.e2e
 

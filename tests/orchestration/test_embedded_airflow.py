@@ -1,6 +1,7 @@
 """The embedded Airflow for humans (issue 16, cases 5 and 9): the plain `airflow` CLI sees
 xrec_daily with the project's AIRFLOW_HOME, and dates Airflow would run as a no-op are
 refused with a clear message."""
+
 import os
 import subprocess
 import sys
@@ -19,11 +20,9 @@ def test_plain_airflow_cli_lists_the_dag_and_its_tasks(tmp_path):
     home = tmp_path / "airflow"
     xrec_env = bootstrap(Settings.from_env({"AIRFLOW_HOME": str(home)}))
     # Only AIRFLOW_HOME: everything else must come from the airflow.cfg xrec wrote.
-    env = {"AIRFLOW_HOME": str(home), "PATH": os.environ["PATH"],
-           "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    env = {"AIRFLOW_HOME": str(home), "PATH": os.environ["PATH"], "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     airflow = str(Path(sys.executable).parent / "airflow")
-    listed = subprocess.run([airflow, "tasks", "list", "xrec_daily"], env=env,
-                            capture_output=True, text=True)
+    listed = subprocess.run([airflow, "tasks", "list", "xrec_daily"], env=env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr[-2000:]
     tasks = set(listed.stdout.split())
     assert {"load_source.wait_for_drop", "load_source.ingest", "publish"} <= tasks
@@ -34,11 +33,15 @@ def test_plain_airflow_cli_lists_the_dag_and_its_tasks(tmp_path):
         create_backfill(xrec_env, date(2026, 11, 2), date(2026, 11, 1))
 
 
-@pytest.mark.parametrize("argv", [["run", "--date", "1998-04-23"],
-                                  ["backfill", "--start", "1998-04-20", "--end", "1998-04-23"]])
+@pytest.mark.parametrize(
+    "argv", [["run", "--date", "1998-04-23"], ["backfill", "--start", "1998-04-20", "--end", "1998-04-23"]]
+)
 def test_dates_before_the_dags_start_are_refused(argv, tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    with pytest.raises(SystemExit, match=r"1998-04-2\d is before xrec_daily's start_date "
-                                         r"2000-01-01; Airflow would run no task"):
+    with pytest.raises(
+        SystemExit,
+        match=r"1998-04-2\d is before xrec_daily's start_date "
+        r"2000-01-01; Airflow would run no task",
+    ):
         main(argv)
     assert not (tmp_path / "airflow").exists()  # refused before touching Airflow

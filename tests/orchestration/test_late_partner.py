@@ -1,7 +1,8 @@
 """The drop sensor's poke on a generated landing (issue 16, case 7): a late drop is named with
 its partner, date and missing marker; under XREC_LATE_PARTNER_POLICY=skip a late partner (never
 the platform) lets the run go on."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -22,24 +23,29 @@ def landing(tmp_path_factory):
 
 
 def _settings(landing, policy: str) -> Settings:
-    return Settings.isolated(landing.parent, {"XREC_LANDING": str(landing), "XREC_WAIT_TIMEOUT_MINUTES": "30",
-                                              "XREC_LATE_PARTNER_POLICY": policy})
+    return Settings.isolated(
+        landing.parent,
+        {"XREC_LANDING": str(landing), "XREC_WAIT_TIMEOUT_MINUTES": "30", "XREC_LATE_PARTNER_POLICY": policy},
+    )
 
 
 def test_the_sensor_waits_then_names_partner_date_and_marker(landing):
     settings = _settings(landing, "fail")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert daily.wait_for_drop(settings, "home", DAY, now) == {"late": False}
     assert daily.wait_for_drop(settings, "realty", DAY, now - timedelta(minutes=29)) is None
     marker = landing / "realty" / DAY.isoformat() / "_SUCCESS"
-    with pytest.raises(daily.DropLate, match=rf"realty is late: no complete drop for business "
-                                             rf"date {DAY} after 31 min .*missing marker {marker}"):
+    with pytest.raises(
+        daily.DropLate,
+        match=rf"realty is late: no complete drop for business "
+        rf"date {DAY} after 31 min .*missing marker {marker}",
+    ):
         daily.wait_for_drop(settings, "realty", DAY, now - timedelta(minutes=31))
 
 
 def test_skip_lets_a_late_partner_through_but_never_the_platform(landing):
     settings = _settings(landing, "skip")
-    since = datetime.now(timezone.utc) - timedelta(minutes=31)
+    since = datetime.now(UTC) - timedelta(minutes=31)
     state = daily.wait_for_drop(settings, "realty", DAY, since)
     assert state["late"] and f"realty/{DAY}/_SUCCESS" in state["reason"]
     with pytest.raises(daily.DropLate, match="platform is late"):

@@ -41,8 +41,6 @@ def test_run_progress_shows_task_ends_and_the_failure_reason_only():
     assert shown[0].startswith("  done  ingest[2]")
     assert shown[1:] == [
         "  ERROR Task failed with exception",
-        "  FAILED xrec.quality.results.QualityGateFailed: data-quality gate FAILED: raw gate "
-        "source=finance",
-        "      - raw.interactions: expect_table_row_count_to_be_between [error]: sample: "
-        "['observed: 3']",
+        "  FAILED xrec.quality.results.QualityGateFailed: data-quality gate FAILED: raw gate source=finance",
+        "      - raw.interactions: expect_table_row_count_to_be_between [error]: sample: ['observed: 3']",
     ]

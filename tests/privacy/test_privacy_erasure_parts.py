@@ -14,16 +14,22 @@ def test_xrec_forget_records_a_request_for_the_next_run(tmp_path, monkeypatch):
     assert main(["forget", "--user-id", "U00000007", "--user-id", " U00000009 "]) == 0
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute(f"select user_id, requested_by from {FORGET} order by 1").fetchall() == [
-            ("U00000007", "xrec forget"), ("U00000009", "xrec forget")]
+            ("U00000007", "xrec forget"),
+            ("U00000009", "xrec forget"),
+        ]
 
 
 def test_quarantine_listings_lose_the_erased_persons_rows(tmp_path):
     settings = Settings.from_env({"XREC_ARTIFACTS": str(tmp_path)})
     columns = ["entity", "rule", "source_file", "source_line", "record_key", "column_name", "bad_value"]
-    rows = pd.DataFrame([["users", "range:birth_year", "platform/x/users.csv", 3, "U1", "birth_year", "1800"],
-                         ["users", "malformed_row", "platform/x/users.csv", 4, None, None, "U2,a@b.c,1"],
-                         ["users", "range:birth_year", "platform/x/users.csv", 5, "U3", "birth_year", "1801"]],
-                        columns=columns)
+    rows = pd.DataFrame(
+        [
+            ["users", "range:birth_year", "platform/x/users.csv", 3, "U1", "birth_year", "1800"],
+            ["users", "malformed_row", "platform/x/users.csv", 4, None, None, "U2,a@b.c,1"],
+            ["users", "range:birth_year", "platform/x/users.csv", 5, "U3", "birth_year", "1801"],
+        ],
+        columns=columns,
+    )
     docs = tmp_path / "data_docs"
     write_listing(docs, "platform", date(2026, 11, 3), rows)
     assert _purge_listings(settings, Person(users={"U1", "U2"})) == 1
@@ -40,8 +46,9 @@ def test_rows_are_matched_by_identifier_columns_and_partner_scoped_customer_ids(
         con.execute("""create table recs as select * from (values
             ('realty', 'U1', 'platform:U1'), ('realty', 'RC1', 'platform:U1'), ('home', 'RC1', 'home:RC1'),
             ('realty', 'U2', 'platform:U2')) v(partner, recipient_id, person_id)""")
-        kept = con.execute(f"select partner, recipient_id from recs where not ({predicate(['partner', 'recipient_id'])})"
-                           " order by all").fetchall()
+        kept = con.execute(
+            f"select partner, recipient_id from recs where not ({predicate(['partner', 'recipient_id'])}) order by all"
+        ).fetchall()
         # home's customer RC1 is another person: customer ids are only unique within a partner
         assert kept == [("home", "RC1"), ("realty", "U2")]
         assert predicate(["item_id", "title"]) is None

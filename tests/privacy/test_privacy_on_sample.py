@@ -7,6 +7,7 @@ pseudonyms that differ per partner and match no SHA-256 of a real contact), part
 customers by their own ids and counts of at least XREC_MIN_AUDIENCE; erased people are gone
 from every store.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,7 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 START, DAYS, USERS, SEED = date(2026, 11, 1), 6, 1000, 11
 RUN1, RUN2 = START + timedelta(days=2), START + timedelta(days=DAYS - 1)
 # The erased people's ids stay only in the suppression list (README, Privacy).
-SUPPRESSION = {"raw.platform__deletions", "raw.forget_requests", "raw.erasures_done",
-               "staging.stg_platform__deletions"}
+SUPPRESSION = {"raw.platform__deletions", "raw.forget_requests", "raw.erasures_done", "staging.stg_platform__deletions"}
 
 
 def _run_day(settings: Settings, day: date) -> dict:
@@ -92,26 +92,43 @@ def world(tmp_path_factory):
     database = f"xrec_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f"create database {database}")
-    settings = Settings.isolated(root, {
-        "XREC_SERVING_DSN": f"host=127.0.0.1 port=5432 user=postgres dbname={database}",
-    })
+    settings = Settings.isolated(
+        root,
+        {
+            "XREC_SERVING_DSN": f"host=127.0.0.1 port=5432 user=postgres dbname={database}",
+        },
+    )
     try:
         _run_day(settings, RUN1)
-        leads_before = {p: set(pd.read_parquet(export_dir(settings, p, RUN1) / "leads.parquet")["lead_id"])
-                        for p in settings.partners}
+        leads_before = {
+            p: set(pd.read_parquet(export_dir(settings, p, RUN1) / "leads.parquet")["lead_id"])
+            for p in settings.partners
+        }
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            hashes = {row[0]: (row[1], row[2]) for row in con.execute(
-                "select user_id, email_sha256, phone_sha256 from staging.stg_platform__users").fetchall()}
+            hashes = {
+                row[0]: (row[1], row[2])
+                for row in con.execute(
+                    "select user_id, email_sha256, phone_sha256 from staging.stg_platform__users"
+                ).fetchall()
+            }
         # erase one consenting user who was a lead in run 1, through `xrec forget`
         consent = _consent_in_force(landing, RUN1)
-        forgotten = next(u for u in sorted(consent) if "realty" in consent[u]
-                         and _lead_id(settings, "realty", u) in leads_before["realty"])
+        forgotten = next(
+            u
+            for u in sorted(consent)
+            if "realty" in consent[u] and _lead_id(settings, "realty", u) in leads_before["realty"]
+        )
         request_erasure(settings, [forgotten])
         _run_day(settings, RUN2)
         again = daily.erase(settings, RUN2)  # a rerun of the step finds nothing left to erase
         assert again["new"] == 0 and again["rows_removed"] == 0, again
-        yield {"settings": settings, "landing": landing, "hashes": hashes, "forgotten": forgotten,
-               "leads_before": leads_before}
+        yield {
+            "settings": settings,
+            "landing": landing,
+            "hashes": hashes,
+            "forgotten": forgotten,
+            "leads_before": leads_before,
+        }
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f"drop database if exists {database} with (force)")
@@ -127,8 +144,9 @@ def _erased(world) -> tuple[set[str], set[str]]:
     customers = set()
     for path in world["landing"].glob("*/*/customers.csv*"):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="skip")
-        matched = frame["email_sha256"].str.strip().str.lower().isin(hashes) | \
-            frame["phone_sha256"].str.strip().str.lower().isin(hashes)
+        matched = frame["email_sha256"].str.strip().str.lower().isin(hashes) | frame[
+            "phone_sha256"
+        ].str.strip().str.lower().isin(hashes)
         customers |= set(frame.loc[matched, "customer_id"].str.strip())
     return users, users | hashes | customers
 
@@ -145,7 +163,8 @@ def _duckdb_hits(path: Path, needles: set[str], skip: set[str] = frozenset()) ->
         tables = con.execute(
             "select table_schema, table_name, list(column_name) from information_schema.columns "
             "join information_schema.tables using (table_catalog, table_schema, table_name) "
-            "where table_type = 'BASE TABLE' group by all").fetchall()
+            "where table_type = 'BASE TABLE' group by all"
+        ).fetchall()
         for schema, name, cols in tables:
             if f"{schema}.{name}" not in skip and (n := _hits(con, f'"{schema}"."{name}"', cols, needles)):
                 found[f"{schema}.{name}"] = n
@@ -169,19 +188,22 @@ def test_erased_people_are_gone_from_warehouse_serving_copies_and_models(world):
     with psycopg.connect(settings.serving_dsn) as pg:
         tables = pg.execute(
             "select table_name, array_agg(column_name::text) from information_schema.columns "
-            "where table_schema = 'xrec' group by 1").fetchall()
+            "where table_schema = 'xrec' group by 1"
+        ).fetchall()
         assert tables
         for name, cols in tables:
             text = "concat_ws(chr(31), " + ", ".join(f'"{c}"::text' for c in cols) + ")"
-            count = pg.execute(f'select count(*) from xrec."{name}" where {text} ~ %s',
-                               ["|".join(sorted(needles))]).fetchone()[0]
+            count = pg.execute(
+                f'select count(*) from xrec."{name}" where {text} ~ %s', ["|".join(sorted(needles))]
+            ).fetchone()[0]
             assert count == 0, name
     for path in (settings.artifacts / "models").glob("*/id_maps.json"):
         assert not any(n in path.read_text() for n in needles), path
     latest = export_dir(settings, "realty", RUN2)
     assert not any(n in p.read_text() for p in latest.glob("*.csv") for n in needles)
     assert _lead_id(settings, "realty", world["forgotten"]) not in set(
-        pd.read_parquet(latest / "leads.parquet")["lead_id"])
+        pd.read_parquet(latest / "leads.parquet")["lead_id"]
+    )
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         audit = con.execute("select detail from raw.privacy_audit where action = 'erasure'").fetchall()
     assert audit and not any(n in detail for (detail,) in audit for n in needles)
@@ -194,7 +216,9 @@ def test_leads_are_exactly_the_consenting_users_by_partner_keyed_pseudonyms(worl
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         recommended = con.execute(
             "select partner, list(distinct recipient_id) from cross_recommendations "
-            "where run_date = ? and direction = 'platform_to_partner' group by 1", [RUN2]).fetchall()
+            "where run_date = ? and direction = 'platform_to_partner' group by 1",
+            [RUN2],
+        ).fetchall()
     seen = {}
     for partner, recipients in recommended:
         leads = set(pd.read_parquet(export_dir(settings, partner, RUN2) / "leads.parquet")["lead_id"])
@@ -205,7 +229,7 @@ def test_leads_are_exactly_the_consenting_users_by_partner_keyed_pseudonyms(worl
         seen[partner] = leads
     partners = sorted(seen)
     for i, a in enumerate(partners):  # a user consenting to several partners has unlinkable ids
-        for b in partners[i + 1:]:
+        for b in partners[i + 1 :]:
             assert not seen[a] & seen[b]
     both = [u for u in consent if {"realty", "finance"} <= consent[u]]
     assert both and _lead_id(settings, "realty", both[0]) != _lead_id(settings, "finance", both[0])

@@ -15,7 +15,8 @@ def _drop(landing, day: date, user: str) -> None:
     (folder / "users.csv").write_text(
         "user_id,email,phone,city,birth_year,gender,signup_at,interests,updated_at\n"
         f"{user},{user}@example.com,+8613800000000,beijing,1990,F,2020-01-01T00:00:00,,{day}T08:00:00\n"
-        f",x@example.com,,beijing,1990,F,2020-01-01T00:00:00,,{day}T08:00:00\n")  # quarantined
+        f",x@example.com,,beijing,1990,F,2020-01-01T00:00:00,,{day}T08:00:00\n"
+    )  # quarantined
     (folder / "_SUCCESS").write_text("")
 
 
@@ -34,8 +35,9 @@ def test_retention_purges_old_partitions_and_quarantine_logs_it_and_ingest_skips
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("select user_id from raw.platform__users").fetchall() == [("u2",)]
         assert con.execute("select delivery_date from raw.quarantine").fetchall() == [(recent,)]
-        audit = con.execute("select target, rows_removed, cutoff_date from raw.privacy_audit "
-                            "where action = 'retention' order by target").fetchall()
+        audit = con.execute(
+            "select target, rows_removed, cutoff_date from raw.privacy_audit where action = 'retention' order by target"
+        ).fetchall()
     assert [p.name for p in listings.iterdir()] == [f"{recent}.csv"]
     assert audit == [("raw", 2, recent), ("raw.platform__users", 1, recent), ("raw.quarantine", 1, recent)]
     summary = ingest_source(settings, "platform", RUN)  # the purged drop is still in the landing

@@ -1,4 +1,5 @@
 """A small warehouse shaped like docs/interfaces.md, and throwaway Postgres databases."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +11,8 @@ import duckdb
 import psycopg
 import pytest
 
-from xrec.config import Settings
 from tests.marts import write_marts
+from xrec.config import Settings
 from xrec.privacy.keys import new_keys, write_keys_file
 
 PARTNERS = ("realty", "finance")

@@ -22,13 +22,13 @@ def test_publish_promotes_candidates_and_points_current_at_latest_run(settings, 
 
     assert first.published and second.published and second.rows == 64
     assert _read(settings, "select run_date, count(*) from cross_recommendations group by 1 order by 1") == [
-        (D1, 64), (D2, 64)
+        (D1, 64),
+        (D2, 64),
     ]
-    assert _read(settings, "select distinct run_date, model_version from cross_recommendations_current") == [
-        (D2, "v2")
-    ]
+    assert _read(settings, "select distinct run_date, model_version from cross_recommendations_current") == [(D2, "v2")]
     assert _read(settings, "select model_version, is_published from model_runs order by 1") == [
-        ("v1", True), ("v2", True)
+        ("v1", True),
+        ("v2", True),
     ]
 
 
@@ -75,4 +75,6 @@ def test_candidates_missing_a_contract_column_are_refused_with_the_column_named(
         con.execute("alter table recommendation_candidates drop column reason")
     with pytest.raises(PublishError, match=r"recommendation_candidates lacks columns \['reason'\]"):
         publish(settings, D1)
-    assert _read(settings, "select count(*) from information_schema.tables where table_name = 'cross_recommendations'") == [(0,)]
+    assert _read(
+        settings, "select count(*) from information_schema.tables where table_name = 'cross_recommendations'"
+    ) == [(0,)]

@@ -5,22 +5,34 @@ from xrec.publish.descriptions import load_descriptions
 
 def test_dbt_docs_win_and_builtin_texts_fill_the_gaps(tmp_path):
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({
-        "nodes": {
-            "model.xrec.dim_item": {
-                "resource_type": "model", "name": "dim_item", "alias": "dim_item",
-                "description": "Every item, one catalogue.",
-                "columns": {"item_key": {"description": "source:item_id"}, "title": {"description": ""}},
-            },
-            "test.xrec.unique_dim_item": {"resource_type": "test", "name": "unique_dim_item", "description": "x"},
-        },
-        "sources": {
-            "source.xrec.outputs.model_runs": {
-                "name": "model_runs", "identifier": "model_runs", "description": "Training runs.",
-                "columns": {"primary_value": {"description": "Model's primary metric."}},
+    manifest.write_text(
+        json.dumps(
+            {
+                "nodes": {
+                    "model.xrec.dim_item": {
+                        "resource_type": "model",
+                        "name": "dim_item",
+                        "alias": "dim_item",
+                        "description": "Every item, one catalogue.",
+                        "columns": {"item_key": {"description": "source:item_id"}, "title": {"description": ""}},
+                    },
+                    "test.xrec.unique_dim_item": {
+                        "resource_type": "test",
+                        "name": "unique_dim_item",
+                        "description": "x",
+                    },
+                },
+                "sources": {
+                    "source.xrec.outputs.model_runs": {
+                        "name": "model_runs",
+                        "identifier": "model_runs",
+                        "description": "Training runs.",
+                        "columns": {"primary_value": {"description": "Model's primary metric."}},
+                    }
+                },
             }
-        },
-    }))
+        )
+    )
     docs = load_descriptions(manifest)
 
     assert docs.table("dim_item") == "Every item, one catalogue."

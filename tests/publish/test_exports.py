@@ -38,11 +38,22 @@ def test_partners_get_their_customers_consented_leads_and_counts_only(settings, 
     for partner in ("realty", "finance"):
         folder = export_dir(settings, partner, D1)
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            [f"{stem}.{fmt}" for stem in ("courses_for_customers", "leads", "audience_counts")
-             for fmt in ("csv", "parquet")] + ["manifest.json"])
+            [
+                f"{stem}.{fmt}"
+                for stem in ("courses_for_customers", "leads", "audience_counts")
+                for fmt in ("csv", "parquet")
+            ]
+            + ["manifest.json"]
+        )
         courses = pd.read_csv(folder / "courses_for_customers.csv", dtype=str)
         assert list(courses.columns) == [
-            "customer_id", "course_id", "rank", "score", "variant", "model_version", "reason"
+            "customer_id",
+            "course_id",
+            "rank",
+            "score",
+            "variant",
+            "model_version",
+            "reason",
         ]
         assert len(courses) == 8 and courses["customer_id"].str.startswith(f"{partner[0]}-c").all()
 
@@ -61,8 +72,12 @@ def test_pseudonyms_differ_per_partner_and_are_not_bare_hashes(settings, warehou
     finance = set(pd.read_parquet(export_dir(settings, "finance", D1) / "leads.parquet")["lead_id"])
     assert len(finance) == 1 and not realty & finance  # u3 is a lead of both, under different ids
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        hashes = {h for row in con.execute(
-            "select email_sha256, phone_sha256 from marts.ml_recipients").fetchall() for h in row if h}
+        hashes = {
+            h
+            for row in con.execute("select email_sha256, phone_sha256 from marts.ml_recipients").fetchall()
+            for h in row
+            if h
+        }
     candidates = hashes | {hashlib.sha256(f"u{i}".encode()).hexdigest() for i in range(1, 9)}
     assert not (realty | finance) & candidates
 
@@ -78,12 +93,14 @@ def test_audience_counts_hold_only_groups_at_or_above_the_minimum(settings, ware
         recs = con.execute(
             "select c.recipient_id, c.item_id, d.city, d.segment_id from main.cross_recommendations c "
             "join marts.dim_person d using (person_id) where partner = 'realty' "
-            "and direction = 'platform_to_partner'").df()
+            "and direction = 'platform_to_partner'"
+        ).df()
     per_item = recs.groupby("item_id")["recipient_id"].nunique()
     per_segment = recs.groupby(["item_id", "segment_id"])["recipient_id"].nunique()
     per_city = recs.groupby(["item_id", "city"])["recipient_id"].nunique()
     kept = {
-        "item": per_item[per_item >= 2], "item_segment": per_segment[per_segment >= 2],
+        "item": per_item[per_item >= 2],
+        "item_segment": per_segment[per_segment >= 2],
         "item_city": per_city[per_city >= 2],
     }
     for breakdown, series in kept.items():
@@ -99,8 +116,12 @@ def test_audience_counts_hold_only_groups_at_or_above_the_minimum(settings, ware
 def test_exports_hold_no_platform_user_ids_or_contact_data(settings, warehouse):
     _published(settings, warehouse)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        hashes = {h for row in con.execute(
-            "select email_sha256, phone_sha256 from marts.ml_recipients").fetchall() for h in row if h}
+        hashes = {
+            h
+            for row in con.execute("select email_sha256, phone_sha256 from marts.ml_recipients").fetchall()
+            for h in row
+            if h
+        }
     for path in settings.exports.rglob("*.csv"):
         text = path.read_text(encoding="utf-8")
         assert not EMAIL.search(text), path

@@ -8,8 +8,13 @@ from xrec.publish.files import parquet_path, snapshot_path
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
 SERVED = (
-    "cross_recommendations", "model_runs", "data_quality_results", "dim_person", "dim_item",
-    "bi_segment_profiles", "bi_partner_overlap",
+    "cross_recommendations",
+    "model_runs",
+    "data_quality_results",
+    "dim_person",
+    "dim_item",
+    "bi_segment_profiles",
+    "bi_partner_overlap",
 )
 
 

@@ -13,8 +13,13 @@ pytestmark = pytest.mark.postgres
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
 SERVED = {
-    "cross_recommendations", "model_runs", "data_quality_results", "dim_person", "dim_item",
-    "bi_segment_profiles", "bi_partner_overlap",
+    "cross_recommendations",
+    "model_runs",
+    "data_quality_results",
+    "dim_person",
+    "dim_item",
+    "bi_segment_profiles",
+    "bi_partner_overlap",
 }
 
 
@@ -31,7 +36,9 @@ def _dump(settings):
 def _retrain(settings, run_date, model_version):
     """Replace run_date's candidates by another model's (a rerun after retraining)."""
     with duckdb.connect(str(settings.warehouse)) as con:
-        con.execute("update recommendation_candidates set model_version = ? where run_date = ?", [model_version, run_date])
+        con.execute(
+            "update recommendation_candidates set model_version = ? where run_date = ?", [model_version, run_date]
+        )
         con.execute("update model_runs set model_version = ? where run_date = ?", [model_version, run_date])
 
 
@@ -43,13 +50,17 @@ def test_load_serves_history_current_and_marts(pg_settings, warehouse):
 
     assert set(summary.serving_rows) == SERVED and summary.serving_rows["cross_recommendations"] == 64
     assert _query(pg_settings, "select run_date, count(*) from xrec.cross_recommendations group by 1 order by 1") == [
-        (D1, 64), (D2, 64)
+        (D1, 64),
+        (D2, 64),
     ]
     assert _query(pg_settings, "select distinct model_version from xrec.cross_recommendations_current") == [("v2",)]
     assert _query(pg_settings, "select count(*) from xrec.model_runs where is_published") == [(2,)]
     # nested mart columns arrive as JSON
     assert _query(pg_settings, "select distinct tags->>0 from xrec.dim_person") == [("vip",)]
-    indexed = {row[0] for row in _query(pg_settings, "select indexdef from pg_indexes where tablename = 'cross_recommendations'")}
+    indexed = {
+        row[0]
+        for row in _query(pg_settings, "select indexdef from pg_indexes where tablename = 'cross_recommendations'")
+    }
     for column in ("run_date", "partner", "direction", "recipient_id"):
         assert any(f"({column})" in definition for definition in indexed), column
 
@@ -105,9 +116,13 @@ def test_concurrent_poller_never_sees_a_half_loaded_run(pg_settings, warehouse):
     def poll():
         with psycopg.connect(pg_settings.serving_dsn, autocommit=True) as pg:
             while not stop.is_set():
-                seen.add(tuple(pg.execute(
-                    "select model_version, count(*) from xrec.cross_recommendations_current group by 1 order by 1"
-                ).fetchall()))
+                seen.add(
+                    tuple(
+                        pg.execute(
+                            "select model_version, count(*) from xrec.cross_recommendations_current group by 1 order by 1"
+                        ).fetchall()
+                    )
+                )
 
     poller = threading.Thread(target=poll)
     poller.start()
@@ -176,7 +191,8 @@ def test_serving_set_up_later_catches_up_on_earlier_partitions(pg_settings, sett
     publish(settings, D1)  # no serving DSN yet
     publish(pg_settings, D2)
     assert _query(pg_settings, "select run_date, count(*) from xrec.cross_recommendations group by 1 order by 1") == [
-        (D1, 64), (D2, 64)
+        (D1, 64),
+        (D2, 64),
     ]
 
 
@@ -188,7 +204,8 @@ def test_a_new_warehouse_column_reaches_serving_with_history_and_view_intact(pg_
         con.execute("alter table cross_recommendations add column explanation_code integer")
     publish(pg_settings, D2)
     assert _query(pg_settings, "select run_date, count(*) from xrec.cross_recommendations group by 1 order by 1") == [
-        (D1, 64), (D2, 64)
+        (D1, 64),
+        (D2, 64),
     ]
     assert _query(pg_settings, "select count(explanation_code), count(*) from xrec.cross_recommendations_current") == [
         (0, 64)

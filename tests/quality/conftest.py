@@ -2,6 +2,7 @@
 
 Tests corrupt one thing at a time (``write_table``) and check the gate notices it.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -10,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.marts import write_marts
 from xrec.config import Settings
 from xrec.warehouse import connect
-from tests.marts import write_marts
 
 RUN_DATE = date(2024, 3, 10)
 HASH = "a" * 64
@@ -70,10 +71,16 @@ def platform_events(n: int, day: date = RUN_DATE) -> pd.DataFrame:
 def realty_items() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "item_id": ["r1", "r2"], "title": ["两居室, 近地铁", "loft"], "category": ["apartment"] * 2,
-            "price": ["3500000", "8000"], "city": ["shanghai", ""], "is_active": ["true", "FALSE"],
+            "item_id": ["r1", "r2"],
+            "title": ["两居室, 近地铁", "loft"],
+            "category": ["apartment"] * 2,
+            "price": ["3500000", "8000"],
+            "city": ["shanghai", ""],
+            "is_active": ["true", "FALSE"],
             "updated_at": [f"{RUN_DATE} 08:00:00", f"{RUN_DATE}T23:59:59"],
-            "district": ["pudong", "xuhui"], "area_sqm": ["80.5", "45"], "bedrooms": ["2", "1"],
+            "district": ["pudong", "xuhui"],
+            "area_sqm": ["80.5", "45"],
+            "bedrooms": ["2", "1"],
             "listing_type": ["sale", "Rent"],
         }
     )
@@ -101,7 +108,9 @@ def write_raw(settings: Settings, source: str, entity: str, frame: pd.DataFrame,
             con.execute(f"insert into {table} by name select * from rows")
         else:
             con.execute(f"create table {table} as select * from rows")
-        con.execute("delete from raw.load_audit where source=? and entity=? and delivery_date=?", [source, entity, run_date])
+        con.execute(
+            "delete from raw.load_audit where source=? and entity=? and delivery_date=?", [source, entity, run_date]
+        )
         con.execute(
             "insert into raw.load_audit values (?, ?, ?, ?, 100, 'x', ?, ?, 0, now())",
             [source, entity, run_date, f"{source}/{run_date}/{entity}.csv", len(frame), len(frame)],
@@ -113,8 +122,17 @@ def write_raw(settings: Settings, source: str, entity: str, frame: pd.DataFrame,
 def write_quarantine(settings: Settings, rows: list[tuple]) -> None:
     frame = pd.DataFrame(
         rows,
-        columns=["source", "entity", "delivery_date", "source_file", "source_line", "record_key", "rule",
-                 "column_name", "bad_value"],
+        columns=[
+            "source",
+            "entity",
+            "delivery_date",
+            "source_file",
+            "source_line",
+            "record_key",
+            "rule",
+            "column_name",
+            "bad_value",
+        ],
     )
     write_table(settings, "raw.quarantine", frame)
 
@@ -131,11 +149,16 @@ def marts(settings: Settings) -> Settings:
     """Marts that pass every mart suite; returns the settings pointing at them."""
     persons = pd.DataFrame(
         {
-            "person_id": ["P1", "P2", "P3"], "platform_user_id": ["u1", "u2", None],
-            "city": ["shanghai", None, "beijing"], "birth_year": [1985, 1990, None],
-            "age_band": ["35-44", "25-34", None], "city_tier": [1, None, 1],
-            "risk_tolerance": [2, 5, 3], "segment_id": [0, 1, 1],
-            "email_sha256": [HASH, None, HASH], "phone_sha256": [None, HASH, None],
+            "person_id": ["P1", "P2", "P3"],
+            "platform_user_id": ["u1", "u2", None],
+            "city": ["shanghai", None, "beijing"],
+            "birth_year": [1985, 1990, None],
+            "age_band": ["35-44", "25-34", None],
+            "city_tier": [1, None, 1],
+            "risk_tolerance": [2, 5, 3],
+            "segment_id": [0, 1, 1],
+            "email_sha256": [HASH, None, HASH],
+            "phone_sha256": [None, HASH, None],
         }
     )
     recipients = pd.DataFrame(
@@ -143,7 +166,8 @@ def marts(settings: Settings) -> Settings:
             "person_id": ["P1", "P2", "P2", "P3"],
             "recipient_source": ["platform", "platform", "realty", "finance"],
             "recipient_id": ["u1", "u2", "c1", "f1"],
-            "email_sha256": [HASH, None, None, HASH], "phone_sha256": [None, HASH, HASH, None],
+            "email_sha256": [HASH, None, None, HASH],
+            "phone_sha256": [None, HASH, HASH, None],
         }
     )
     items = pd.DataFrame(
@@ -152,7 +176,8 @@ def marts(settings: Settings) -> Settings:
             "source": ["platform", "platform", "realty", "realty", "finance", "finance"],
             "item_id": ["k1", "k2", "r1", "r2", "f_lo", "f_hi"],
             "title": ["Course 1", "Course 2", "两居室", "loft", "bond fund", "REIT"],
-            "category": ["c"] * 6, "topic": ["real_estate_investing"] * 6,
+            "category": ["c"] * 6,
+            "topic": ["real_estate_investing"] * 6,
             "price": [99.0, 0.0, 3.5e6, 8000.0, 1000.0, 50000.0],
             "price_band": ["<100", "free", "1m+", "1k-9.9k", "1k-9.9k", "10k-99k"],
             "city": [None, None, "shanghai", None, None, None],
@@ -162,35 +187,51 @@ def marts(settings: Settings) -> Settings:
     )
     interactions = pd.DataFrame(
         {
-            "person_id": ["P1", "P2"], "item_key": ["platform:k1", "realty:r1"],
-            "weight": [1.5, 0.2], "event_count": [2, 1],
+            "person_id": ["P1", "P2"],
+            "item_key": ["platform:k1", "realty:r1"],
+            "weight": [1.5, 0.2],
+            "event_count": [2, 1],
             "first_at": pd.to_datetime(["2024-03-01 10:00", "2024-03-09 10:00"]),
             "last_at": pd.to_datetime(["2024-03-05 10:00", "2024-03-10 23:00"]),
         }
     )
     person_features = pd.DataFrame(
-        {"person_id": ["P1", "P1", "P2", "P3"], "feature": ["risk:2", "topic:x", "risk:5", "risk:3"],
-         "value": [1.0, 0.4, 1.0, 1.0]}
+        {
+            "person_id": ["P1", "P1", "P2", "P3"],
+            "feature": ["risk:2", "topic:x", "risk:5", "risk:3"],
+            "value": [1.0, 0.4, 1.0, 1.0],
+        }
     )
     item_features = items[["item_key"]].assign(feature="source:x", value=1.0)
     fct = pd.DataFrame(
         {
-            "interaction_key": ["platform:e1", "realty:i1"], "person_id": ["P1", "P2"],
-            "item_key": ["platform:k1", "realty:r1"], "source": ["platform", "realty"],
-            "event_type": ["purchase", "view"], "rating": [None, None], "amount": [99.0, None],
+            "interaction_key": ["platform:e1", "realty:i1"],
+            "person_id": ["P1", "P2"],
+            "item_key": ["platform:k1", "realty:r1"],
+            "source": ["platform", "realty"],
+            "event_type": ["purchase", "view"],
+            "rating": [None, None],
+            "amount": [99.0, None],
             "occurred_at": pd.to_datetime(["2024-03-05 10:00", "2024-03-10 23:00"]),
             "delivered_date": [date(2024, 3, 5), RUN_DATE],
         }
     )
     with connect(settings) as con:
-        write_marts(con, {
-            "ml_persons": persons, "ml_recipients": recipients, "ml_items": items,
-            "ml_interactions": interactions, "ml_person_features": person_features,
-            "ml_item_features": item_features,
-        })
+        write_marts(
+            con,
+            {
+                "ml_persons": persons,
+                "ml_recipients": recipients,
+                "ml_items": items,
+                "ml_interactions": interactions,
+                "ml_person_features": person_features,
+                "ml_item_features": item_features,
+            },
+        )
     for name, frame in {
         "dim_person": persons.drop(columns=["email_sha256", "phone_sha256"]),
-        "dim_item": items, "fct_interactions": fct,
+        "dim_item": items,
+        "fct_interactions": fct,
     }.items():
         write_table(settings, f"marts.{name}", frame)
     return settings
@@ -210,6 +251,10 @@ def candidates() -> pd.DataFrame:
     ]
     frame = pd.DataFrame(rows, columns=["direction", "partner", "recipient_id", "item_id", "rank", "person_id"])
     return frame.assign(
-        run_date=RUN_DATE, model_version="m1", score=1.0 / frame["rank"],
-        generated_at=pd.Timestamp("2024-03-11 02:00"), variant="model", reason="similar readers",
+        run_date=RUN_DATE,
+        model_version="m1",
+        score=1.0 / frame["rank"],
+        generated_at=pd.Timestamp("2024-03-11 02:00"),
+        variant="model",
+        reason="similar readers",
     )

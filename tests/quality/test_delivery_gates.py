@@ -1,6 +1,7 @@
 """Issue 16 case 4 on a generated landing: a delivery that failed its raw gate blocks later
 runs until it is re-delivered or accepted (`xrec accept-drop`, audited); earlier deliveries
 never judged are judged before a run uses them."""
+
 from __future__ import annotations
 
 import shutil
@@ -36,16 +37,19 @@ def _run_source(settings: Settings, day: date) -> dict:
 
 def _verdicts(settings: Settings) -> list[tuple]:
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        return con.execute("select delivery_date, passed, decided_by, reason "
-                           "from delivery_verdicts order by decided_at").fetchall()
+        return con.execute(
+            "select delivery_date, passed, decided_by, reason from delivery_verdicts order by decided_at"
+        ).fetchall()
 
 
-def test_a_failed_delivery_blocks_the_next_day_until_accepted_or_redelivered(
-        generated, tmp_path, monkeypatch, capsys):
+def test_a_failed_delivery_blocks_the_next_day_until_accepted_or_redelivered(generated, tmp_path, monkeypatch, capsys):
     landing = tmp_path / "landing"
     shutil.copytree(generated, landing)
-    env = {"XREC_LANDING": str(landing), "XREC_WAREHOUSE": str(tmp_path / "w.duckdb"),
-           "XREC_ARTIFACTS": str(tmp_path / "artifacts")}
+    env = {
+        "XREC_LANDING": str(landing),
+        "XREC_WAREHOUSE": str(tmp_path / "w.duckdb"),
+        "XREC_ARTIFACTS": str(tmp_path / "artifacts"),
+    }
     settings = Settings.from_env(env)
     events = landing / "platform" / D.isoformat() / "events.csv"
     original = events.read_bytes()
@@ -57,19 +61,35 @@ def test_a_failed_delivery_blocks_the_next_day_until_accepted_or_redelivered(
         _run_source(settings, D)
 
     # D+1: D's failed delivery is not bypassed.
-    with pytest.raises(DeliveryBlocked, match=rf"(?s)platform {D}: failed .*row_count_to_be_between.*xrec accept-drop "
-                                              rf"--source platform --date {D}"):
+    with pytest.raises(
+        DeliveryBlocked,
+        match=rf"(?s)platform {D}: failed .*row_count_to_be_between.*xrec accept-drop "
+        rf"--source platform --date {D}",
+    ):
         _run_source(settings, NEXT)
 
     # An operator accepts D as it is: logged, and D+1 runs.
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert main(["accept-drop", "--source", "platform", "--date", D.isoformat(),
-                 "--reason", "promo pause, 1 event is right"]) == 0
+    assert (
+        main(
+            [
+                "accept-drop",
+                "--source",
+                "platform",
+                "--date",
+                D.isoformat(),
+                "--reason",
+                "promo pause, 1 event is right",
+            ]
+        )
+        == 0
+    )
     assert "accepted platform" in capsys.readouterr().out
     assert _run_source(settings, NEXT)["included"]
-    assert (D, True, _verdicts(settings)[-2][2], "promo pause, 1 event is right") in \
-        _verdicts(settings) and _verdicts(settings)[-2][2].startswith("accept-drop by ")
+    assert (D, True, _verdicts(settings)[-2][2], "promo pause, 1 event is right") in _verdicts(settings) and _verdicts(
+        settings
+    )[-2][2].startswith("accept-drop by ")
 
     # A corrected re-delivery of D is a new load: judged again (and passes) on the next run.
     events.write_bytes(original)

@@ -1,12 +1,13 @@
 """Mart and output gates: keys, referential integrity, feature ranges and business rules."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pandas as pd
 import pytest
-
 from conftest import RUN_DATE, candidates, read_sql, write_table
+
 from xrec.quality import QualityGateFailed, validate_marts, validate_outputs
 from xrec.warehouse import connect
 
@@ -21,16 +22,36 @@ def test_good_marts_pass(marts):
 @pytest.mark.parametrize(
     "table, change, expectation, sample",
     [
-        ("ml_persons", lambda f: f.assign(person_id=["P1", "P1", "P3"]),
-         "expect_column_values_to_be_unique(person_id)", "P1"),
-        ("ml_persons", lambda f: f.assign(risk_tolerance=[2, 7, 3]),
-         "expect_column_values_to_be_between(risk_tolerance)", "risk_tolerance=7"),
-        ("ml_interactions", lambda f: f.assign(weight=[1.5, 0.0]),
-         "expect_column_values_to_be_between(weight)", "weight=0.0"),
-        ("ml_interactions", lambda f: f.assign(person_id=["P1", "P9"]),
-         "expect_column_values_to_be_in_set(person_is_known)", "person_id=P9"),
-        ("ml_items", lambda f: f.assign(risk_level=[None] * 6),
-         "expect_column_values_to_be_in_set(finance_item_has_risk_level)", "item_key=finance:f_lo"),
+        (
+            "ml_persons",
+            lambda f: f.assign(person_id=["P1", "P1", "P3"]),
+            "expect_column_values_to_be_unique(person_id)",
+            "P1",
+        ),
+        (
+            "ml_persons",
+            lambda f: f.assign(risk_tolerance=[2, 7, 3]),
+            "expect_column_values_to_be_between(risk_tolerance)",
+            "risk_tolerance=7",
+        ),
+        (
+            "ml_interactions",
+            lambda f: f.assign(weight=[1.5, 0.0]),
+            "expect_column_values_to_be_between(weight)",
+            "weight=0.0",
+        ),
+        (
+            "ml_interactions",
+            lambda f: f.assign(person_id=["P1", "P9"]),
+            "expect_column_values_to_be_in_set(person_is_known)",
+            "person_id=P9",
+        ),
+        (
+            "ml_items",
+            lambda f: f.assign(risk_level=[None] * 6),
+            "expect_column_values_to_be_in_set(finance_item_has_risk_level)",
+            "item_key=finance:f_lo",
+        ),
     ],
     ids=["duplicate-person", "risk-out-of-range", "zero-weight", "unknown-person", "finance-without-risk"],
 )
@@ -72,14 +93,22 @@ def _set(frame: pd.DataFrame, row: int, **values) -> pd.DataFrame:
     "change, expectation, sample",
     [
         (lambda f: _set(f, 1, rank=3), "expect_column_values_to_be_in_set(rank_gap)", "recipient_id=u1"),
-        (lambda f: _set(f, 3, recipient_id="u2", item_id="r1", partner="realty", person_id="P2"),
-         "expect_column_values_to_be_in_set(item_not_owned)", "item_id=r1"),
-        (lambda f: _set(f, 2, item_id="f_hi"),
-         "expect_column_values_to_be_in_set(within_risk_tolerance)", "item_id=f_hi"),
-        (lambda f: _set(f, 6, partner="realty", recipient_id="f1"),
-         "expect_column_values_to_be_in_set(recipient_is_own)", "recipient_id=f1"),
-        (lambda f: _set(f, 0, score=float("inf")),
-         "expect_column_values_to_be_in_set(score_is_finite)", "item_id=r1"),
+        (
+            lambda f: _set(f, 3, recipient_id="u2", item_id="r1", partner="realty", person_id="P2"),
+            "expect_column_values_to_be_in_set(item_not_owned)",
+            "item_id=r1",
+        ),
+        (
+            lambda f: _set(f, 2, item_id="f_hi"),
+            "expect_column_values_to_be_in_set(within_risk_tolerance)",
+            "item_id=f_hi",
+        ),
+        (
+            lambda f: _set(f, 6, partner="realty", recipient_id="f1"),
+            "expect_column_values_to_be_in_set(recipient_is_own)",
+            "recipient_id=f1",
+        ),
+        (lambda f: _set(f, 0, score=float("inf")), "expect_column_values_to_be_in_set(score_is_finite)", "item_id=r1"),
     ],
     ids=["rank-gap", "owned-item", "risky-finance-item", "other-partners-customer", "infinite-score"],
 )

@@ -1,4 +1,5 @@
 """The raw suites accept what xrec_tools.sample generates once xrec.ingest has loaded it."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,18 +1,22 @@
 """Raw gate: one source's delivery of run_date, validated per entity suite."""
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import RUN_DATE, history, platform_events, read_sql, realty_items, write_quarantine, write_raw
+
 from xrec.quality import QualityGateFailed, validate_raw
 
 
 def test_good_delivery_passes_and_lists_quarantined_rows(settings):
     write_raw(settings, "realty", "items", realty_items())
-    write_quarantine(settings, [
-        ("realty", "items", RUN_DATE, "realty/2024-03-10/items.csv", 7, "r9", "range:price", "price", "-3"),
-        ("finance", "items", RUN_DATE, "finance/2024-03-10/items.csv", 3, "f9", "type:price", "price", "x"),
-    ])
+    write_quarantine(
+        settings,
+        [
+            ("realty", "items", RUN_DATE, "realty/2024-03-10/items.csv", 7, "r9", "range:price", "price", "-3"),
+            ("finance", "items", RUN_DATE, "finance/2024-03-10/items.csv", 3, "f9", "type:price", "price", "x"),
+        ],
+    )
 
     result = validate_raw(settings, "realty", RUN_DATE)
 
@@ -53,8 +57,12 @@ def test_duplicate_key_in_a_delivery_only_warns(settings):
     [
         ("price", "-5", "expect_column_values_to_be_between(price__number)", "price__number=-5.0"),
         ("price", "12 yuan", "expect_column_values_to_be_null(price__unparsed)", "price__unparsed=12 yuan"),
-        ("updated_at", "2024-03-11T00:00:00+08:00", "expect_column_values_to_be_between(updated_at__timestamp)",
-         "2024-03-11"),
+        (
+            "updated_at",
+            "2024-03-11T00:00:00+08:00",
+            "expect_column_values_to_be_between(updated_at__timestamp)",
+            "2024-03-11",
+        ),
     ],
     ids=["negative-price", "unparsable-price", "future-timestamp"],
 )

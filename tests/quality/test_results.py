@@ -1,11 +1,12 @@
 """data_quality_results rows, rerun idempotency, the day's summary and the suite files."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from conftest import RUN_DATE, platform_events, read_sql, realty_items, write_raw
+
 from xrec.quality import QualityGateFailed, summarise, validate_raw
 from xrec.quality.suites import LAYERS, load_suites
 

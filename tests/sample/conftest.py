@@ -1,4 +1,5 @@
 """Shared fixtures: one small generated sample per session, and a record reader for it."""
+
 from __future__ import annotations
 
 import csv

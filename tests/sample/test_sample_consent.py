@@ -1,4 +1,5 @@
 """The sample carries consent (share_with), withdrawals and erasure requests (CONTRACT.md v2)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -25,7 +26,8 @@ def test_about_a_fifth_consent_and_some_withdraw(sample):
     assert 0.12 < share < 0.28, share
     latest = users.sort_values(["updated_at", "_date", "_line"]).drop_duplicates("user_id", keep="last")
     withdrawn = set(first.loc[first["share_with"] != "", "user_id"]) & set(
-        latest.loc[latest["share_with"] == "", "user_id"])
+        latest.loc[latest["share_with"] == "", "user_id"]
+    )
     assert withdrawn, "nobody withdrew consent"
 
 

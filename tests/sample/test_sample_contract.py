@@ -1,4 +1,5 @@
 """The generated landing folder honours shared/CONTRACT.md, and the manifest tells the truth."""
+
 from __future__ import annotations
 
 import re
@@ -9,22 +10,46 @@ import pandas as pd
 from xrec.config import PROJECT_ROOT
 
 CONTRACT_COLUMNS = {
-    "users": ["user_id", "email", "phone", "city", "birth_year", "gender", "signup_at", "interests",
-              "updated_at", "share_with"],  # share_with: optional (CONTRACT.md v2)
+    "users": [
+        "user_id",
+        "email",
+        "phone",
+        "city",
+        "birth_year",
+        "gender",
+        "signup_at",
+        "interests",
+        "updated_at",
+        "share_with",
+    ],  # share_with: optional (CONTRACT.md v2)
     "deletions": ["user_id", "requested_at"],  # optional entity (v2)
-    "courses": ["course_id", "title", "category", "tags", "price", "instructor", "published_at",
-                "is_active", "updated_at"],
+    "courses": [
+        "course_id",
+        "title",
+        "category",
+        "tags",
+        "price",
+        "instructor",
+        "published_at",
+        "is_active",
+        "updated_at",
+    ],
     "events": ["event_id", "user_id", "course_id", "event_type", "rating", "amount", "occurred_at"],
     "customers": ["customer_id", "email_sha256", "phone_sha256", "city", "birth_year", "updated_at"],
     "items": ["item_id", "title", "category", "price", "city", "is_active", "updated_at"],
     "interactions": ["interaction_id", "customer_id", "item_id", "event_type", "amount", "occurred_at"],
 }
-VERTICAL = {"realty": ["district", "area_sqm", "bedrooms", "listing_type"],
-            "finance": ["product_type", "risk_level", "expected_return_pct", "min_investment"],
-            "home": ["style", "room"], "automod": ["brand", "car_model", "part_type"]}
+VERTICAL = {
+    "realty": ["district", "area_sqm", "bedrooms", "listing_type"],
+    "finance": ["product_type", "risk_level", "expected_return_pct", "min_investment"],
+    "home": ["style", "room"],
+    "automod": ["brand", "car_model", "part_type"],
+}
 ENTITIES = {"platform": ["users", "courses", "events"]}
-EVENT_TYPES = {"events": {"view", "purchase", "complete", "rate"},
-               "interactions": {"view", "inquiry", "favorite", "purchase"}}
+EVENT_TYPES = {
+    "events": {"view", "purchase", "complete", "rate"},
+    "interactions": {"view", "inquiry", "favorite", "purchase"},
+}
 TAXONOMY = PROJECT_ROOT / "dbt_project" / "seeds" / "topic_taxonomy.csv"
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\+08:00)?$")
 
@@ -77,8 +102,9 @@ def test_every_drop_has_contract_files_and_success_last(sample):
 
 
 def test_files_parse_as_rfc4180_with_exact_contract_columns(sample):
-    malformed = {(v["file"], v["line"]) for v in sample.manifest["planted"]["violations"]
-                 if v["rule"] == "malformed_row"}
+    malformed = {
+        (v["file"], v["line"]) for v in sample.manifest["planted"]["violations"] if v["rule"] == "malformed_row"
+    }
     assert 1 <= len(malformed) <= 2
     for entry in sample.files():
         header, rows = sample.records(entry["file"])
@@ -115,8 +141,15 @@ def test_planted_violations_are_exactly_the_rows_that_break_rules(sample):
         assert entry["quarantined"] == sum(1 for f, _ in planted if f == entry["file"])
     assert found == planted
     rules = set(planted.values())
-    assert {"range:price", "enum:event_type", "range:rating", "future:occurred_at",
-            "type:occurred_at", "required:event_id", "malformed_row"} <= rules
+    assert {
+        "range:price",
+        "enum:event_type",
+        "range:rating",
+        "future:occurred_at",
+        "type:occurred_at",
+        "required:event_id",
+        "malformed_row",
+    } <= rules
     total_rows = sum(f["records"] for f in sample.files())
     assert len(planted) / total_rows < 0.004
 
@@ -145,8 +178,7 @@ def test_events_fall_within_their_drop_day_and_later_days_carry_changes(sample):
         header, rows = sample.records(entry["file"])
         column = header.index("occurred_at")
         day = date.fromisoformat(entry["date"])
-        days = {parse_ts(f[column]).date() for line, f in rows
-                if (entry["file"], line) not in planted | resent}
+        days = {parse_ts(f[column]).date() for line, f in rows if (entry["file"], line) not in planted | resent}
         assert days == {day}
     users = sample.files("users")
     assert users[0]["records"] > 10 * max(u["records"] for u in users[1:])
@@ -181,5 +213,5 @@ def test_redelivered_drops_keep_the_original_beside_the_landing(sample):
             _, old = sample.records(name, original)
             _, new = sample.records(name, corrected)
             assert (len(old), len(new)) == (counts["superseded"], counts["landing"])
-            assert old == new[:len(old)]
+            assert old == new[: len(old)]
         assert any(c["superseded"] < c["landing"] for c in redelivery["records"].values())

@@ -1,4 +1,5 @@
 """Same seed, same bytes; memory does not grow with the number of days."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -18,8 +19,10 @@ def test_same_seed_gives_byte_identical_output(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
     generate(tmp_path / "c" / "landing", date(2026, 11, 1), days=3, users=400, seed=4)
-    assert tree(tmp_path / "c")["landing/platform/2026-11-01/events.csv"] != \
-        tree(tmp_path / "a")["landing/platform/2026-11-01/events.csv"]
+    assert (
+        tree(tmp_path / "c")["landing/platform/2026-11-01/events.csv"]
+        != tree(tmp_path / "a")["landing/platform/2026-11-01/events.csv"]
+    )
     assert first.parent == tmp_path / "a" and not (tmp_path / "a" / "landing" / first.name).exists()
 
 

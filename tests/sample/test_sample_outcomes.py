@@ -1,4 +1,5 @@
 """Partner feedback on delivered recommendations rewards on-topic, top-ranked items."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,8 +23,10 @@ def recommendations(sample) -> pd.DataFrame:
         on = items.loc[items["topic"] == person.topic_1, "item_id"].to_numpy()
         off = items.loc[~items["topic"].isin([person.topic_1, person.topic_2]), "item_id"].to_numpy()
         picks = np.where(np.arange(10) % 2 == 1, rng.choice(on, 10), rng.choice(off, 10))
-        rows += [("partner_to_platform", person.source, person.recipient_id, item, rank, "model")
-                 for rank, item in enumerate(picks, start=1)]
+        rows += [
+            ("partner_to_platform", person.source, person.recipient_id, item, rank, "model")
+            for rank, item in enumerate(picks, start=1)
+        ]
     rows.append(("platform_to_partner", "realty", "U00000001", "RL000001", 1, "model"))
     return pd.DataFrame(rows, columns=["direction", "partner", "recipient_id", "item_id", "rank", "variant"])
 
@@ -48,7 +51,8 @@ def test_outcomes_favour_planted_topics_and_top_ranks(sample, tmp_path):
     assert outcomes["occurred_at"].str.startswith("2026-11-04T").all()
     assert set(outcomes["event_type"]) == {"impression", "click", "conversion"}
     clicks = outcomes[outcomes["event_type"] == "click"].merge(
-        recs, left_on=["partner", "customer_id", "item_id"], right_on=["partner", "recipient_id", "item_id"])
+        recs, left_on=["partner", "customer_id", "item_id"], right_on=["partner", "recipient_id", "item_id"]
+    )
     on_topic = clicks["rank"] % 2 == 0
     n_per_parity = len(recs[recs["direction"] == "partner_to_platform"]) / 2
     assert on_topic.sum() / n_per_parity > 3 * (~on_topic).sum() / n_per_parity

@@ -1,4 +1,5 @@
 """The planted structure is there and learnable: identity overlap, topics, city and risk."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,9 @@ def test_hash_overlap_is_about_30_percent_and_matches_the_true_links(sample):
     customers = frame(sample, "customers").query("source != 'platform'").drop_duplicates(["source", "customer_id"])
     assert not customers.filter(like="sha256").apply(lambda c: c.str.contains("@")).any().any()
     matched = customers["email_sha256"].map(email).fillna(customers["phone_sha256"].map(phone))
-    found = set(zip(matched.dropna(), customers.loc[matched.notna(), "source"],
-                    customers.loc[matched.notna(), "customer_id"]))
+    found = set(
+        zip(matched.dropna(), customers.loc[matched.notna(), "source"], customers.loc[matched.notna(), "customer_id"])
+    )
     links = pd.read_parquet(sample.truth("identity_links"))
     truth = set(zip(links["user_id"], links["partner"], links["customer_id"]))
     # a link is unobservable only when the customer's or user's sole row lost its id
@@ -49,7 +51,7 @@ def test_hash_overlap_is_about_30_percent_and_matches_the_true_links(sample):
     assert sample.manifest["truth"]["linked_share"] == pytest.approx(share, abs=0.001)
     for partner, overlap in sample.manifest["truth"]["overlap"].items():
         assert overlap["linked_customers"] == (links["partner"] == partner).sum()
-        assert overlap["linked_customers"] < overlap["customers"]   # partner-only customers exist
+        assert overlap["linked_customers"] < overlap["customers"]  # partner-only customers exist
     assert (~links["has_email_sha256"] | ~links["has_phone_sha256"]).any()
 
 
@@ -58,8 +60,9 @@ def engagement(sample, entity: str, person_col: str, item_col: str) -> pd.DataFr
     events = frame(sample, entity).rename(columns={person_col: "recipient_id", item_col: "item_id"})
     topics = pd.read_parquet(sample.truth("planted_topics"))
     items = pd.read_parquet(sample.truth("items"))
-    return events.merge(topics, on=["source", "recipient_id"]) \
-                 .merge(items, on=["source", "item_id"], suffixes=("", "_item"))
+    return events.merge(topics, on=["source", "recipient_id"]).merge(
+        items, on=["source", "item_id"], suffixes=("", "_item")
+    )
 
 
 def on_topic(joined: pd.DataFrame) -> pd.Series:
@@ -84,8 +87,9 @@ def test_platform_behaviour_predicts_partner_behaviour(sample):
     links = pd.read_parquet(sample.truth("identity_links"))
     events = engagement(sample, "events", "user_id", "course_id")
     platform_topic = events.groupby("recipient_id")["topic"].agg(lambda t: set(t.value_counts().index[:2]))
-    joined = engagement(sample, "interactions", "customer_id", "item_id") \
-        .merge(links, left_on=["source", "recipient_id"], right_on=["partner", "customer_id"])
+    joined = engagement(sample, "interactions", "customer_id", "item_id").merge(
+        links, left_on=["source", "recipient_id"], right_on=["partner", "customer_id"]
+    )
     hit = [topic in platform_topic.get(user, set()) for user, topic in zip(joined["user_id"], joined["topic"])]
     assert np.mean(hit) > 0.7
 
@@ -114,8 +118,9 @@ def test_style_and_brand_tastes_show_on_both_sides(sample):
     events = engagement(sample, "events", "user_id", "course_id")
     styled = events[events["topic"] == "interior_design"]
     assert (styled["style"] == styled["facet"]).mean() > 0.6
-    courses = frame(sample, "courses").merge(pd.read_parquet(sample.truth("items")), left_on="course_id",
-                                             right_on="item_id")
+    courses = frame(sample, "courses").merge(
+        pd.read_parquet(sample.truth("items")), left_on="course_id", right_on="item_id"
+    )
     tagged = courses[courses["facet"] != ""]
     assert len(tagged) and all(f in t.split("|") for f, t in zip(tagged["facet"], tagged["tags"]))
 

@@ -1,4 +1,5 @@
 """A published model on the synthetic warehouse, and `xrec serve` on it in a subprocess."""
+
 from __future__ import annotations
 
 import shutil
@@ -7,8 +8,8 @@ import duckdb
 import pytest
 from server_helpers import RUN_DATE, build_and_publish, settings_for, start_server, stop_server
 
-from xrec_tools.synthetic import SyntheticSize, build_marts
 from xrec.config import Settings
+from xrec_tools.synthetic import SyntheticSize, build_marts
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Helpers of the serving tests: settings on a scratch folder, publishing, `xrec serve` in a
 subprocess (a module of its own: `conftest` is a name every test folder uses)."""
+
 from __future__ import annotations
 
 import os
@@ -26,11 +27,18 @@ TOKENS = {"platform": "platform-app-token", "partner:finance": "finance-crm-toke
 def settings_for(root: Path) -> Settings:
     if not (root / "export_keys.json").exists():
         write_keys_file(root / "export_keys.json", new_keys(DEFAULT_PARTNERS))
-    return Settings.isolated(root, {"XREC_THREADS": "1", "XREC_SCORE_THREADS": "1",
-                                    # a small grid (one size, one learning rate) keeps the selection
-                                    # quick on 1,500 persons
-                                    "XREC_TUNE_COMPONENTS": "32",
-                                    "XREC_TUNE_LEARNING_RATES": "0.1", "XREC_EPOCHS": "20"})
+    return Settings.isolated(
+        root,
+        {
+            "XREC_THREADS": "1",
+            "XREC_SCORE_THREADS": "1",
+            # a small grid (one size, one learning rate) keeps the selection
+            # quick on 1,500 persons
+            "XREC_TUNE_COMPONENTS": "32",
+            "XREC_TUNE_LEARNING_RATES": "0.1",
+            "XREC_EPOCHS": "20",
+        },
+    )
 
 
 def build_and_publish(settings: Settings, run_date) -> None:
@@ -65,7 +73,9 @@ def start_server(settings: Settings, root: Path) -> Server:
     env = {**os.environ, **settings.env(), "XREC_API_TOKENS_FILE": str(tokens), "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "xrec.cli", "serve", "--port", str(port), "--poll-seconds", "0.3"],
-        env=env, stdout=open(root / "server.log", "wb"), stderr=subprocess.STDOUT,
+        env=env,
+        stdout=open(root / "server.log", "wb"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

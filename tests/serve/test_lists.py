@@ -1,4 +1,5 @@
 """The lookup payloads built from a bundle's published lists: exact JSON, escaping, k, fallback."""
+
 from __future__ import annotations
 
 import json
@@ -15,17 +16,31 @@ TITLES = ['say "hi"', "back\\slash", "line\nbreak", "普通", "a | b"]
 def _bundle_lists(tmp_path) -> tuple[PublishedLists, pd.DataFrame]:
     items = pd.Index([f"realty:r{n}" for n in range(len(TITLES))], dtype=object)
     reasons = [f"因为你关注过《{TITLES[n]}》 | because of 《{TITLES[n]}》 in your history" for n in range(len(TITLES))]
-    frame = pd.DataFrame({
-        "direction": P2P, "partner": "realty",
-        "recipient_id": ["u1", "u1", "u1", "u2", "u2", "u3", "u4"],
-        "item_id": ["r0", "r1", "r2", "r3", "r0", "r4", "r1"],
-        "rank": [1, 2, 3, 1, 2, 1, 1], "score": [0.5, 0.25, -1e-7, 3.0, 2.5, 1.0, 0.1],
-        "variant": ["model", "model", "model", "control", "control", "model", "model"],
-        "reason": [reasons[0], reasons[1], reasons[2], "大家都在看 | popular with everyone",
-                   "大家都在看 | popular with everyone", reasons[4], "甲 | 乙 | 丙"],
-        "reason_items": ['[{"kind":"item","title":' + json.dumps(TITLES[n], ensure_ascii=False) + "}]"
-                         for n in (0, 1, 2)] + ['[{"kind":"popular"}]'] * 2 + ["[]"] * 2,
-    })
+    frame = pd.DataFrame(
+        {
+            "direction": P2P,
+            "partner": "realty",
+            "recipient_id": ["u1", "u1", "u1", "u2", "u2", "u3", "u4"],
+            "item_id": ["r0", "r1", "r2", "r3", "r0", "r4", "r1"],
+            "rank": [1, 2, 3, 1, 2, 1, 1],
+            "score": [0.5, 0.25, -1e-7, 3.0, 2.5, 1.0, 0.1],
+            "variant": ["model", "model", "model", "control", "control", "model", "model"],
+            "reason": [
+                reasons[0],
+                reasons[1],
+                reasons[2],
+                "大家都在看 | popular with everyone",
+                "大家都在看 | popular with everyone",
+                reasons[4],
+                "甲 | 乙 | 丙",
+            ],
+            "reason_items": [
+                '[{"kind":"item","title":' + json.dumps(TITLES[n], ensure_ascii=False) + "}]" for n in (0, 1, 2)
+            ]
+            + ['[{"kind":"popular"}]'] * 2
+            + ["[]"] * 2,
+        }
+    )
     path = tmp_path / "recommendations.parquet"
     frame.to_parquet(path)
     return PublishedLists.read(path, items, np.array(TITLES, object)), frame

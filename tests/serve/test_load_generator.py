@@ -1,4 +1,5 @@
 """The benchmark's open-loop load generator (xrec_tools.bench.serving) against a real `xrec serve`."""
+
 from __future__ import annotations
 
 import json
@@ -6,16 +7,22 @@ import json
 import uvloop
 from server_helpers import TOKENS
 
-from xrec_tools.bench.serving import _drive, _requests
 from xrec.publish.serving import pointer_path
+from xrec_tools.bench.serving import _drive, _requests
 
 
 def test_the_generator_offers_its_rate_and_counts_what_the_server_answers(server, published):
     folder = published.artifacts / "serving" / json.loads(pointer_path(published).read_text())["bundle"]
     lookups, bodies = _requests(folder, published.partners, seed=1)
-    figures = uvloop.run(_drive(server.url, TOKENS["platform"], 40, 2.0,
-                                lambda n: ("POST", "/v1/recommendations/score", bodies[n])
-                                if n % 2 else ("GET", lookups[n], None)))
+    figures = uvloop.run(
+        _drive(
+            server.url,
+            TOKENS["platform"],
+            40,
+            2.0,
+            lambda n: ("POST", "/v1/recommendations/score", bodies[n]) if n % 2 else ("GET", lookups[n], None),
+        )
+    )
     assert figures["requests"] == 80 and figures["failed"] == 0
     # open loop: the schedule, not the answers, sets the pace. Every request went out near its due
     # time (bounds generous enough for a loaded CI machine), and no more were answered than offered.

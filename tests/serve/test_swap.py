@@ -1,5 +1,6 @@
 """A newly published model replaces the served one under load, losing no request; a person
 erased before that publish is unknown afterwards."""
+
 from __future__ import annotations
 
 import threading
@@ -8,7 +9,6 @@ from collections import defaultdict
 
 import duckdb
 import httpx
-
 from server_helpers import RUN_DATE, TOKENS, build_and_publish, start_server, stop_server
 
 P2P = "platform_to_partner"
@@ -25,10 +25,15 @@ def test_a_new_model_is_served_without_a_lost_request(copy_of_published, tmp_pat
     settings = copy_of_published
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         (erased_user, erased_person), (kept_user,) = (
-            con.execute("select recipient_id, person_id from marts.ml_recipients where recipient_source = "
-                        "'platform' order by recipient_id limit 1").fetchone(),
-            con.execute("select recipient_id from marts.ml_recipients where recipient_source = 'platform' "
-                        "order by recipient_id desc limit 1").fetchone())
+            con.execute(
+                "select recipient_id, person_id from marts.ml_recipients where recipient_source = "
+                "'platform' order by recipient_id limit 1"
+            ).fetchone(),
+            con.execute(
+                "select recipient_id from marts.ml_recipients where recipient_source = 'platform' "
+                "order by recipient_id desc limit 1"
+            ).fetchone(),
+        )
     server = start_server(settings, tmp_path)
     headers = {"Authorization": f"Bearer {TOKENS['platform']}"}
     try:
@@ -45,9 +50,15 @@ def test_a_new_model_is_served_without_a_lost_request(copy_of_published, tmp_pat
                     if worker % 2:
                         response = http.get(f"/v1/recommendations/{P2P}/realty/{kept_user}")
                     else:
-                        response = http.post("/v1/recommendations/score", json={
-                            "direction": P2P, "partner": "home", "recipient_id": kept_user,
-                            "interactions": [{"source": "platform", "item_id": "c1", "event_type": "view"}]})
+                        response = http.post(
+                            "/v1/recommendations/score",
+                            json={
+                                "direction": P2P,
+                                "partner": "home",
+                                "recipient_id": kept_user,
+                                "interactions": [{"source": "platform", "item_id": "c1", "event_type": "view"}],
+                            },
+                        )
                     version = response.json().get("model_version") if response.status_code == 200 else None
                     seen[worker].append((response.status_code, version))
 
@@ -59,7 +70,8 @@ def test_a_new_model_is_served_without_a_lost_request(copy_of_published, tmp_pat
             build_and_publish(settings, RUN_DATE)  # the marts changed: a new model version
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not any(
-                    v not in (None, old_version) for runs in seen.values() for _, v in runs[-3:]):
+                v not in (None, old_version) for runs in seen.values() for _, v in runs[-3:]
+            ):
                 time.sleep(0.2)
             time.sleep(1)
         finally:
@@ -75,8 +87,9 @@ def test_a_new_model_is_served_without_a_lost_request(copy_of_published, tmp_pat
             assert set(versions[:switched]) == {old_version} and old_version not in versions[switched:]
         with httpx.Client(base_url=server.url, headers=headers) as http:
             assert http.get(f"/v1/recommendations/{P2P}/realty/{erased_user}").status_code == 404
-            response = http.post("/v1/recommendations/score",
-                                 json={"direction": P2P, "partner": "realty", "recipient_id": erased_user})
+            response = http.post(
+                "/v1/recommendations/score", json={"direction": P2P, "partner": "realty", "recipient_id": erased_user}
+            )
             assert response.status_code == 404
             assert erased_person not in http.get(f"/v1/recommendations/{P2P}/realty/{kept_user}").text
     finally:

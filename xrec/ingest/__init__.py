@@ -2,6 +2,7 @@
 
 See docs/interfaces.md ("raw schema") and :mod:`xrec.ingest.entities` for the rules.
 """
+
 from xrec.ingest.errors import IngestError
 from xrec.ingest.load import IngestSummary, ingest_source
 

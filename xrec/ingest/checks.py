@@ -4,6 +4,7 @@ Each rule is a boolean SQL expression over the staged VARCHAR columns. One ``CAS
 first rule a row breaks (its index, NULL for a clean row); a small VALUES table maps the index
 to the rule name, the column and the offending value.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,18 +86,15 @@ def rules_for(entity: Entity, present: set[str], delivery_date: date) -> list[Ru
     for step in RULE_ORDER:
         for column in columns:
             if step == "required" and column.required:
-                rules.append(Rule(f"required:{column.name}", column.name,
-                                  f"({_value(column)} IS NULL)"))
+                rules.append(Rule(f"required:{column.name}", column.name, f"({_value(column)} IS NULL)"))
             elif step == "type" and column.kind != "text":
                 rules.append(Rule(f"type:{column.name}", column.name, _untypeable(column)))
             elif step == "enum" and column.enum:
                 rules.append(Rule(f"enum:{column.name}", column.name, _outside_enum(column)))
             elif step == "range" and (column.min is not None or column.max is not None):
-                rules.append(Rule(f"range:{column.name}", column.name,
-                                  _out_of_range(column, delivery_date)))
+                rules.append(Rule(f"range:{column.name}", column.name, _out_of_range(column, delivery_date)))
             elif step == "future" and column.not_future:
-                rules.append(Rule(f"future:{column.name}", column.name,
-                                  _in_future(column, delivery_date)))
+                rules.append(Rule(f"future:{column.name}", column.name, _in_future(column, delivery_date)))
     return rules
 
 

@@ -14,6 +14,7 @@ recorded once, under the first rule that applies, in this order:
 
 Within one step the columns are checked in the order listed here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,10 +80,15 @@ PLATFORM_ENTITIES: dict[str, Entity] = {
             "users",
             key=("user_id",),
             columns=(
-                Column("user_id", required=True), Column("email"), Column("phone"),
-                Column("city"), _birth_year(),
+                Column("user_id", required=True),
+                Column("email"),
+                Column("phone"),
+                Column("city"),
+                _birth_year(),
                 Column("gender", enum=("m", "f", "u")),
-                _ts("signup_at"), Column("interests"), _ts("updated_at"),
+                _ts("signup_at"),
+                Column("interests"),
+                _ts("updated_at"),
             ),
             # (v2) consent to share with partners; a drop without it states no consent.
             optional=(Column("share_with"),),
@@ -98,20 +104,28 @@ PLATFORM_ENTITIES: dict[str, Entity] = {
             "courses",
             key=("course_id",),
             columns=(
-                Column("course_id", required=True), Column("title"), Column("category"),
-                Column("tags"), _money("price"), Column("instructor"), _ts("published_at"),
-                Column("is_active", "boolean"), _ts("updated_at"),
+                Column("course_id", required=True),
+                Column("title"),
+                Column("category"),
+                Column("tags"),
+                _money("price"),
+                Column("instructor"),
+                _ts("published_at"),
+                Column("is_active", "boolean"),
+                _ts("updated_at"),
             ),
         ),
         Entity(
             "events",
             key=("event_id",),
             columns=(
-                Column("event_id", required=True), Column("user_id", required=True),
+                Column("event_id", required=True),
+                Column("user_id", required=True),
                 Column("course_id", required=True),
-                Column("event_type", enum=("view", "purchase", "complete", "rate"),
-                       enum_allows_empty=False),
-                Column("rating", "integer", min=1, max=5), _money("amount"), _ts("occurred_at"),
+                Column("event_type", enum=("view", "purchase", "complete", "rate"), enum_allows_empty=False),
+                Column("rating", "integer", min=1, max=5),
+                _money("amount"),
+                _ts("occurred_at"),
             ),
         ),
     )
@@ -124,44 +138,55 @@ PARTNER_ENTITIES: dict[str, Entity] = {
             "customers",
             key=("customer_id",),
             columns=(
-                Column("customer_id", required=True), Column("email_sha256"),
-                Column("phone_sha256"), Column("city"), _birth_year(), _ts("updated_at"),
+                Column("customer_id", required=True),
+                Column("email_sha256"),
+                Column("phone_sha256"),
+                Column("city"),
+                _birth_year(),
+                _ts("updated_at"),
             ),
         ),
         Entity(
             "items",
             key=("item_id",),
             columns=(
-                Column("item_id", required=True), Column("title"), Column("category"),
-                _money("price"), Column("city"), Column("is_active", "boolean"),
+                Column("item_id", required=True),
+                Column("title"),
+                Column("category"),
+                _money("price"),
+                Column("city"),
+                Column("is_active", "boolean"),
                 _ts("updated_at"),
             ),
             # The verticals' own columns (realty, finance, ...): typed checks when delivered.
             optional=(
-                Column("area_sqm", "number"), Column("bedrooms", "integer"),
+                Column("area_sqm", "number"),
+                Column("bedrooms", "integer"),
                 Column("risk_level", "integer", min=1, max=5),
-                Column("expected_return_pct", "number"), Column("min_investment", "number"),
+                Column("expected_return_pct", "number"),
+                Column("min_investment", "number"),
             ),
         ),
         Entity(
             "interactions",
             key=("interaction_id",),
             columns=(
-                Column("interaction_id", required=True), Column("customer_id", required=True),
+                Column("interaction_id", required=True),
+                Column("customer_id", required=True),
                 Column("item_id", required=True),
-                Column("event_type", enum=("view", "inquiry", "favorite", "purchase"),
-                       enum_allows_empty=False),
-                _money("amount"), _ts("occurred_at"),
+                Column("event_type", enum=("view", "inquiry", "favorite", "purchase"), enum_allows_empty=False),
+                _money("amount"),
+                _ts("occurred_at"),
             ),
         ),
         Entity(
             "outcomes",
             key=("customer_id", "item_id", "recommended_on"),
             columns=(
-                Column("customer_id", required=True), Column("item_id", required=True),
+                Column("customer_id", required=True),
+                Column("item_id", required=True),
                 Column("recommended_on", "date"),
-                Column("event_type", enum=("impression", "click", "conversion"),
-                       enum_allows_empty=False),
+                Column("event_type", enum=("impression", "click", "conversion"), enum_allows_empty=False),
                 _ts("occurred_at"),
             ),
         ),

@@ -1,4 +1,5 @@
 """Ingest's domain exception."""
+
 from __future__ import annotations
 
 from xrec.verdicts import Verdict

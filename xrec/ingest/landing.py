@@ -4,6 +4,7 @@ Layout (shared/CONTRACT.md): ``<landing>/<source>/<YYYY-MM-DD>/<entity>.csv|.csv
 plus a ``_SUCCESS`` written last: empty, or (contract v2) a JSON manifest
 ``{"files": {"<file name>": {"rows": N, "sha256": "<hex>"}}}`` the files are checked against. Ingest only reads here; it never changes the folder.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,9 +62,12 @@ def read_manifest(drop: Drop) -> dict[str, ManifestEntry] | None:
     where = f"{drop.source}/{drop.delivery_date}/{SUCCESS_MARKER}"
     try:
         files = json.loads(text)["files"]
-        return {name: ManifestEntry(None if entry.get("rows") is None else int(entry["rows"]),
-                                    (entry.get("sha256") or "").lower() or None)
-                for name, entry in files.items()}
+        return {
+            name: ManifestEntry(
+                None if entry.get("rows") is None else int(entry["rows"]), (entry.get("sha256") or "").lower() or None
+            )
+            for name, entry in files.items()
+        }
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IngestError(
             f"{where}: not an empty marker nor a JSON manifest "
@@ -72,8 +76,7 @@ def read_manifest(drop: Drop) -> dict[str, ManifestEntry] | None:
         ) from exc
 
 
-def check_against_manifest(drop: Drop, files: dict[str, "EntityFile"],
-                           manifest: dict[str, ManifestEntry] | None) -> None:
+def check_against_manifest(drop: Drop, files: dict[str, EntityFile], manifest: dict[str, ManifestEntry] | None) -> None:
     """IngestError unless every file is listed with its checksum and every listed file is here."""
     if manifest is None:
         return
@@ -81,29 +84,34 @@ def check_against_manifest(drop: Drop, files: dict[str, "EntityFile"],
     where = f"{drop.source}/{drop.delivery_date}"
     missing = sorted(set(manifest) - set(present))
     if missing:
-        raise IngestError(f"{where}: the _SUCCESS manifest lists {missing} but the drop does not "
-                          "hold them: the drop is incomplete. Ask the sender to re-deliver it.")
+        raise IngestError(
+            f"{where}: the _SUCCESS manifest lists {missing} but the drop does not "
+            "hold them: the drop is incomplete. Ask the sender to re-deliver it."
+        )
     for name, file in present.items():
         entry = manifest.get(name)
         if entry is None:
-            raise IngestError(f"{file.relative_path}: not listed in the drop's _SUCCESS manifest "
-                              f"(it lists {sorted(manifest)}); re-deliver the drop with a "
-                              "manifest that covers every file.")
+            raise IngestError(
+                f"{file.relative_path}: not listed in the drop's _SUCCESS manifest "
+                f"(it lists {sorted(manifest)}); re-deliver the drop with a "
+                "manifest that covers every file."
+            )
         if entry.sha256 and entry.sha256 != file.sha256:
             raise IngestError(
                 f"{file.relative_path}: sha256 {file.sha256[:12]}… disagrees with the _SUCCESS "
                 f"manifest ({entry.sha256[:12]}…): the file is incomplete or corrupted. Nothing "
-                "of this source was loaded; ask the sender to re-deliver it.")
+                "of this source was loaded; ask the sender to re-deliver it."
+            )
 
 
-def check_rows_against_manifest(file: "EntityFile", rows_read: int,
-                                manifest: dict[str, ManifestEntry] | None) -> None:
+def check_rows_against_manifest(file: EntityFile, rows_read: int, manifest: dict[str, ManifestEntry] | None) -> None:
     entry = (manifest or {}).get(file.path.name)
     if entry is not None and entry.rows is not None and entry.rows != rows_read:
         raise IngestError(
             f"{file.relative_path}: {rows_read:,} data rows read but the _SUCCESS manifest says "
             f"{entry.rows:,}: the file is incomplete or corrupted. Nothing of this source was "
-            "loaded; ask the sender to re-deliver it.")
+            "loaded; ask the sender to re-deliver it."
+        )
 
 
 def drop_folder(settings: Settings, source: str, run_date: date) -> Path:
@@ -155,9 +163,14 @@ def entity_files(settings: Settings, drop: Drop) -> dict[str, EntityFile]:
         suffix = next((fmt for fmt in FORMATS if path.name.endswith(fmt)), None)
         entity = path.name[: -len(suffix)] if suffix else None
         if entity not in known or not path.is_file():
-            log.warning("%s %s: ignoring unknown file %s (expected one of %s as %s)",
-                        drop.source, drop.delivery_date, path.name, sorted(known),
-                        "/".join(FORMATS))
+            log.warning(
+                "%s %s: ignoring unknown file %s (expected one of %s as %s)",
+                drop.source,
+                drop.delivery_date,
+                path.name,
+                sorted(known),
+                "/".join(FORMATS),
+            )
             continue
         if entity in found:
             raise IngestError(

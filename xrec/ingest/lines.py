@@ -5,12 +5,13 @@ blank lines included) but not physical lines, and records may span lines (quoted
 We locate record boundaries ourselves: a newline ends a record when an even number of quote
 characters precede it (RFC 4180 escapes quotes by doubling them, which keeps the parity).
 """
+
 from __future__ import annotations
 
 import csv
 import io
-from typing import Literal
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -117,13 +118,12 @@ def bounded_parse(text: str, n_fields: int, max_lines: int = MAX_RECORD_LINES) -
                 rows.append(fields)
                 starts.append(i + 1)
             else:
-                malformed.append((i + 1, f"line {i + 1}: expected {n_fields} fields, "
-                                         f"found {len(fields)}"))
+                malformed.append((i + 1, f"line {i + 1}: expected {n_fields} fields, found {len(fields)}"))
             i += 1
             continue
         verdict, end = None, i
         for end in range(i, min(i + max_lines, len(physical))):
-            verdict = one_record("".join(physical[i:end + 1]))
+            verdict = one_record("".join(physical[i : end + 1]))
             if verdict is not False:
                 break
         if verdict and len(verdict) == n_fields:
@@ -132,12 +132,13 @@ def bounded_parse(text: str, n_fields: int, max_lines: int = MAX_RECORD_LINES) -
             i = end + 1
             continue
         if verdict is False:
-            reason = (f"unclosed quote: the record starting on line {i + 1} does not end within "
-                      f"{max_lines} lines or before the end of the file")
+            reason = (
+                f"unclosed quote: the record starting on line {i + 1} does not end within "
+                f"{max_lines} lines or before the end of the file"
+            )
         else:
             found = len(verdict) if verdict else "an unparseable number of"
             reason = f"line {i + 1}: expected {n_fields} fields, found {found}"
         malformed.append((i + 1, reason))
         i += 1
     return BoundedParse(rows, starts, malformed)
-

@@ -13,6 +13,7 @@ IngestError naming it. A stray quote that makes DuckDB read the rest of the file
 switches to a line-bounded parse (:func:`xrec.ingest.lines.bounded_parse`) in which the broken
 record costs only its own line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,7 +31,11 @@ from xrec.ingest.entities import Entity
 from xrec.ingest.errors import IngestError
 from xrec.ingest.landing import EntityFile
 from xrec.ingest.lines import (
-    bounded_parse, data_row_lines, one_record, record_start_lines, record_start_lines_exact,
+    bounded_parse,
+    data_row_lines,
+    one_record,
+    record_start_lines,
+    record_start_lines_exact,
 )
 
 log = logging.getLogger(__name__)
@@ -181,7 +186,7 @@ def _check_complete(data: bytes, starts: np.ndarray, n_fields: int, file: Entity
     )
 
 
-def _check_mostly_malformed(staged: "StagedFile", first: tuple[int, str] | None) -> None:
+def _check_mostly_malformed(staged: StagedFile, first: tuple[int, str] | None) -> None:
     if staged.rows_read and staged.rows_malformed > MALFORMED_FILE_SHARE * staged.rows_read:
         where = f" (first on line {first[0]}: {first[1]})" if first else ""
         raise IngestError(
@@ -191,13 +196,16 @@ def _check_mostly_malformed(staged: "StagedFile", first: tuple[int, str] | None)
         )
 
 
-def _physical_lines(data: bytes, starts: np.ndarray, blank: np.ndarray, rejected: np.ndarray,
-                    good_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _physical_lines(
+    data: bytes, starts: np.ndarray, blank: np.ndarray, rejected: np.ndarray, good_rows: int
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Start lines of the emitted rows and of the rejected records (DuckDB record numbers);
     None when they cannot be aligned with DuckDB's records."""
-    for located in ((starts, blank),
-                    # a stray quote inside an unquoted field or '\r' line ends: walk exactly
-                    lambda: record_start_lines_exact(data.decode("utf-8-sig", "replace"))):
+    for located in (
+        (starts, blank),
+        # a stray quote inside an unquoted field or '\r' line ends: walk exactly
+        lambda: record_start_lines_exact(data.decode("utf-8-sig", "replace")),
+    ):
         record_starts, record_blank = located() if callable(located) else located
         lines = data_row_lines(record_starts, record_blank, rejected, good_rows)
         if lines is not None:
@@ -205,8 +213,7 @@ def _physical_lines(data: bytes, starts: np.ndarray, blank: np.ndarray, rejected
     return None
 
 
-def _swallowing(starts: np.ndarray, rejected: np.ndarray, messages: list[str],
-                total_lines: int) -> bool:
+def _swallowing(starts: np.ndarray, rejected: np.ndarray, messages: list[str], total_lines: int) -> bool:
     """True when a rejected record spans several physical lines or holds an unterminated
     quote: DuckDB then read good lines into one broken field, and they would be lost."""
     if any("unterminated quote" in message for message in messages):
@@ -225,8 +232,7 @@ def _from_arrow(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> No
         con.unregister(f"{name}_arrow")
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
-               table: str) -> StagedFile:
+def _stage_csv(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity, table: str) -> StagedFile:
     data = _file_bytes(file)
     _check_encoding(data, file)
     header = _csv_header(data, file)
@@ -240,21 +246,28 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
     rejected = np.array([line for line, _ in rejects_found], dtype=np.int64)
     messages = [message for _, message in rejects_found]
     total_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    aligned = None if _swallowing(starts, rejected, messages, total_lines) else \
-        _physical_lines(data, starts, blank, rejected, good_rows)
+    aligned = (
+        None
+        if _swallowing(starts, rejected, messages, total_lines)
+        else _physical_lines(data, starts, blank, rejected, good_rows)
+    )
     if aligned is None:
         # A record swallowed lines (stray quote) or the records cannot be aligned: parse line
         # by line so one broken record costs one line, and every row keeps its true line.
         parsed = bounded_parse(data.decode("utf-8-sig", "replace"), len(names))
-        log.warning("%s: DuckDB's CSV reader lost lines to a broken record; re-read line by "
-                    "line: %d rows, %d malformed (%s)", file.relative_path, len(parsed.rows),
-                    len(parsed.malformed),
-                    "; ".join(message for _, message in parsed.malformed[:3]))
-        _from_arrow(con, f"{table}_raw", pa.table(
-            {name: pa.array([row[i] for row in parsed.rows], pa.string())
-             for i, name in enumerate(names)}))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
-                    f"SELECT {select} FROM {table}_raw")
+        log.warning(
+            "%s: DuckDB's CSV reader lost lines to a broken record; re-read line by line: %d rows, %d malformed (%s)",
+            file.relative_path,
+            len(parsed.rows),
+            len(parsed.malformed),
+            "; ".join(message for _, message in parsed.malformed[:3]),
+        )
+        _from_arrow(
+            con,
+            f"{table}_raw",
+            pa.table({name: pa.array([row[i] for row in parsed.rows], pa.string()) for i, name in enumerate(names)}),
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_read AS SELECT {select} FROM {table}_raw")
         con.execute(f"DROP TABLE {table}_raw")
         good_rows = len(parsed.rows)
         row_lines = np.asarray(parsed.lines, dtype=np.int64)
@@ -264,22 +277,27 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
         row_lines, rejected_lines = aligned
     # POSITIONAL JOIN pairs the n-th staged row with the n-th line number (both in file order).
     _from_arrow(con, f"{table}_lines", pa.table({"_source_line": pa.array(row_lines, pa.int64())}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT * FROM {table}_read POSITIONAL JOIN {table}_lines")
-    _from_arrow(con, f"{table}_malformed", pa.table({
-        "source_line": pa.array(rejected_lines, pa.int64()),
-        "bad_value": pa.array([redact(message) for message in messages], pa.string()),
-    }))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_read POSITIONAL JOIN {table}_lines")
+    _from_arrow(
+        con,
+        f"{table}_malformed",
+        pa.table(
+            {
+                "source_line": pa.array(rejected_lines, pa.int64()),
+                "bad_value": pa.array([redact(message) for message in messages], pa.string()),
+            }
+        ),
+    )
     con.execute(f"DROP TABLE {table}_read")
     con.execute(f"DROP TABLE {table}_lines")
     staged = StagedFile(file, table, tuple(columns), good_rows + len(messages), len(messages))
-    _check_mostly_malformed(staged, (int(rejected_lines[0]), redact(messages[0]))
-                            if messages else None)
+    _check_mostly_malformed(staged, (int(rejected_lines[0]), redact(messages[0])) if messages else None)
     return staged
 
 
-def _duckdb_read(con: duckdb.DuckDBPyConnection, file: EntityFile, names: list[str],
-                 select: str, table: str) -> list[tuple[int, str]]:
+def _duckdb_read(
+    con: duckdb.DuckDBPyConnection, file: EntityFile, names: list[str], select: str, table: str
+) -> list[tuple[int, str]]:
     """Read the CSV into ``<table>_read``; (DuckDB record number, message) per malformed record."""
     types = ", ".join(f"'{name}': 'VARCHAR'" for name in names)
     rejects, scans = f"{table}_rejects", f"{table}_rejects_scan"
@@ -294,8 +312,8 @@ def _duckdb_read(con: duckdb.DuckDBPyConnection, file: EntityFile, names: list[s
         # One row per malformed record (DuckDB may report several errors for one record).
         # The reject table holds the raw line text: only the record number and message leave it.
         return con.execute(
-            f"SELECT line, min(error_type::VARCHAR || ': ' || error_message) "
-            f"FROM {rejects} GROUP BY line ORDER BY line").fetchall()
+            f"SELECT line, min(error_type::VARCHAR || ': ' || error_message) FROM {rejects} GROUP BY line ORDER BY line"
+        ).fetchall()
     except duckdb.Error as exc:
         raise IngestError(
             f"{file.relative_path}: cannot be read as CSV ({redact(str(exc))}); "
@@ -306,15 +324,12 @@ def _duckdb_read(con: duckdb.DuckDBPyConnection, file: EntityFile, names: list[s
         con.execute(f"DROP TABLE IF EXISTS {scans}")
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
-                   table: str) -> StagedFile:
+def _stage_parquet(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity, table: str) -> StagedFile:
     try:
-        header = [row[0] for row in con.execute(
-            "DESCRIBE SELECT * FROM read_parquet(?)", [str(file.path)]).fetchall()]
+        header = [row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(file.path)]).fetchall()]
     except duckdb.Error as exc:
         raise IngestError(
-            f"{file.relative_path}: cannot be read as Parquet ({redact(str(exc))}); "
-            "re-deliver a valid file"
+            f"{file.relative_path}: cannot be read as Parquet ({redact(str(exc))}); re-deliver a valid file"
         ) from exc
     names = _normalise(header, file)
     _check_header(names, entity, file)
@@ -326,14 +341,12 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Ent
         f"FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
         [str(file.path)],
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_malformed "
-                f"(source_line BIGINT, bad_value VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_malformed (source_line BIGINT, bad_value VARCHAR)")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return StagedFile(file, table, tuple(columns), rows, 0)
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity,
-               table: str) -> StagedFile:
+def stage_file(con: duckdb.DuckDBPyConnection, file: EntityFile, entity: Entity, table: str) -> StagedFile:
     """Read ``file`` into temp table ``table``; raises IngestError when it cannot be read."""
     if file.path.name.endswith(".parquet"):
         return _stage_parquet(con, file, entity, table)

@@ -3,9 +3,10 @@
 Every write replaces one (source, entity, delivery_date) partition in all three tables; the
 caller wraps them in one transaction.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -39,8 +40,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
 
 
-def audited_digests(con: duckdb.DuckDBPyConnection, source: str,
-                    delivery_date: date) -> dict[str, str]:
+def audited_digests(con: duckdb.DuckDBPyConnection, source: str, delivery_date: date) -> dict[str, str]:
     """entity -> sha256 of the file last loaded for (source, delivery_date)."""
     rows = con.execute(
         "SELECT entity, sha256 FROM raw.load_audit WHERE source = ? AND delivery_date = ?",
@@ -49,35 +49,47 @@ def audited_digests(con: duckdb.DuckDBPyConnection, source: str,
     return dict(rows)
 
 
-def _ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str,
-                      columns: tuple[str, ...]) -> None:
+def _ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> None:
     """Create the raw table, or add the columns a later delivery brings (older rows NULL)."""
     definition = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
     metadata = ", ".join(f"{c} {t}" for c, t in METADATA_COLUMNS.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({definition}, {metadata})")
     schema, name = table.split(".", 1)
-    existing = {row[0] for row in con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ?", [schema, name.strip('"')]).fetchall()}
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [schema, name.strip('"')],
+        ).fetchall()
+    }
     for column in columns:
         if column not in existing:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {quote_ident(column)} VARCHAR")
 
 
-def delete_partition(con: duckdb.DuckDBPyConnection, source: str, entity: str,
-                     delivery_date: date) -> None:
+def delete_partition(con: duckdb.DuckDBPyConnection, source: str, entity: str, delivery_date: date) -> None:
     """Remove (source, entity, delivery_date) from the raw table, quarantine and audit."""
     table = raw_table(source, entity)
-    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-                   "AND table_name = ?", [f"{source}__{entity}"]).fetchall()[0][0]:
+    if con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
+        [f"{source}__{entity}"],
+    ).fetchall()[0][0]:
         con.execute(f"DELETE FROM {table} WHERE _delivery_date = ?", [delivery_date])
     for bookkeeping in ("raw.quarantine", "raw.load_audit"):
-        con.execute(f"DELETE FROM {bookkeeping} WHERE source = ? AND entity = ? "
-                    "AND delivery_date = ?", [source, entity, delivery_date])
+        con.execute(
+            f"DELETE FROM {bookkeeping} WHERE source = ? AND entity = ? AND delivery_date = ?",
+            [source, entity, delivery_date],
+        )
 
 
-def replace_partition(con: duckdb.DuckDBPyConnection, staged: StagedFile, source: str,
-                      entity: Entity, delivery_date: date, rules: list[Rule]) -> tuple[int, int]:
+def replace_partition(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedFile,
+    source: str,
+    entity: Entity,
+    delivery_date: date,
+    rules: list[Rule],
+) -> tuple[int, int]:
     """Write a staged file as the (source, entity, delivery_date) partition.
 
     Clean rows go to the raw table, rule breakers and malformed records to ``raw.quarantine``,
@@ -87,8 +99,10 @@ def replace_partition(con: duckdb.DuckDBPyConnection, staged: StagedFile, source
     _ensure_raw_table(con, table, staged.columns)
     delete_partition(con, source, entity.name, delivery_date)
     checked = f"{staged.table}_checked"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS "
-                f"SELECT *, {first_violation_sql(rules)} AS _rule_index FROM {staged.table}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {checked} AS "
+        f"SELECT *, {first_violation_sql(rules)} AS _rule_index FROM {staged.table}"
+    )
     columns = ", ".join(quote_ident(c) for c in staged.columns)
     path = staged.file.relative_path
     con.execute(
@@ -96,8 +110,7 @@ def replace_partition(con: duckdb.DuckDBPyConnection, staged: StagedFile, source
         f"? AS _source_file, _source_line FROM {checked} WHERE _rule_index IS NULL",
         [delivery_date, path],
     )
-    record_key = ("NULLIF(concat_ws(':', " + ", ".join(quote_ident(k) for k in entity.key)
-                  + "), '')")
+    record_key = "NULLIF(concat_ws(':', " + ", ".join(quote_ident(k) for k in entity.key) + "), '')"
     con.execute(
         f"INSERT INTO raw.quarantine "
         f"SELECT ?, ?, ?::DATE, ?, c._source_line, {record_key}, r.rule, r.column_name, "
@@ -107,14 +120,25 @@ def replace_partition(con: duckdb.DuckDBPyConnection, staged: StagedFile, source
         f"FROM {staged.table}_malformed ORDER BY 5",
         [source, entity.name, delivery_date, path] * 2,
     )
-    quarantined = staged.rows_malformed + con.execute(
-        f"SELECT count(*) FROM {checked} WHERE _rule_index IS NOT NULL").fetchall()[0][0]
+    quarantined = (
+        staged.rows_malformed
+        + con.execute(f"SELECT count(*) FROM {checked} WHERE _rule_index IS NOT NULL").fetchall()[0][0]
+    )
     loaded = staged.rows_read - quarantined
     con.execute(
         "INSERT INTO raw.load_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [source, entity.name, delivery_date, path, staged.file.size_bytes, staged.file.sha256,
-         staged.rows_read, loaded, quarantined,
-         datetime.now(timezone.utc).replace(tzinfo=None)],
+        [
+            source,
+            entity.name,
+            delivery_date,
+            path,
+            staged.file.size_bytes,
+            staged.file.sha256,
+            staged.rows_read,
+            loaded,
+            quarantined,
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
     )
     con.execute(f"DROP TABLE {checked}")
     return loaded, quarantined

@@ -1,4 +1,5 @@
 """Airflow wiring shared by the DAG, the CLI and the tests (light to import)."""
+
 from __future__ import annotations
 
 import functools

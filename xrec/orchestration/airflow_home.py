@@ -1,6 +1,7 @@
 """The Airflow environment xrec runs in: the embedded default (SQLite + LocalExecutor under
 `.airflow/`) or any metadata DB / executor the caller passes (the scheduler tests use the
 machine's PostgreSQL, and Redis + Celery)."""
+
 from __future__ import annotations
 
 import configparser
@@ -96,8 +97,7 @@ def airflow(env: dict[str, str], *args: str, capture: bool = False) -> subproces
         output = ((done.stderr or "") + (done.stdout or "")).strip().splitlines()
         # Airflow ends with the exception line; the lines before it are mostly log noise.
         detail = "\n".join(output[-15:]) if output else "(see the output above)"
-        raise AirflowCommandFailed(f"`airflow {' '.join(args)}` failed (exit {done.returncode}):"
-                                   f"\n{detail}")
+        raise AirflowCommandFailed(f"`airflow {' '.join(args)}` failed (exit {done.returncode}):\n{detail}")
     return done
 
 
@@ -112,7 +112,7 @@ def write_airflow_cfg(env: dict[str, str]) -> Path:
         config.read(path)
     for name, value in env.items():
         if name.startswith("AIRFLOW__") and name.count("__") == 2:
-            section, key = name[len("AIRFLOW__"):].split("__")
+            section, key = name[len("AIRFLOW__") :].split("__")
             section, key = section.lower(), key.lower()
             if not config.has_section(section):
                 config.add_section(section)

@@ -6,11 +6,12 @@ Airflow 3 has no CLI command for either (only the REST API, which needs a runnin
 and a token); `cancel` does what the REST endpoint does, in a subprocess so the Airflow
 configuration comes from the environment xrec builds.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 import sys
+from datetime import UTC, datetime
 
 from airflow.models.backfill import Backfill, BackfillDagRun
 from airflow.models.dagrun import DagRun
@@ -22,25 +23,29 @@ from sqlalchemy import select, update
 def unfinished(dag_id: str) -> list[int]:
     """Ids of the DAG's backfills without ``completed_at``."""
     with create_session() as session:
-        return list(session.scalars(select(Backfill.id).where(
-            Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))))
+        return list(
+            session.scalars(select(Backfill.id).where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None)))
+        )
 
 
 def cancel_unfinished(dag_id: str) -> list[int]:
     with create_session() as session:
-        backfills = session.scalars(select(Backfill).where(
-            Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))).all()
+        backfills = session.scalars(
+            select(Backfill).where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
+        ).all()
         for backfill in backfills:
             backfill.is_paused = True
             session.commit()  # no new runs start from here
             session.execute(
                 update(DagRun)
-                .where(DagRun.id.in_(select(BackfillDagRun.dag_run_id)
-                                     .where(BackfillDagRun.backfill_id == backfill.id)),
-                       DagRun.state.in_([DagRunState.QUEUED, DagRunState.RUNNING]))
+                .where(
+                    DagRun.id.in_(select(BackfillDagRun.dag_run_id).where(BackfillDagRun.backfill_id == backfill.id)),
+                    DagRun.state.in_([DagRunState.QUEUED, DagRunState.RUNNING]),
+                )
                 .values(state=DagRunState.FAILED)
-                .execution_options(synchronize_session=False))
-            backfill.completed_at = datetime.now(timezone.utc)
+                .execution_options(synchronize_session=False)
+            )
+            backfill.completed_at = datetime.now(UTC)
             session.commit()
         return [backfill.id for backfill in backfills]
 

@@ -1,19 +1,23 @@
 """What `xrec run` and `xrec backfill` do: prepare the landing folder, run Airflow, and tell the
 user where the results are."""
+
 from __future__ import annotations
 
 import logging
 import signal
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from xrec.config import PLATFORM, Settings
 from xrec.orchestration import DAG_ID, DAG_START
 from xrec.orchestration.airflow_home import AirflowCommandFailed, AirflowTopology, airflow, bootstrap
 from xrec.orchestration.runner import (
-    Scheduler, cancel_unfinished_backfills, create_backfill, run_day_in_process,
+    Scheduler,
+    cancel_unfinished_backfills,
+    create_backfill,
+    run_day_in_process,
     wait_for_backfills_completed,
 )
 
@@ -49,12 +53,13 @@ def refuse_before_start(day: date) -> None:
     """Airflow runs a date before the DAG's start_date as a run with no task, reported as a
     success: refuse it with a clear message instead."""
     if day < DAG_START:
-        raise SystemExit(f"xrec: {day} is before {DAG_ID}'s start_date {DAG_START}; Airflow would "
-                         "run no task for it. Business dates from that day on can be run.")
+        raise SystemExit(
+            f"xrec: {day} is before {DAG_ID}'s start_date {DAG_START}; Airflow would "
+            "run no task for it. Business dates from that day on can be run."
+        )
 
 
-def run_daily(settings: Settings, run_date: date | None, latest: bool,
-              partners: list[str] | None) -> int:
+def run_daily(settings: Settings, run_date: date | None, latest: bool, partners: list[str] | None) -> int:
     if latest:
         ensure_sample(settings)
         run_date = latest_drop_date(settings)
@@ -84,7 +89,7 @@ def backfill(settings: Settings, start: date, end: date) -> int:
     airflow(env, "dags", "reserialize", capture=True)  # the DAG is known before any scheduler
     for stale in cancel_unfinished_backfills(env):
         print(f"cancelled backfill {stale}, left unfinished by an earlier xrec backfill")
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     try:
         create_backfill(env, start, end)
     except AirflowCommandFailed as exc:
@@ -114,14 +119,16 @@ def airflow_ui(settings: Settings) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     topology = AirflowTopology(use_job_schedule=False, api_port=settings.airflow_port)
     with Scheduler(settings, topology) as scheduler:
-        print(f"Airflow UI: http://127.0.0.1:{topology.api_port}/  (AIRFLOW_HOME="
-              f"{settings.airflow_home}; plain `airflow` commands work with that AIRFLOW_HOME). "
-              "Ctrl-C stops it.", flush=True)
+        print(
+            f"Airflow UI: http://127.0.0.1:{topology.api_port}/  (AIRFLOW_HOME="
+            f"{settings.airflow_home}; plain `airflow` commands work with that AIRFLOW_HOME). "
+            "Ctrl-C stops it.",
+            flush=True,
+        )
         try:
             while all(process.poll() is None for process in scheduler.processes):
                 time.sleep(2)
         except KeyboardInterrupt:
             return 0
-    print("an Airflow component stopped; see "
-          f"{settings.airflow_home / 'process-logs'}", file=sys.stderr)
+    print(f"an Airflow component stopped; see {settings.airflow_home / 'process-logs'}", file=sys.stderr)
     return 1

@@ -1,6 +1,7 @@
 """Running xrec_daily through Airflow: one day in-process (`airflow dags test`), or through a
 real scheduler (api-server + scheduler + dag-processor + triggerer [+ Celery worker]) for
 triggered runs and backfills."""
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,13 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from xrec.config import Settings
-from xrec.config import BUSINESS_TIME_ZONE
+from xrec.config import BUSINESS_TIME_ZONE, Settings
 from xrec.orchestration import DAG_ID, SCHEDULED_AT
 from xrec.orchestration.airflow_home import (
-    AirflowCommandFailed, AirflowTopology, airflow, bootstrap,
+    AirflowCommandFailed,
+    AirflowTopology,
+    airflow,
+    bootstrap,
 )
 
 log = logging.getLogger(__name__)
@@ -40,15 +43,15 @@ def run_day_in_process(settings: Settings, run_date: date, partners: list[str] |
     """
     env = bootstrap(settings, AirflowTopology(api_port=settings.airflow_port))
     conf = json.dumps({"partners": partners or []})
-    cmd = [str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID,
-           logical_date_for(run_date), "-c", conf]
+    cmd = [str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID, logical_date_for(run_date), "-c", conf]
     log_path = settings.airflow_home / "logs" / f"xrec-run-{run_date}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"running {DAG_ID} for business date {run_date} through Airflow; full log: {log_path}",
-          flush=True)
+    print(f"running {DAG_ID} for business date {run_date} through Airflow; full log: {log_path}", flush=True)
     state: dict = {}
-    with open(log_path, "w") as full_log, subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    with (
+        open(log_path, "w") as full_log,
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
+    ):
         for line in proc.stdout:
             full_log.write(line)
             progress = _progress_line(line, state)
@@ -57,8 +60,10 @@ def run_day_in_process(settings: Settings, run_date: date, partners: list[str] |
     if proc.returncode == 0 and not state.get("ended"):
         # Airflow marks a run that executed no task successful (e.g. a date it would not
         # schedule): that is not a successful day.
-        print(f"  FAILED no task of {DAG_ID} ran for {run_date} although Airflow reported "
-              f"success; see {log_path}", flush=True)
+        print(
+            f"  FAILED no task of {DAG_ID} ran for {run_date} although Airflow reported success; see {log_path}",
+            flush=True,
+        )
         return 1
     return proc.returncode
 
@@ -94,9 +99,22 @@ def create_backfill(env: dict[str, str], start: date, end: date) -> None:
     """`airflow backfill create` for [start, end] (re-running completed days); on failure,
     cancel whatever it left unfinished and raise with Airflow's own message."""
     try:
-        airflow(env, "backfill", "create", "--dag-id", DAG_ID, "--from-date",
-                logical_date_for(start), "--to-date", logical_date_for(end),
-                "--max-active-runs", "1", "--reprocess-behavior", "completed", capture=True)
+        airflow(
+            env,
+            "backfill",
+            "create",
+            "--dag-id",
+            DAG_ID,
+            "--from-date",
+            logical_date_for(start),
+            "--to-date",
+            logical_date_for(end),
+            "--max-active-runs",
+            "1",
+            "--reprocess-behavior",
+            "completed",
+            capture=True,
+        )
     except AirflowCommandFailed:
         cancel_unfinished_backfills(env)
         raise
@@ -104,8 +122,9 @@ def create_backfill(env: dict[str, str], start: date, end: date) -> None:
 
 def _backfills(env: dict[str, str], action: str) -> list[int]:
     """`python -m xrec.orchestration.backfills <action> xrec_daily` in ``env``; the ids it prints."""
-    done = subprocess.run([sys.executable, "-m", "xrec.orchestration.backfills", action, DAG_ID],
-                          env=env, text=True, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "xrec.orchestration.backfills", action, DAG_ID], env=env, text=True, capture_output=True
+    )
     if done.returncode:
         raise AirflowCommandFailed(f"{action} backfills failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # Airflow's own log lines come first
@@ -131,8 +150,10 @@ def wait_for_backfills_completed(env: dict[str, str], timeout: float = 180) -> N
     deadline = time.monotonic() + timeout
     while unfinished := _backfills(env, "unfinished"):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"backfill(s) {unfinished} of {DAG_ID} were not marked completed by "
-                               f"the scheduler within {timeout}s although their runs finished")
+            raise TimeoutError(
+                f"backfill(s) {unfinished} of {DAG_ID} were not marked completed by "
+                f"the scheduler within {timeout}s although their runs finished"
+            )
         time.sleep(5)
 
 
@@ -150,13 +171,12 @@ class Scheduler:
         self.env: dict[str, str] = {}
 
     def components(self) -> list[list[str]]:
-        parts = [["api-server", "--port", str(self.topology.api_port)], ["scheduler"],
-                 ["dag-processor"], ["triggerer"]]
+        parts = [["api-server", "--port", str(self.topology.api_port)], ["scheduler"], ["dag-processor"], ["triggerer"]]
         if self.topology.executor == "CeleryExecutor":
             parts.append(["celery", "worker", "--concurrency", "1"])
         return parts
 
-    def __enter__(self) -> "Scheduler":
+    def __enter__(self) -> Scheduler:
         # A SIGTERM (e.g. a CI time-out) must still stop every component we start.
         self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         self.env = bootstrap(self.settings, self.topology)
@@ -169,9 +189,11 @@ class Scheduler:
             # longer to start than the scheduler took to launch the first task).
             for number, args in enumerate(self.components()):
                 out = open(logs / f"{args[0]}{'-' + args[1] if args[0] == 'celery' else ''}.log", "ab")
-                self.processes.append(subprocess.Popen(
-                    [airflow_bin, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True))
+                self.processes.append(
+                    subprocess.Popen(
+                        [airflow_bin, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                    )
+                )
                 if number == 0:
                     self._wait_for_api()
         except BaseException:
@@ -189,8 +211,10 @@ class Scheduler:
                         return
             except OSError:
                 time.sleep(1)
-        raise TimeoutError(f"Airflow api-server did not answer on {url} within {timeout}s; "
-                           f"see {self.settings.airflow_home / 'process-logs'}")
+        raise TimeoutError(
+            f"Airflow api-server did not answer on {url} within {timeout}s; "
+            f"see {self.settings.airflow_home / 'process-logs'}"
+        )
 
     def __exit__(self, *exc) -> None:
         for process in self.processes:
@@ -229,8 +253,7 @@ class Scheduler:
 
     def trigger(self, run_date: date, run_id: str | None = None) -> str:
         run_id = run_id or f"manual__{run_date.isoformat()}"
-        airflow(self.env, "dags", "trigger", DAG_ID, "-l", logical_date_for(run_date),
-                "-r", run_id, capture=True)
+        airflow(self.env, "dags", "trigger", DAG_ID, "-l", logical_date_for(run_date), "-r", run_id, capture=True)
         return run_id
 
     def wait_for_days(self, days: list[date], since: datetime, timeout: float = 1800) -> dict[date, str]:
@@ -240,8 +263,11 @@ class Scheduler:
         while time.monotonic() < deadline:
             finished = {}
             for run in self.runs():
-                if run["state"] in ("success", "failed") and run["end_date"] and \
-                        datetime.fromisoformat(run["end_date"]) >= since:
+                if (
+                    run["state"] in ("success", "failed")
+                    and run["end_date"]
+                    and datetime.fromisoformat(run["end_date"]) >= since
+                ):
                     day = datetime.fromisoformat(run["logical_date"]).astimezone(BUSINESS_TZ).date()
                     finished[day] = run["state"]
             if set(days) <= set(finished):

@@ -1,4 +1,5 @@
 """The few lines `xrec run` prints at the end: what happened and where to look."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,7 +8,8 @@ import duckdb
 
 from xrec.catalog import LATE_SOURCES, MODEL_RUNS
 from xrec.config import Settings
-from xrec.quality.orphans import MEANING as ORPHANS_MEANING, TOTALS as ORPHAN_TOTALS
+from xrec.quality.orphans import MEANING as ORPHANS_MEANING
+from xrec.quality.orphans import TOTALS as ORPHAN_TOTALS
 from xrec.warehouse import connect
 
 
@@ -28,23 +30,35 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
         from xrec.quality import summarise
 
         lines.append(summarise(settings, run_date))
-    for source, reason in _query(settings, f"select source, reason from {LATE_SOURCES.relation} "
-                                           "where run_date = ?", [run_date]):
+    for source, reason in _query(
+        settings, f"select source, reason from {LATE_SOURCES.relation} where run_date = ?", [run_date]
+    ):
         lines.append(f"  LATE {source}: built from its last good state ({reason})")
     orphans = _query(settings, ORPHAN_TOTALS)
     if orphans:
-        lines.append(f"  orphan references ({ORPHANS_MEANING}): "
-                     + ", ".join(f"{source} {count}" for source, count in orphans))
-    model = _query(settings, f"""
+        lines.append(
+            f"  orphan references ({ORPHANS_MEANING}): " + ", ".join(f"{source} {count}" for source, count in orphans)
+        )
+    model = _query(
+        settings,
+        f"""
         select model_version, ranker, primary_metric, primary_value, baseline_value, is_published,
                decision_reason
-        from {MODEL_RUNS.relation} where run_date = ? order by trained_at desc limit 1""", [run_date])
+        from {MODEL_RUNS.relation} where run_date = ? order by trained_at desc limit 1""",
+        [run_date],
+    )
     for version, ranker, metric, value, baseline, published, reason in model:
-        lines.append(f"  {ranker} ranker {version}: {metric} {value:.4f} vs popularity baseline "
-                     f"{baseline:.4f} -> {'published' if published else 'not published'} ({reason})")
-    counts = _query(settings, """
+        lines.append(
+            f"  {ranker} ranker {version}: {metric} {value:.4f} vs popularity baseline "
+            f"{baseline:.4f} -> {'published' if published else 'not published'} ({reason})"
+        )
+    counts = _query(
+        settings,
+        """
         select direction, partner, count(distinct recipient_id), count(*)
-        from cross_recommendations where run_date = ? group by all order by all""", [run_date])
+        from cross_recommendations where run_date = ? group by all order by all""",
+        [run_date],
+    )
     for direction, partner, recipients, rows in counts:
         lines.append(f"  {direction:<20} {partner:<8} {recipients:>7} recipients {rows:>8} rows")
     report = settings.artifacts / "reports" / f"{run_date}.html"
@@ -60,6 +74,8 @@ def describe_run(settings: Settings, run_date: date, exit_code: int) -> str:
         f"  Airflow logs         {settings.airflow_home / 'logs'}",
     ]
     if settings.serving_dsn:
-        lines.append(f"  Postgres (BI)        psql '{settings.serving_dsn}' -c "
-                     f"'select * from {settings.serving_schema}.cross_recommendations_current limit 10'")
+        lines.append(
+            f"  Postgres (BI)        psql '{settings.serving_dsn}' -c "
+            f"'select * from {settings.serving_schema}.cross_recommendations_current limit 10'"
+        )
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """``raw.privacy_audit``: one row per erasure or retention purge, with counts and never a person's id."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -16,11 +17,17 @@ create table if not exists {AUDIT} (
 """
 
 
-def log_action(con: duckdb.DuckDBPyConnection, action: str, run_date: date, target: str,
-               rows_removed: int, detail: str, cutoff_date: date | None = None) -> None:
+def log_action(
+    con: duckdb.DuckDBPyConnection,
+    action: str,
+    run_date: date,
+    target: str,
+    rows_removed: int,
+    detail: str,
+    cutoff_date: date | None = None,
+) -> None:
     con.execute(_DDL)
     con.execute(
         f"insert into {AUDIT} values (?, ?, ?, ?, ?, ?, ?)",
-        [action, run_date, target, cutoff_date, rows_removed, detail,
-         datetime.now(timezone.utc).replace(tzinfo=None)],
+        [action, run_date, target, cutoff_date, rows_removed, detail, datetime.now(UTC).replace(tzinfo=None)],
     )

@@ -16,12 +16,13 @@ and is applied again on every run, so a re-delivered old drop cannot bring the p
 Rows are matched on columns by name (see :func:`predicate`), so a table added later is covered
 as long as it names its identifiers the way the warehouse does.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pandas as pd
@@ -82,11 +83,13 @@ def request_erasure(settings: Settings, user_ids: list[str], requested_by: str =
     try:
         con = connect(settings)
     except duckdb.IOException as error:
-        raise RuntimeError(f"the warehouse {settings.warehouse} is being written by another process "
-                           f"(a run in progress?); try again when it ends ({error})") from error
+        raise RuntimeError(
+            f"the warehouse {settings.warehouse} is being written by another process "
+            f"(a run in progress?); try again when it ends ({error})"
+        ) from error
     with con:
         con.execute(_FORGET_DDL)
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         con.executemany(f"insert into {FORGET} values (?, ?, ?)", [[u, now, requested_by] for u in user_ids])
     log.info("erasure requested for %d user(s); the next daily run erases them", len(user_ids))
     return len(user_ids)
@@ -94,17 +97,25 @@ def request_erasure(settings: Settings, user_ids: list[str], requested_by: str =
 
 def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, name = relation.split(".")
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, name]).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
 
 
 def requested_users(con: duckdb.DuckDBPyConnection, run_date: date) -> set[str]:
     """Users whose erasure was requested by run_date (delivered requests and ``xrec forget``)."""
     users = set()
     if _exists(con, DELIVERED):
-        users |= {r[0] for r in con.execute(
-            f"select distinct trim(user_id) from {DELIVERED} where _delivery_date <= ? "
-            "and nullif(trim(user_id), '') is not null", [run_date]).fetchall()}
+        users |= {
+            r[0]
+            for r in con.execute(
+                f"select distinct trim(user_id) from {DELIVERED} where _delivery_date <= ? "
+                "and nullif(trim(user_id), '') is not null",
+                [run_date],
+            ).fetchall()
+        }
     if _exists(con, FORGET):
         users |= {r[0] for r in con.execute(f"select distinct user_id from {FORGET}").fetchall()}
     return users
@@ -118,28 +129,38 @@ def resolve(con: duckdb.DuckDBPyConnection, users: set[str]) -> Person:
     """The users plus every partner account linked to them by a shared hash (transitively)."""
     person = Person(users=set(users))
     if _exists(con, "raw.platform__users"):
-        person.hashes |= _hashes(con.execute(
-            "select email_sha256, phone_sha256 from raw.platform__users where list_contains(?, trim(user_id))",
-            [sorted(users)]).fetchall())
+        person.hashes |= _hashes(
+            con.execute(
+                "select email_sha256, phone_sha256 from raw.platform__users where list_contains(?, trim(user_id))",
+                [sorted(users)],
+            ).fetchall()
+        )
     if _exists(con, IDENTITY):
         persons = sorted(f"platform:{u}" for u in users)
         for source, account, email, phone in con.execute(
-                f"select account_source, account_id, email_sha256, phone_sha256 from {IDENTITY} "
-                "where list_contains(?, person_id)", [persons]).fetchall():
+            f"select account_source, account_id, email_sha256, phone_sha256 from {IDENTITY} "
+            "where list_contains(?, person_id)",
+            [persons],
+        ).fetchall():
             if source != PLATFORM:
                 person.customers.add((source, account))
             person.hashes |= _hashes([(email, phone)])
-    customer_tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw' "
-        "and table_name like '%\\_\\_customers' escape '\\' and table_name <> 'platform__customers'").fetchall()]
+    customer_tables = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw' "
+            "and table_name like '%\\_\\_customers' escape '\\' and table_name <> 'platform__customers'"
+        ).fetchall()
+    ]
     for _ in range(MAX_ROUNDS):
         before = (len(person.customers), len(person.hashes))
         for table in customer_tables:
             partner = table.split("__")[0]
             for customer, email, phone in con.execute(
-                    f'select trim(customer_id), email_sha256, phone_sha256 from raw."{table}" '
-                    "where list_contains($h, lower(trim(email_sha256))) or list_contains($h, lower(trim(phone_sha256)))",
-                    {"h": sorted(person.hashes)}).fetchall():
+                f'select trim(customer_id), email_sha256, phone_sha256 from raw."{table}" '
+                "where list_contains($h, lower(trim(email_sha256))) or list_contains($h, lower(trim(phone_sha256)))",
+                {"h": sorted(person.hashes)},
+            ).fetchall():
                 person.customers.add((partner, customer))
                 person.hashes |= _hashes([(email, phone)])
         if (len(person.customers), len(person.hashes)) == before:
@@ -152,8 +173,10 @@ def _in(kind: str, column: str) -> str:
 
 
 def _pair(source: str, column: str) -> str:
-    return (f"coalesce({source} || chr(31) || {column} in (select erase_source || chr(31) || erase_value "
-            f"from {ERASE} where erase_kind = 'customer'), false)")
+    return (
+        f"coalesce({source} || chr(31) || {column} in (select erase_source || chr(31) || erase_value "
+        f"from {ERASE} where erase_kind = 'customer'), false)"
+    )
 
 
 def predicate(columns: list[str], source: str | None = None) -> str | None:
@@ -186,8 +209,10 @@ def predicate(columns: list[str], source: str | None = None) -> str | None:
     if "record_key" in cols:
         rules += [_in(kind, q["record_key"]) for kind in ("user", "customer", "hash")]
     if "bad_value" in cols:  # a malformed line is kept verbatim: look inside it
-        rules.append(f"exists (select 1 from {ERASE} where erase_kind in ('user', 'customer', 'hash') "
-                     f"and strpos({q['bad_value']}, erase_value) > 0)")
+        rules.append(
+            f"exists (select 1 from {ERASE} where erase_kind in ('user', 'customer', 'hash') "
+            f"and strpos({q['bad_value']}, erase_value) > 0)"
+        )
     return " or ".join(rules) or None
 
 
@@ -195,7 +220,8 @@ def _purge_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     tables = con.execute(
         "select table_schema, table_name, list(column_name order by ordinal_position) "
         "from information_schema.columns join information_schema.tables using (table_catalog, table_schema, table_name) "
-        "where table_type = 'BASE TABLE' and table_catalog = current_database() group by all order by 1, 2").fetchall()
+        "where table_type = 'BASE TABLE' and table_catalog = current_database() group by all order by 1, 2"
+    ).fetchall()
     removed = {}
     for schema, name, cols in tables:
         relation = f"{schema}.{name}"
@@ -219,13 +245,15 @@ def _purge_serving(settings: Settings, person: Person) -> dict[str, int]:
             "from information_schema.columns c join information_schema.tables t "
             "on t.table_schema = c.table_schema and t.table_name = c.table_name "
             "where c.table_schema = %s and t.table_type = 'BASE TABLE' group by c.table_name order by 1",
-            [settings.serving_schema])
+            [settings.serving_schema],
+        )
         for name, cols in cur.fetchall():
             rule = predicate(cols)
             if rule is None:
                 continue
-            cur.execute(sql.SQL("delete from {} where ").format(sql.Identifier(settings.serving_schema, name))
-                        + sql.SQL(rule))
+            cur.execute(
+                sql.SQL("delete from {} where ").format(sql.Identifier(settings.serving_schema, name)) + sql.SQL(rule)
+            )
             if cur.rowcount:
                 removed[f"{settings.serving_schema}.{name}"] = cur.rowcount
     return removed
@@ -242,8 +270,10 @@ def _purge_parquet(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
         count = con.execute(f"select count(*) from read_parquet({source}) where {rule}").fetchone()[0]
         if count:
             with replacing(path) as tmp:
-                con.execute(f"copy (select * from read_parquet({source}) where not ({rule})) "
-                            f"to '{tmp}' (format parquet, compression zstd)")
+                con.execute(
+                    f"copy (select * from read_parquet({source}) where not ({rule})) "
+                    f"to '{tmp}' (format parquet, compression zstd)"
+                )
             removed[str(path.relative_to(settings.artifacts))] = count
     return removed
 
@@ -257,8 +287,9 @@ def _purge_listings(settings: Settings, person: Person) -> int:
         rows = pd.read_csv(path, dtype=str, keep_default_na=False)
         about = rows.apply(lambda row: any(i in cell for cell in row for i in ids), axis=1)
         if about.any():
-            write_listing(settings.artifacts / "data_docs", path.parent.name, date.fromisoformat(path.stem),
-                          rows[~about])
+            write_listing(
+                settings.artifacts / "data_docs", path.parent.name, date.fromisoformat(path.stem), rows[~about]
+            )
             rewritten += 1
     return rewritten
 
@@ -296,7 +327,9 @@ def erase(settings: Settings, run_date: date) -> dict:
             return {"requests": 0}
         person = resolve(con, users)
         pending = users - {r[0] for r in con.execute(f"select user_id from {DONE}").fetchall()}
-        con.execute(f"create or replace temp table {ERASE} (erase_kind varchar, erase_source varchar, erase_value varchar)")
+        con.execute(
+            f"create or replace temp table {ERASE} (erase_kind varchar, erase_source varchar, erase_value varchar)"
+        )
         con.executemany(f"insert into {ERASE} values (?, ?, ?)", person.rows())
         con.begin()
         try:
@@ -317,10 +350,12 @@ def erase(settings: Settings, run_date: date) -> dict:
         if pending:
             con.executemany(f"insert into {DONE} values (?, ?)", [[u, run_date] for u in sorted(pending)])
         rows = sum(warehouse.values()) + sum(serving.values()) + sum(parquet.values())
-        detail = (f"{len(users)} request(s) in force, {len(pending)} new; {len(person.customers)} linked partner "
-                  f"account(s); warehouse {sum(warehouse.values())} rows in {len(warehouse)} tables, "
-                  f"Postgres {sum(serving.values())} rows, Parquet {sum(parquet.values())} rows in "
-                  f"{len(parquet)} files, {models} model id maps, {listings} quarantine listings")
+        detail = (
+            f"{len(users)} request(s) in force, {len(pending)} new; {len(person.customers)} linked partner "
+            f"account(s); warehouse {sum(warehouse.values())} rows in {len(warehouse)} tables, "
+            f"Postgres {sum(serving.values())} rows, Parquet {sum(parquet.values())} rows in "
+            f"{len(parquet)} files, {models} model id maps, {listings} quarantine listings"
+        )
         log_action(con, "erasure", run_date, "warehouse, serving, parquet, snapshot, models", rows, detail)
         con.execute(f"drop table {ERASE}")
     log.info("erase %s: %s", run_date, detail)

@@ -10,6 +10,7 @@ changed). A fresh clone has no file: on first use at the default path xrec write
 keys (mode 0600) and says so in the log; at any other path a missing file is an error, since
 inventing keys there would silently change every partner's pseudonyms.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,17 +72,23 @@ def load_keys(settings: Settings) -> dict[str, PartnerKey]:
     path = settings.export_keys_file
     if not path.exists():
         if path != PROJECT_ROOT / DEFAULT_EXPORT_KEYS_FILE:
-            raise MissingExportKey(f"{VARIABLE} points at {path}, which does not exist; "
-                                   "create it (README, Privacy) or unset the variable")
+            raise MissingExportKey(
+                f"{VARIABLE} points at {path}, which does not exist; create it (README, Privacy) or unset the variable"
+            )
         write_keys_file(path, new_keys(settings.partners))
-        log.warning("created %s with a random pseudonym key per partner (mode 0600; %s to use "
-                    "your own). Keep it: new keys change every pseudonym partners hold.", path, VARIABLE)
+        log.warning(
+            "created %s with a random pseudonym key per partner (mode 0600; %s to use "
+            "your own). Keep it: new keys change every pseudonym partners hold.",
+            path,
+            VARIABLE,
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         entries = document["partners"]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise MissingExportKey(f"{VARIABLE} file {path} is not a keys document "
-                               f"({error}); see README, Privacy") from error
+        raise MissingExportKey(
+            f"{VARIABLE} file {path} is not a keys document ({error}); see README, Privacy"
+        ) from error
     keys = {}
     for partner, entry in entries.items():
         try:
@@ -91,8 +98,7 @@ def load_keys(settings: Settings) -> dict[str, PartnerKey]:
             log.error("%s: partner %r has no valid active key; its exports will fail", path, partner)
             continue
         if len(secret) < 16:
-            log.error("%s: partner %r key %s is shorter than 16 bytes; its exports will fail",
-                      path, partner, key_id)
+            log.error("%s: partner %r key %s is shorter than 16 bytes; its exports will fail", path, partner, key_id)
             continue
         keys[partner] = PartnerKey(partner, key_id, secret)
     return keys
@@ -103,5 +109,6 @@ def key_for(settings: Settings, keys: dict[str, PartnerKey], partner: str) -> Pa
     if partner not in keys:
         raise MissingExportKey(
             f"no pseudonym key for partner {partner!r} in {VARIABLE} ({settings.export_keys_file}); "
-            f"add one (README, Privacy) and re-run publish: {partner}'s export was not written")
+            f"add one (README, Privacy) and re-run publish: {partner}'s export was not written"
+        )
     return keys[partner]

@@ -9,6 +9,7 @@ folder is not loaded again. The suppression list (``platform/deletions``) is kep
 stops an erased person from coming back. Marts are rebuilt from raw each run, so they hold no
 history older than the retention window either.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,9 +35,13 @@ def purge_expired(settings: Settings, run_date: date) -> dict:
     cutoff = retention_cutoff(settings, run_date)
     removed = {}
     with connect(settings) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw' "
-            "and table_type = 'BASE TABLE' and table_name like '%\\_\\_%' escape '\\' order by 1").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' "
+                "and table_type = 'BASE TABLE' and table_name like '%\\_\\_%' escape '\\' order by 1"
+            ).fetchall()
+        ]
         con.begin()
         try:
             for name in tables:
@@ -51,11 +56,24 @@ def purge_expired(settings: Settings, run_date: date) -> dict:
                 if count:
                     removed[QUARANTINE] = count
             for relation, count in removed.items():
-                log_action(con, "retention", run_date, relation, count,
-                           f"delivered before {cutoff} (XREC_RAW_RETENTION_DAYS={settings.raw_retention_days})",
-                           cutoff)
-            log_action(con, "retention", run_date, "raw", sum(removed.values()),
-                       f"{len(removed)} table(s) shrank; kept deliveries from {cutoff}", cutoff)
+                log_action(
+                    con,
+                    "retention",
+                    run_date,
+                    relation,
+                    count,
+                    f"delivered before {cutoff} (XREC_RAW_RETENTION_DAYS={settings.raw_retention_days})",
+                    cutoff,
+                )
+            log_action(
+                con,
+                "retention",
+                run_date,
+                "raw",
+                sum(removed.values()),
+                f"{len(removed)} table(s) shrank; kept deliveries from {cutoff}",
+                cutoff,
+            )
             con.commit()
         except BaseException:
             con.rollback()
@@ -64,6 +82,11 @@ def purge_expired(settings: Settings, run_date: date) -> dict:
     for listing in sorted((settings.artifacts / "data_docs" / "quarantine").glob("*/*.*")):
         if listing.suffix in (".csv", ".html") and listing.stem < cutoff.isoformat():
             listing.unlink()
-    log.info("retention %s: removed %d rows delivered before %s (%s)", run_date, sum(removed.values()),
-             cutoff, ", ".join(f"{t} {n}" for t, n in removed.items()) or "nothing expired")
+    log.info(
+        "retention %s: removed %d rows delivered before %s (%s)",
+        run_date,
+        sum(removed.values()),
+        cutoff,
+        ", ".join(f"{t} {n}" for t, n in removed.items()) or "nothing expired",
+    )
     return {"cutoff": cutoff.isoformat(), "rows_removed": removed}

@@ -4,6 +4,7 @@
 Parquet and a read-only snapshot (files.py), loads the Postgres serving schema (postgres.py)
 and partner audience files (exports.py); `report.build_report` renders the run report.
 """
+
 from xrec.publish.errors import PublishError
 from xrec.publish.step import PublishSummary, publish
 

@@ -4,6 +4,7 @@ A reader opening ``path`` gets the previous complete file or the new complete fi
 content is written next to it under a hidden temporary name and swapped in with ``os.replace``
 (atomic on one filesystem). A failed write leaves no temporary file behind.
 """
+
 from __future__ import annotations
 
 import hashlib

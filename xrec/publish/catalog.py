@@ -3,6 +3,7 @@
 One registry drives every stable copy (Parquet, the read-only snapshot, Postgres) so the three
 never disagree about which tables BI tools can see.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,9 @@ class ServingTable:
     scope: Scope
 
 
-CROSS_RECOMMENDATIONS = ServingTable(catalog.CROSS_RECOMMENDATIONS.name, catalog.CROSS_RECOMMENDATIONS.relation,
-                                     Scope.PARTITION)
+CROSS_RECOMMENDATIONS = ServingTable(
+    catalog.CROSS_RECOMMENDATIONS.name, catalog.CROSS_RECOMMENDATIONS.relation, Scope.PARTITION
+)
 SERVING_TABLES: tuple[ServingTable, ...] = (
     CROSS_RECOMMENDATIONS,
     ServingTable(catalog.MODEL_RUNS.name, catalog.MODEL_RUNS.relation, Scope.HISTORY),
@@ -88,9 +90,7 @@ def select_sql(
     cols = served_columns(con, table)
     if cols is None:
         return None
-    exprs = ", ".join(
-        f'to_json("{name}") as "{name}"' if is_nested(dtype) else f'"{name}"' for name, dtype in cols
-    )
+    exprs = ", ".join(f'to_json("{name}") as "{name}"' if is_nested(dtype) else f'"{name}"' for name, dtype in cols)
     order = ", ".join(f'"{name}"' for name, _ in cols)
     if run_dates is not None and table.scope is not Scope.SNAPSHOT:
         return f"select {exprs} from {table.relation} where list_contains(?, run_date) order by {order}", [run_dates]

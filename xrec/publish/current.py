@@ -4,6 +4,7 @@ Everything happens in one DuckDB transaction: a reader of the warehouse sees eit
 previous publication or this one, never the partition half-replaced or the view pointing at
 a run whose model_runs row is not yet marked published.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,8 +71,7 @@ def _publish(con: duckdb.DuckDBPyConnection, run_date: date) -> PartitionResult:
     names = ", ".join(f'"{name}"' for name, _ in RECOMMENDATION_COLUMNS)
     casts = ", ".join(f'cast("{name}" as {dtype}) as "{name}"' for name, dtype in RECOMMENDATION_COLUMNS)
     con.execute(
-        f"insert into {CROSS_RECOMMENDATIONS.relation} ({names}) "
-        f"select {casts} from {CANDIDATES} where run_date = ?",
+        f"insert into {CROSS_RECOMMENDATIONS.relation} ({names}) select {casts} from {CANDIDATES} where run_date = ?",
         [run_date],
     )
     versions = tuple(

@@ -5,6 +5,7 @@ sources, both with descriptions, compiled into ``target/manifest.json``. When th
 missing (dbt not run yet) or silent about a column, the fallbacks below (from
 docs/interfaces.md and CONTRACT.md) are used; they are the only copy of those texts in code.
 """
+
 from __future__ import annotations
 
 import json

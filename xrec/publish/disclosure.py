@@ -19,6 +19,7 @@ For a published run and a partner, exactly three things, each a query over the w
 xrec.publish.exports writes these queries to files and nothing else: no other code path may
 put rows in an export folder.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,8 @@ import duckdb
 import pandas as pd
 
 from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
-from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.privacy.keys import PartnerKey
+from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,10 @@ def _consented(consents_exist: bool) -> str:
     """The audience rows of consenting users (none when consent was never delivered)."""
     if not consents_exist:
         return f"select * from ({_AUDIENCE}) where false"
-    return (f"select a.* from ({_AUDIENCE}) as a join {CONSENTS} as k "
-            f"on k.user_id = a.recipient_id and k.partner = $partner")
+    return (
+        f"select a.* from ({_AUDIENCE}) as a join {CONSENTS} as k "
+        f"on k.user_id = a.recipient_id and k.partner = $partner"
+    )
 
 
 _LEADS = """
@@ -108,11 +111,14 @@ def disclose(
     if not consents_exist:
         log.warning("disclosure %s/%s: %s is missing; nobody counts as consenting", partner, run_date, CONSENTS)
     consented = _consented(consents_exist)
-    users = [row[0] for row in con.execute(
-        f"select distinct recipient_id from ({consented}) order by 1", params).fetchall()]
+    users = [
+        row[0] for row in con.execute(f"select distinct recipient_id from ({consented}) order by 1", params).fetchall()
+    ]
     pseudonyms = pd.DataFrame(
         {"user_id": users, "lead_id": [key.pseudonym(PSEUDONYM_OF + user) for user in users]},
-        columns=["user_id", "lead_id"], dtype=object)
+        columns=["user_id", "lead_id"],
+        dtype=object,
+    )
     con.register(PSEUDONYMS, pseudonyms)
 
     persons = PERSONS if exists(con, PERSONS) else _NO_PERSONS
@@ -142,7 +148,7 @@ def disclose(
             "recipients": without_consent[0],
             "recommendations": without_consent[1],
             "why": "their latest share_with does not name this partner or '*' (CONTRACT.md v2); "
-                   "they appear only in audience_counts",
+            "they appear only in audience_counts",
         },
         {
             "what": "audience_counts groups",

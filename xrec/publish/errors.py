@@ -1,4 +1,5 @@
 """What can stop the publish step, with messages that say which table and what to do."""
+
 from __future__ import annotations
 
 

@@ -10,6 +10,7 @@ longer writes.
 A partner without a pseudonym key gets nothing for the run (its folder is left without a
 manifest); the others are still written, then :class:`ExportsFailed` names the ones that failed.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,7 @@ def export_dir(settings: Settings, partner: str, run_date: date) -> Path:
 
 
 @spanned("export")
-def write_partner_exports(
-    con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date
-) -> dict[str, Path]:
+def write_partner_exports(con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date) -> dict[str, Path]:
     """Write every configured partner's files for run_date; returns partner -> manifest path.
 
     Raises ExportsFailed after writing every partner it could when one or more could not be.
@@ -116,7 +115,10 @@ def _write(
     with replacing(manifest_path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info(
-        "exports %s/%s (key %s): %s; withheld %s", disclosure.partner, run_date, disclosure.key_id,
+        "exports %s/%s (key %s): %s; withheld %s",
+        disclosure.partner,
+        run_date,
+        disclosure.key_id,
         ", ".join(f"{f['name']}={f['rows']} rows" for f in files[::2]),
         "; ".join(f"{w['what']}: {w.get('recipients', w.get('groups'))}" for w in disclosure.withheld),
     )

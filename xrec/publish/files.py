@@ -3,6 +3,7 @@
 DuckDB lets one process write the warehouse at a time, so BI tools and ad-hoc readers get
 Parquet files per run_date and a read-only DuckDB snapshot, both swapped in atomically.
 """
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ an emptied table). A BI query therefore sees the previous run or this one, never
 Tables are created from the warehouse's column types, indexed on what BI filters by and
 commented from dbt's docs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -94,9 +95,12 @@ def load_serving(
     descriptions = descriptions or load_descriptions(manifest_path(settings))
     schema = settings.serving_schema
     loaded: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="xrec-serving-") as staging, psycopg.connect(
-        settings.serving_dsn
-    ) as pg, pg.transaction(), pg.cursor() as cur:
+    with (
+        tempfile.TemporaryDirectory(prefix="xrec-serving-") as staging,
+        psycopg.connect(settings.serving_dsn) as pg,
+        pg.transaction(),
+        pg.cursor() as cur,
+    ):
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         for table in SERVING_TABLES:
             cols = served_columns(con, table)
@@ -244,7 +248,10 @@ def setup_readonly_role(settings: Settings, role: str = "xrec_bi", password: str
         protected = grant_readers(cur, settings.serving_schema, [role])
     log.info(
         "serving: read-only role %s (%s) can read schema %s except %d hash-like column(s)",
-        role, "login" if password else "nologin", settings.serving_schema, protected,
+        role,
+        "login" if password else "nologin",
+        settings.serving_schema,
+        protected,
     )
 
 

@@ -4,29 +4,31 @@ Plots are matplotlib PNGs embedded as base64 data URIs and the CSS is inline, so
 opens anywhere without network access. Every section renders even when its tables do not
 exist yet (the first day, a run that stopped at a gate): it then says what is missing.
 """
+
 from __future__ import annotations
 
 import base64
 import html
 import io
 import logging
-from typing import Any
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from xrec.config import Settings
-from xrec.publish.atomic import replacing
 from xrec.catalog import MODEL_RUNS as MODEL_RUNS_TABLE
 from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.config import Settings
+from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.quality.late import late_sources
-from xrec.quality.orphans import MEANING as ORPHANS_MEANING, orphan_totals
+from xrec.quality.orphans import MEANING as ORPHANS_MEANING
+from xrec.quality.orphans import orphan_totals
 from xrec.warehouse import connect
 
 # Headless before anything plots (pandas' .plot imports pyplot): the report never needs a display.
@@ -82,9 +84,14 @@ def build_report(settings: Settings, run_date: date) -> Path:
         status = _status(con, run_date)
         late = late_sources(con, run_date)
         if late:
-            status = (status[0], status[1] + " Built without the late drop(s) of "
-                      + ", ".join(source for source, _ in late) + ": their last good data was "
-                      "used and the next run loads the drop once it lands.")
+            status = (
+                status[0],
+                status[1]
+                + " Built without the late drop(s) of "
+                + ", ".join(source for source, _ in late)
+                + ": their last good data was "
+                "used and the next run loads the drop once it lands.",
+            )
         plots = [
             _metrics_plot(con, run_date),
             _recommendations_plot(con, run_date),
@@ -97,7 +104,10 @@ def build_report(settings: Settings, run_date: date) -> Path:
         tmp.write_text(_page(run_date, status, plots), encoding="utf-8")
     log.info(
         "report %s: %d plots, %d notes -> %s",
-        run_date, sum(p.png is not None for p in plots), sum(p.png is None for p in plots), path,
+        run_date,
+        sum(p.png is not None for p in plots),
+        sum(p.png is None for p in plots),
+        path,
     )
     return path
 
@@ -118,15 +128,21 @@ def _status(con: duckdb.DuckDBPyConnection, run_date: date) -> tuple[bool, str]:
         return False, "No model has been trained yet: nothing was published."
     runs = _frame(
         con,
-        f"select * from {MODEL_RUNS} where run_date = ? order by model_version", [run_date],
+        f"select * from {MODEL_RUNS} where run_date = ? order by model_version",
+        [run_date],
     )
     if runs.empty:
         return False, f"No model run for {run_date}: nothing was published."
     published = runs[runs["is_published"].fillna(False).astype(bool)]
     if not published.empty:
-        return True, "; ".join(f"Published the {r} ranking {v}, because: {why}." for v, r, why in zip(
-            published["model_version"], published.get("ranker", pd.Series("lightfm", published.index)).fillna("lightfm"),
-            published["decision_reason"]))
+        return True, "; ".join(
+            f"Published the {r} ranking {v}, because: {why}."
+            for v, r, why in zip(
+                published["model_version"],
+                published.get("ranker", pd.Series("lightfm", published.index)).fillna("lightfm"),
+                published["decision_reason"],
+            )
+        )
     reasons = "; ".join(f"{v}: {r}" for v, r in zip(runs["model_version"], runs["decision_reason"].fillna("")))
     return False, f"Not published ({reasons}). BI keeps serving the previous run."
 
@@ -149,8 +165,15 @@ def _metrics_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
     ax.plot(runs["run_date"], runs["primary_value"], marker="o", label="model", color="#2563eb")
     ax.plot(runs["run_date"], runs["baseline_value"], marker="s", ls="--", label="popularity baseline", color="#9ca3af")
     rejected = runs[~runs["is_published"].fillna(False).astype(bool)]
-    ax.scatter(rejected["run_date"], rejected["primary_value"], marker="x", s=80, color="#dc2626", zorder=3,
-               label="not published")
+    ax.scatter(
+        rejected["run_date"],
+        rejected["primary_value"],
+        marker="x",
+        s=80,
+        color="#dc2626",
+        zorder=3,
+        label="not published",
+    )
     # Pad by a day so a single run does not stretch the date axis over years.
     dates = pd.to_datetime(runs["run_date"])
     ax.set_xlim(dates.min() - pd.Timedelta(days=1), dates.max() + pd.Timedelta(days=1))
@@ -172,7 +195,8 @@ def _recommendations_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plo
     catalogue = (
         f"(select count(*) from {ITEMS} i where i.is_active and i.source = "
         f"case when r.direction = '{PLATFORM_TO_PARTNER}' then r.partner else 'platform' end)"
-        if exists(con, ITEMS) else "null"
+        if exists(con, ITEMS)
+        else "null"
     )
     counts = _frame(
         con,
@@ -220,7 +244,8 @@ def _quality_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
             f"sum(failed_expectations) as failed from {QUALITY} where run_date = ? group by 1 order by 1",
             [run_date],
         )
-        if exists(con, QUALITY) else pd.DataFrame()
+        if exists(con, QUALITY)
+        else pd.DataFrame()
     )
     quarantine = (
         _frame(
@@ -229,7 +254,8 @@ def _quality_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
             f"group by all order by 1, 2",
             [run_date],
         )
-        if exists(con, QUARANTINE) else pd.DataFrame()
+        if exists(con, QUARANTINE)
+        else pd.DataFrame()
     )
     if suites.empty and quarantine.empty:
         return Plot(**plot, note=f"No data-quality results or quarantined rows for {run_date} yet.")
@@ -248,12 +274,17 @@ def _quality_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
         right.text(0.5, 0.5, "no quarantined rows", ha="center", va="center")
         right.set_axis_off()
     else:
-        quarantine.pivot(index="source", columns="rule", values="rows").fillna(0).plot.bar(ax=right, stacked=True, rot=0)
+        quarantine.pivot(index="source", columns="rule", values="rows").fillna(0).plot.bar(
+            ax=right, stacked=True, rot=0
+        )
         right.set_title("quarantined rows per source and rule", fontsize=10)
         right.legend(fontsize=7, title="rule", title_fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
         right.set_xlabel("")
-    return Plot(**plot, caption=f"Suites run for {run_date} and rows ingest set aside from that day's drops."
-                + _orphans_sentence(con), png=_png(fig))
+    return Plot(
+        **plot,
+        caption=f"Suites run for {run_date} and rows ingest set aside from that day's drops." + _orphans_sentence(con),
+        png=_png(fig),
+    )
 
 
 def _orphans_sentence(con: duckdb.DuckDBPyConnection) -> str:
@@ -261,8 +292,9 @@ def _orphans_sentence(con: duckdb.DuckDBPyConnection) -> str:
     per_source = orphan_totals(con)
     if not per_source:
         return ""
-    return (f" Orphan references ({ORPHANS_MEANING}): "
-            + ", ".join(f"{source} {rows}" for source, rows in per_source) + ".")
+    return (
+        f" Orphan references ({ORPHANS_MEANING}): " + ", ".join(f"{source} {rows}" for source, rows in per_source) + "."
+    )
 
 
 def _segments_plot(con: duckdb.DuckDBPyConnection) -> Plot:
@@ -315,9 +347,15 @@ def _outcomes_plot(con: duckdb.DuckDBPyConnection, run_date: date) -> Plot:
     for ax, measure in zip(axes, ("ctr", "conversion")):
         for (partner, variant), rows in daily.groupby(["partner", "variant"]):
             control = variant == "control"
-            ax.plot(rows["recommended_date"], rows[measure], color=colours[partner], ls="--" if control else "-",
-                    marker="s" if control else "o", mfc="none" if control else colours[partner],
-                    label=f"{partner} ({variant})")
+            ax.plot(
+                rows["recommended_date"],
+                rows[measure],
+                color=colours[partner],
+                ls="--" if control else "-",
+                marker="s" if control else "o",
+                mfc="none" if control else colours[partner],
+                label=f"{partner} ({variant})",
+            )
         ax.set_title(f"{measure} (per impression)", fontsize=10)
         ax.grid(alpha=0.3)
     # Pad by a day so a single delivery date does not stretch the date axis over years.

@@ -10,12 +10,13 @@ points at it (swapped atomically), which is what a running server polls. The pre
 kept so a server still answering from it is never pulled from under its feet; older ones go.
 Erasure follows: a person deleted before a publish is absent from the next bundle.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -67,14 +68,25 @@ def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run
     try:
         for name, sql in MART_SQL.items():
             _copy(con, sql, [], tmp / f"{name}.parquet")
-        _copy(con, f"select {', '.join(LIST_COLUMNS)} from {CROSS_RECOMMENDATIONS.relation} where run_date = ? "
-                   "order by direction, partner, recipient_id, rank", [run_date], tmp / "recommendations.parquet")
+        _copy(
+            con,
+            f"select {', '.join(LIST_COLUMNS)} from {CROSS_RECOMMENDATIONS.relation} where run_date = ? "
+            "order by direction, partner, recipient_id, rank",
+            [run_date],
+            tmp / "recommendations.parquet",
+        )
         info = {
-            "model_version": run[0], "artifact_path": run[1], "run_date": run_date.isoformat(),
-            "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "metrics": json.loads(run[2] or "{}"), "baseline_metrics": json.loads(run[3] or "{}"),
-            "primary_metric": run[4], "primary_value": run[5], "baseline_value": run[6],
-            "ranker": run[7], "params": json.loads(run[8] or "{}"),
+            "model_version": run[0],
+            "artifact_path": run[1],
+            "run_date": run_date.isoformat(),
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "metrics": json.loads(run[2] or "{}"),
+            "baseline_metrics": json.loads(run[3] or "{}"),
+            "primary_metric": run[4],
+            "primary_value": run[5],
+            "baseline_value": run[6],
+            "ranker": run[7],
+            "params": json.loads(run[8] or "{}"),
         }
         (tmp / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True))
         tmp.rename(folder)
@@ -82,8 +94,9 @@ def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     with replacing(pointer_path(settings)) as pointer:
-        pointer.write_text(json.dumps({"bundle": folder.name, "model_version": run[0],
-                                       "run_date": run_date.isoformat()}))
+        pointer.write_text(
+            json.dumps({"bundle": folder.name, "model_version": run[0], "run_date": run_date.isoformat()})
+        )
     _prune(root, folder)
     log.info("serving bundle %s: %s (model %s)", run_date, folder, run[0])
     return folder
@@ -95,7 +108,10 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, params: list, path: Path) ->
 
 
 def _prune(root: Path, current: Path) -> None:
-    bundles = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                     key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in [p for p in bundles if p != current][KEEP_BUNDLES - 1:]:
+    bundles = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in [p for p in bundles if p != current][KEEP_BUNDLES - 1 :]:
         shutil.rmtree(old, ignore_errors=True)

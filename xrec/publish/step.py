@@ -1,4 +1,5 @@
 """The publish step: promote a gated run, then hand every reader a stable copy of it."""
+
 from __future__ import annotations
 
 import logging
@@ -68,7 +69,10 @@ def publish(settings: Settings, run_date: date) -> PublishSummary:
     )
     log.info(
         "publish %s: %d recommendations, %d Parquet tables, Postgres %s, %d partner exports",
-        run_date, summary.rows, len(parquet), "skipped" if serving is None else f"{sum(serving.values())} rows",
+        run_date,
+        summary.rows,
+        len(parquet),
+        "skipped" if serving is None else f"{sum(serving.values())} rows",
         len(exports),
     )
     if failed is not None:

@@ -3,6 +3,7 @@
 Suites live in ``expectations/<layer>/`` (see expectations/README.md); results go to
 ``main.data_quality_results`` and the Data Docs site under ``<artifacts>/data_docs``.
 """
+
 from xrec.quality.gates import validate_marts, validate_outputs, validate_raw
 from xrec.quality.results import Failure, GateResult, QualityGateFailed, SuiteResult, summarise
 

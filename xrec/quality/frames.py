@@ -8,11 +8,13 @@ lower-cased, for case-insensitive accepted values, as ingest compares them).
 Timestamps become naive Asia/Shanghai local time, the contract's zone for offset-less values,
 so they compare with ``run_end`` (midnight after run_date, local).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -58,15 +60,16 @@ def raw_frame(
     columns = {
         row[0]
         for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = ?",
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
             [table],
         ).fetchall()
     }
     derived = [expr for col, kind in casts.items() if col in columns for expr in _derived(col, kind)]
     select = ", ".join(["*", *derived])
-    sql = (f"select {select} from raw.{quote(table)} where list_contains(?::date[], _delivery_date) "
-           "order by _delivery_date, _source_file, _source_line")
+    sql = (
+        f"select {select} from raw.{quote(table)} where list_contains(?::date[], _delivery_date) "
+        "order by _delivery_date, _source_file, _source_line"
+    )
     con.execute(f"set TimeZone = '{LOCAL_TZ}'")
     return con.execute(sql, [deliveries]).df()
 
@@ -101,9 +104,7 @@ def sql_frame(
     return local_naive(con.execute(sql, _bound(sql, parameters)).df())
 
 
-def chunk_keys(
-    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any]
-) -> list[dict[str, Any]]:
+def chunk_keys(con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The chunks a suite's ``meta.chunk_keys`` query lists: one {column: value} per row."""
     result = con.execute(sql, _bound(sql, parameters))
     columns = [column[0] for column in result.description]
@@ -123,9 +124,7 @@ def local_naive(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None) for c in aware})
 
 
-def delivered_rows(
-    con: duckdb.DuckDBPyConnection, source: str, entity: str, deliveries: list[date]
-) -> int | None:
+def delivered_rows(con: duckdb.DuckDBPyConnection, source: str, entity: str, deliveries: list[date]) -> int | None:
     """Rows loaded for these (source, entity) deliveries per raw.load_audit; None if none."""
     if not table_exists(con, "raw", "load_audit"):
         return None

@@ -4,14 +4,16 @@ Each gate reads its frames from DuckDB (read-only), validates them with the laye
 renders Data Docs, records one ``data_quality_results`` row per suite (replacing a rerun's
 rows) and only then raises ``QualityGateFailed`` if an error-level expectation failed.
 """
+
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -19,7 +21,13 @@ from xrec.config import PLATFORM, Settings
 from xrec.quality import frames
 from xrec.quality.quarantine import write_listing
 from xrec.quality.results import (
-    RESULTS_TABLE, Failure, GateResult, QualityGateFailed, SuiteResult, merge_chunks, record,
+    RESULTS_TABLE,
+    Failure,
+    GateResult,
+    QualityGateFailed,
+    SuiteResult,
+    merge_chunks,
+    record,
 )
 from xrec.quality.suites import ROWS, TABLE, Suite, load_suites
 from xrec.quality.validation import Validator
@@ -45,8 +53,7 @@ class _Job:
     settled: SuiteResult | None = None
 
 
-def validate_raw(settings: Settings, source: str, run_date: date,
-                 deliveries: list[date] | None = None) -> GateResult:
+def validate_raw(settings: Settings, source: str, run_date: date, deliveries: list[date] | None = None) -> GateResult:
     """Validate ``source``'s delivery of ``run_date`` (rows with ``_delivery_date = run_date``),
     or the rows of several ``deliveries`` judged together (a backlog of earlier deliveries that
     never passed a gate; its row-count band is not applied, the band compares one day's drop).
@@ -68,7 +75,11 @@ def validate_raw(settings: Settings, source: str, run_date: date,
             quarantined_rows = int((quarantine["entity"] == suite.entity).sum())
             job = _Job(suite, source, f"{suite.name}.{source}", f"raw.{table}", quarantined_rows=quarantined_rows)
             delivered = frames.delivered_rows(con, source, suite.entity, deliveries)
-            frame = frames.raw_frame(con, table, deliveries, suite.meta.get("casts", {})) if frames.table_exists(con, "raw", table) else None
+            frame = (
+                frames.raw_frame(con, table, deliveries, suite.meta.get("casts", {}))
+                if frames.table_exists(con, "raw", table)
+                else None
+            )
             if delivered is None and (frame is None or frame.empty):
                 jobs.append(_settle(job, 0, "no delivery on run_date: nothing to validate"))
                 continue
@@ -97,8 +108,7 @@ def validate_outputs(settings: Settings, run_date: date) -> GateResult:
 
 
 def _validate_tables(settings: Settings, layer: str, run_date: date) -> GateResult:
-    parameters = {**_parameters(settings, run_date),
-                  "validated_through": validated_through(settings, run_date)}
+    parameters = {**_parameters(settings, run_date), "validated_through": validated_through(settings, run_date)}
     return _run_gate(settings, layer, ALL_SOURCES, run_date, _table_jobs(settings, layer, parameters))
 
 
@@ -115,7 +125,8 @@ def validated_through(settings: Settings, run_date: date) -> date:
         [(last,)] = con.execute(
             f"select max(run_date) from (select run_date from {RESULTS_TABLE} "
             "where layer = 'marts' and run_date < ? group by run_date having bool_and(passed))",
-            [run_date]).fetchall()
+            [run_date],
+        ).fetchall()
     return last or date.min
 
 
@@ -173,8 +184,13 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
         )
         log.info(
             "%s %s: %d rows, %d expectations, %d failed (%d error) in %.2fs",
-            job.suite.name, job.asset_name, len(job.frame), outcome.evaluated,
-            len(outcome.failures), len(results[-1].errors), time.perf_counter() - started,
+            job.suite.name,
+            job.asset_name,
+            len(job.frame),
+            outcome.evaluated,
+            len(outcome.failures),
+            len(results[-1].errors),
+            time.perf_counter() - started,
         )
     validator.build_docs(run_name)
     result = GateResult(layer, source, run_date, run_id, merge_chunks(results))

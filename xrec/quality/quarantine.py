@@ -3,6 +3,7 @@
 Writes ``<data_docs>/quarantine/<source>/<date>.html`` and ``.csv`` (rule, file, line,
 record key, column, bad value). A rerun with no quarantined rows removes a stale listing.
 """
+
 from __future__ import annotations
 
 import html

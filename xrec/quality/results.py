@@ -1,4 +1,5 @@
 """Gate results: what a gate returns, what it raises, and the `data_quality_results` table."""
+
 from __future__ import annotations
 
 import json

@@ -6,13 +6,15 @@ keys xrec reads. Each expectation's ``meta.severity`` is ``error`` (blocks the p
 ``warn`` (reported only). An optional ``<suite>.sql`` beside the JSON is the DuckDB query that
 builds the validated frame (joins that compute relational flag columns).
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,7 @@ class Suite:
     def key_columns(self) -> tuple[str, ...]:
         return tuple(self.meta.get("key_columns", ()))
 
-    def applicable(
-        self, source: str, columns: set[str], parameters: Mapping[str, Any], scope: str = ROWS
-    ) -> "Selection":
+    def applicable(self, source: str, columns: set[str], parameters: Mapping[str, Any], scope: str = ROWS) -> Selection:
         """The expectations that apply to ``source``'s frame with ``columns`` and ``parameters``.
 
         ``scope`` is ``rows`` (the suite's frame) or ``table`` (the one-row frame of its
@@ -73,7 +73,8 @@ class Suite:
             missing_params = [p for p in _parameters_of(exp) if parameters.get(p) is None]
             if missing_cols or missing_params:
                 reason = (
-                    f"column(s) {missing_cols} absent" if missing_cols
+                    f"column(s) {missing_cols} absent"
+                    if missing_cols
                     else f"parameter(s) {missing_params} not available"
                 )
                 skipped.append((label(exp), reason))
@@ -155,7 +156,5 @@ def _columns_of(expectation: Mapping[str, Any]) -> list[str]:
 
 def _parameters_of(expectation: Mapping[str, Any]) -> list[str]:
     return [
-        v["$PARAMETER"]
-        for v in expectation.get("kwargs", {}).values()
-        if isinstance(v, dict) and "$PARAMETER" in v
+        v["$PARAMETER"] for v in expectation.get("kwargs", {}).values() if isinstance(v, dict) and "$PARAMETER" in v
     ]

@@ -8,17 +8,19 @@ metrics on DuckDB. A file lock serialises GX project writes across parallel gate
 Telemetry: GX reads GX_ANALYTICS_ENABLED when it is imported, so this module sets it to False
 (unless the environment already says otherwise) before the import.
 """
+
 from __future__ import annotations
 
 import fcntl
 import logging
 import math
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -130,12 +132,10 @@ class Validator:
                 batch_parameters={"dataframe": frame},
                 expectation_parameters=dict(parameters),
                 result_format=result_format,
-                run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
+                run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
             )
         self._built.append(ExpectationSuiteIdentifier(name=gx_suite_name))
-        failures = tuple(
-            _failure(suite_name, r) for r in result.results if not r.success
-        )
+        failures = tuple(_failure(suite_name, r) for r in result.results if not r.success)
         return Outcome(evaluated=len(result.results), failures=failures)
 
     def build_docs(self, run_name: str) -> Path:
@@ -144,9 +144,7 @@ class Validator:
             store = self._context.validation_results_store
             # GX types the store's keys as the base DataContextKey; these are validation result keys.
             results = [k for k in store.list_keys() if k.run_id.run_name == run_name]  # type: ignore[attr-defined]
-            self._context.build_data_docs(
-                site_names=[SITE], resource_identifiers=[*self._built, *results]
-            )
+            self._context.build_data_docs(site_names=[SITE], resource_identifiers=[*self._built, *results])
         log.info("data docs: %d validation result(s) rendered to %s", len(results), self._docs_dir)
         return self._docs_dir / "index.html"
 

@@ -7,6 +7,7 @@ customers only, i.e. partner_to_platform of that partner). Tokens are random 32-
 never the token. A plain hash suffices: the token has 256 bits of entropy, so there is nothing
 to brute-force that a slow password hash would protect.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,7 @@ class Client:
 
     @property
     def partner(self) -> str | None:
-        return self.scope[len(PARTNER_SCOPE):] if self.scope.startswith(PARTNER_SCOPE) else None
+        return self.scope[len(PARTNER_SCOPE) :] if self.scope.startswith(PARTNER_SCOPE) else None
 
     def may_query(self, direction: str, partner: str) -> bool:
         """The platform app: platform users' lists; a partner: its own customers' lists."""
@@ -57,8 +58,10 @@ def load_clients(settings: Settings) -> dict[str, Client]:
     """token hash -> client, from XREC_API_TOKENS_FILE and XREC_API_TOKENS."""
     sources = []
     if settings.api_tokens_file is not None:
-        sources += [(f"{settings.api_tokens_file}:{n}", line)
-                    for n, line in enumerate(settings.api_tokens_file.read_text().splitlines(), 1)]
+        sources += [
+            (f"{settings.api_tokens_file}:{n}", line)
+            for n, line in enumerate(settings.api_tokens_file.read_text().splitlines(), 1)
+        ]
     sources += [(f"XREC_API_TOKENS entry {n}", entry) for n, entry in enumerate(settings.api_tokens.split(";"), 1)]
     clients = {}
     for where, line in sources:
@@ -69,9 +72,12 @@ def load_clients(settings: Settings) -> dict[str, Client]:
         if len(parts) != 3 or len(parts[0]) != 64 or not all(c in "0123456789abcdef" for c in parts[0]):
             raise TokenConfigError(f"{where}: expected '<sha256 hex of token> <client> <scope>', got {line[:40]!r}")
         digest, name, scope = parts
-        if scope != PLATFORM and not (scope.startswith(PARTNER_SCOPE) and scope[len(PARTNER_SCOPE):] in settings.partners):
-            raise TokenConfigError(f"{where}: scope {scope!r} is neither 'platform' nor 'partner:<one of "
-                                   f"{','.join(settings.partners)}>'")
+        if scope != PLATFORM and not (
+            scope.startswith(PARTNER_SCOPE) and scope[len(PARTNER_SCOPE) :] in settings.partners
+        ):
+            raise TokenConfigError(
+                f"{where}: scope {scope!r} is neither 'platform' nor 'partner:<one of {','.join(settings.partners)}>'"
+            )
         clients[digest] = Client(name, scope)
     return clients
 

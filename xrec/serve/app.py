@@ -3,6 +3,7 @@
 Every answer comes from one `ServingModel` read once per request (xrec.serve.state), so a
 model switch never mixes two models in one response. Nothing here opens the warehouse.
 """
+
 # No `from __future__ import annotations`: FastAPI resolves the dependencies' annotations at
 # runtime, and those of the closures in create_app are not module globals.
 from contextlib import asynccontextmanager
@@ -37,16 +38,18 @@ class Interaction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str = Field(description="'platform' or a partner: whose catalogue item_id belongs to")
     item_id: str
-    event_type: str = Field(description="an event type of the contract (view, favorite, rate, inquiry, "
-                                        "complete, purchase)")
+    event_type: str = Field(
+        description="an event type of the contract (view, favorite, rate, inquiry, complete, purchase)"
+    )
 
 
 class PersonFeatures(BaseModel):
     model_config = ConfigDict(extra="forbid")
     city: str | None = None
     birth_year: int | None = Field(None, ge=1900, le=2100)
-    interests: list[str] = Field(default_factory=list, max_length=20,
-                                 description="topics (as in the catalogue, e.g. real_estate_investing)")
+    interests: list[str] = Field(
+        default_factory=list, max_length=20, description="topics (as in the catalogue, e.g. real_estate_investing)"
+    )
     risk_tolerance: int | None = Field(None, ge=1, le=5)
 
 
@@ -54,8 +57,9 @@ class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     direction: Direction
     partner: str
-    recipient_id: str | None = Field(None, description="a known recipient (platform user or the partner's "
-                                                       "customer); omit for a new person")
+    recipient_id: str | None = Field(
+        None, description="a known recipient (platform user or the partner's customer); omit for a new person"
+    )
     person: PersonFeatures = Field(default_factory=PersonFeatures)  # type: ignore[arg-type]  # pydantic's stub wants a plain callable
     interactions: list[Interaction] = Field(default_factory=list, max_length=MAX_INTERACTIONS)
     k: int = Field(10, ge=1, le=MAX_K)
@@ -110,8 +114,12 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         yield
         holder.stop()
 
-    app = FastAPI(title="xrec", version="1", lifespan=lifespan,
-                  description="Cross-recommendations with personal reasons, from the published model.")
+    app = FastAPI(
+        title="xrec",
+        version="1",
+        lifespan=lifespan,
+        description="Cross-recommendations with personal reasons, from the published model.",
+    )
     app.state.holder = holder
 
     # The dependencies are `async def`: they do no I/O, and a plain `def` would cost each request
@@ -130,8 +138,9 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
 
     def check_scope(who: Client, direction: str, partner: str) -> None:
         if not who.may_query(direction, partner):
-            raise HTTPException(403, f"client {who.name!r} (scope {who.scope}) may not query {direction} "
-                                     f"of partner {partner!r}")
+            raise HTTPException(
+                403, f"client {who.name!r} (scope {who.scope}) may not query {direction} of partner {partner!r}"
+            )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict:
@@ -144,23 +153,44 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         current = holder.current
         if current is None:
             raise HTTPException(503, f"not ready: {holder.last_error or 'loading the published model'}")
-        return {"status": "ready", "model_version": current.info["model_version"], "bundle": current.bundle,
-                "last_error": holder.last_error}
+        return {
+            "status": "ready",
+            "model_version": current.info["model_version"],
+            "bundle": current.bundle,
+            "last_error": holder.last_error,
+        }
 
     @app.get("/v1/model", tags=["model"])
-    async def model_info(_who: Annotated[Client, Depends(client)],
-                         current: Annotated[ServingModel, Depends(model)]) -> dict:
+    async def model_info(
+        _who: Annotated[Client, Depends(client)], current: Annotated[ServingModel, Depends(model)]
+    ) -> dict:
         """The published model: version, run date, when it was published and loaded, its metrics."""
         info = current.info
-        return {key: info[key] for key in ("model_version", "run_date", "published_at", "primary_metric",
-                                           "primary_value", "baseline_value", "metrics", "baseline_metrics")} | {
-            "loaded_at": holder.loaded_at, "bundle": current.bundle}
+        return {
+            key: info[key]
+            for key in (
+                "model_version",
+                "run_date",
+                "published_at",
+                "primary_metric",
+                "primary_value",
+                "baseline_value",
+                "metrics",
+                "baseline_metrics",
+            )
+        } | {"loaded_at": holder.loaded_at, "bundle": current.bundle}
 
-    @app.get("/v1/recommendations/{direction}/{partner}/{recipient_id}", tags=["recommendations"],
-             response_model=RecommendationList)
+    @app.get(
+        "/v1/recommendations/{direction}/{partner}/{recipient_id}",
+        tags=["recommendations"],
+        response_model=RecommendationList,
+    )
     async def published(
-        direction: Direction, partner: str, recipient_id: Annotated[str, Path(max_length=200)],
-        who: Annotated[Client, Depends(client)], current: Annotated[ServingModel, Depends(model)],
+        direction: Direction,
+        partner: str,
+        recipient_id: Annotated[str, Path(max_length=200)],
+        who: Annotated[Client, Depends(client)],
+        current: Annotated[ServingModel, Depends(model)],
         k: Annotated[int | None, Query(ge=1, le=MAX_K)] = None,
     ) -> dict | Response:
         """The published daily list of one recipient, with reasons (from memory)."""
@@ -168,8 +198,10 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         check_scope(who, direction.value, partner)
         payload = current.published_json(direction.value, partner, recipient_id, k or current.top_k)
         if payload is not None:  # the list's JSON as built at load: no rendering, no encoding
-            return Response(_head(current, direction, partner, recipient_id, "published") + payload + b"}",
-                            media_type="application/json")
+            return Response(
+                _head(current, direction, partner, recipient_id, "published") + payload + b"}",
+                media_type="application/json",
+            )
         try:
             ranked = current.published(direction.value, partner, recipient_id, k or current.top_k)
         except UnknownId as error:
@@ -182,8 +214,9 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
     # `async def` doing the work on the loop, and 100/s served where the loop served 51/s on the
     # same loaded machine.
     @app.post("/v1/recommendations/score", tags=["recommendations"], response_model=RecommendationList)
-    def score(body: ScoreRequest, who: Annotated[Client, Depends(client)],
-              current: Annotated[ServingModel, Depends(model)]) -> dict | Response:
+    def score(
+        body: ScoreRequest, who: Annotated[Client, Depends(client)], current: Annotated[ServingModel, Depends(model)]
+    ) -> dict | Response:
         """Rank now, from the published model: a known recipient from their stored representation plus
         the new interactions; a new person from the stated features and interactions. Every business
         rule applies (owned, inactive, risk suitability, realty city, category cap)."""
@@ -193,11 +226,15 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         interactions = []
         for n, event in enumerate(body.interactions):
             if event.event_type not in weights:
-                raise HTTPException(422, f"interactions[{n}].event_type {event.event_type!r} is not one of "
-                                         f"{', '.join(weights)}")
+                raise HTTPException(
+                    422, f"interactions[{n}].event_type {event.event_type!r} is not one of {', '.join(weights)}"
+                )
             if who.partner is not None and event.source != who.partner:
-                raise HTTPException(403, f"interactions[{n}]: a partner may state interactions with its own "
-                                         f"items only, not {event.source!r}")
+                raise HTTPException(
+                    403,
+                    f"interactions[{n}]: a partner may state interactions with its own "
+                    f"items only, not {event.source!r}",
+                )
             try:
                 interactions.append((current.item_key(event.source, event.item_id), weights[event.event_type]))
             except UnknownId as error:
@@ -206,10 +243,17 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         if unknown:
             raise HTTPException(422, f"person.interests: unknown topics {unknown}; known: {sorted(current.topics)}")
         if body.recipient_id is None and not (body.person.city or body.person.interests or interactions):
-            raise HTTPException(422, "a new person needs at least a city, interests or interactions "
-                                     "(or give recipient_id of a known recipient)")
-        person = Person(city=body.person.city, interests=tuple(body.person.interests),
-                        risk_tolerance=body.person.risk_tolerance, interactions=tuple(interactions))
+            raise HTTPException(
+                422,
+                "a new person needs at least a city, interests or interactions "
+                "(or give recipient_id of a known recipient)",
+            )
+        person = Person(
+            city=body.person.city,
+            interests=tuple(body.person.interests),
+            risk_tolerance=body.person.risk_tolerance,
+            interactions=tuple(interactions),
+        )
         try:
             ranked = current.score(direction, body.partner, body.recipient_id, person, body.k)
         except UnknownId as error:
@@ -226,27 +270,51 @@ def _known_partner(current: ServingModel, partner: str) -> None:
         raise HTTPException(404, f"unknown partner {partner!r}; known: {', '.join(current.partners)}")
 
 
-def _answer(current: ServingModel, ranked: Ranked, direction: Direction, partner: str, recipient_id: str | None,
-            served_from: str) -> dict:
+def _answer(
+    current: ServingModel,
+    ranked: Ranked,
+    direction: Direction,
+    partner: str,
+    recipient_id: str | None,
+    served_from: str,
+) -> dict:
     """A RecommendationList as plain JSON types (reason items as the raw JSON the explainer wrote):
     encoded by `_json`, it skips FastAPI's re-validation against the response model (which stays the
     documented schema)."""
     source = partner if direction == Direction.platform_to_partner else PLATFORM
     recommendations = [
-        {"rank": i + 1, "source": source, "item_id": current.item_ids[row], "title": current.titles[row],
-         "score": float(ranked.scores[i]), "variant": ranked.variant, "reason": _reason(ranked.reasons, i)}
+        {
+            "rank": i + 1,
+            "source": source,
+            "item_id": current.item_ids[row],
+            "title": current.titles[row],
+            "score": float(ranked.scores[i]),
+            "variant": ranked.variant,
+            "reason": _reason(ranked.reasons, i),
+        }
         for i, row in enumerate(ranked.item_rows)
     ]
-    return {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
-            "direction": direction.value, "partner": partner, "recipient_id": recipient_id,
-            "served_from": served_from, "recommendations": recommendations}
+    return {
+        "model_version": current.info["model_version"],
+        "run_date": current.info["run_date"],
+        "direction": direction.value,
+        "partner": partner,
+        "recipient_id": recipient_id,
+        "served_from": served_from,
+        "recommendations": recommendations,
+    }
 
 
 def _head(current: ServingModel, direction: Direction, partner: str, recipient_id: str, served_from: str) -> bytes:
     """What `_answer` writes before the recommendations, as JSON bytes ending in '"recommendations":'."""
-    head = {"model_version": current.info["model_version"], "run_date": current.info["run_date"],
-            "direction": direction.value, "partner": partner, "recipient_id": recipient_id,
-            "served_from": served_from}
+    head = {
+        "model_version": current.info["model_version"],
+        "run_date": current.info["run_date"],
+        "direction": direction.value,
+        "partner": partner,
+        "recipient_id": recipient_id,
+        "served_from": served_from,
+    }
     return msgspec.json.encode(head)[:-1] + b',"recommendations":'
 
 

@@ -15,6 +15,7 @@ explainer never writes) has no payload and is rendered per request.
 The alternative, a query per request against the read-only snapshot or the Parquet copy, costs
 a DuckDB query plus a row-group scan per lookup (measured in the README, Serving API).
 """
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,7 @@ class PublishedLists:
     ends: np.ndarray  # int32 per row: end of the row's object in its list's inflated payload
 
     @classmethod
-    def read(cls, path: Path, item_index: pd.Index, titles: np.ndarray) -> "PublishedLists":
+    def read(cls, path: Path, item_index: pd.Index, titles: np.ndarray) -> PublishedLists:
         """The bundle's lists (sorted by key and rank, as xrec.publish.serving writes them);
         `titles` per item row of `item_index`, as the API names items."""
         frame = pd.read_parquet(path, columns=list(KEY_COLUMNS))
@@ -76,13 +77,24 @@ class PublishedLists:
             raise ValueError(f"{path}: {int((item_rows < 0).sum())} published items are not in the model's catalogue")
         starts = np.r_[boundary, len(key)]
         variant = frame["variant"].to_numpy(object)
-        rows = {"source": source, "item_id": frame["item_id"].astype(str).to_numpy(object), "item_row": item_rows,
-                "score": frame["score"].to_numpy(np.float64), "variant": variant,
-                "rank": np.arange(len(key)) - np.repeat(boundary, np.diff(starts)) + 1}
+        rows = {
+            "source": source,
+            "item_id": frame["item_id"].astype(str).to_numpy(object),
+            "item_row": item_rows,
+            "score": frame["score"].to_numpy(np.float64),
+            "variant": variant,
+            "rank": np.arange(len(key)) - np.repeat(boundary, np.diff(starts)) + 1,
+        }
         payloads, ends = _payloads(path, rows, starts, titles)
-        return cls(keys=keys, starts=starts, item_rows=item_rows.astype(np.int32),
-                   scores=rows["score"].astype(np.float32), control=(variant == CONTROL)[boundary],
-                   payloads=payloads, ends=ends)
+        return cls(
+            keys=keys,
+            starts=starts,
+            item_rows=item_rows.astype(np.int32),
+            scores=rows["score"].astype(np.float32),
+            control=(variant == CONTROL)[boundary],
+            payloads=payloads,
+            ends=ends,
+        )
 
     def lookup(self, direction: str, partner: str, recipient_id: str, k: int) -> Published | None:
         """The first k rows of a recipient's published list, or None when there is none."""
@@ -91,8 +103,9 @@ class PublishedLists:
             return None
         start = self.starts[position]
         stop = min(self.starts[position + 1], start + k)
-        return Published(self.item_rows[start:stop], self.scores[start:stop],
-                         CONTROL if self.control[position] else MODEL)
+        return Published(
+            self.item_rows[start:stop], self.scores[start:stop], CONTROL if self.control[position] else MODEL
+        )
 
     def recommendations_json(self, direction: str, partner: str, recipient_id: str, k: int) -> bytes | None:
         """The `recommendations` JSON array of the first k rows of a recipient's list, as
@@ -102,7 +115,7 @@ class PublishedLists:
             return None
         start, stop = self.starts[position], self.starts[position + 1]
         rows = CODEC.decompress(self.payloads[position], int(self.ends[stop - 1]), asbytes=True)
-        return b"[" + rows[:self.ends[min(stop, start + k) - 1] - 1] + b"]"
+        return b"[" + rows[: self.ends[min(stop, start + k) - 1] - 1] + b"]"
 
     def position(self, direction: str, partner: str, recipient_id: str) -> int:
         try:
@@ -114,8 +127,9 @@ class PublishedLists:
         return len(self.keys)
 
 
-def _payloads(path: Path, rows: dict[str, np.ndarray], starts: np.ndarray,
-              titles: np.ndarray) -> tuple[list[bytes | None], np.ndarray]:
+def _payloads(
+    path: Path, rows: dict[str, np.ndarray], starts: np.ndarray, titles: np.ndarray
+) -> tuple[list[bytes | None], np.ndarray]:
     """Per list, its rows' JSON objects (each followed by ','), LZ4-compressed; per row, the end
     of its object in its list's JSON. Reads the reason columns a batch at a time; the rows of a
     list a batch cuts are kept for the next one."""
@@ -132,17 +146,20 @@ def _payloads(path: Path, rows: dict[str, np.ndarray], starts: np.ndarray,
         first_row, last_row = int(starts[first_list]), int(starts[done])
         reasons = pa.Table.from_batches(pending)
         chunk = slice(first_row, last_row)
-        json_rows = _json_rows(reasons.slice(0, last_row - first_row), {name: values[chunk] for name, values in rows.items()},
-                               titles)
+        json_rows = _json_rows(
+            reasons.slice(0, last_row - first_row), {name: values[chunk] for name, values in rows.items()}, titles
+        )
         _, offset_buffer, data_buffer = json_rows.buffers()
-        offsets = np.frombuffer(offset_buffer, np.int32)[json_rows.offset:json_rows.offset + len(json_rows) + 1]
+        offsets = np.frombuffer(offset_buffer, np.int32)[json_rows.offset : json_rows.offset + len(json_rows) + 1]
         data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
-        list_starts = starts[first_list:done + 1] - first_row
+        list_starts = starts[first_list : done + 1] - first_row
         counts = np.diff(list_starts)
         ends[chunk] = offsets[1:] - np.repeat(offsets[list_starts[:-1]], counts)
         ok = np.logical_and.reduceat(_splittable(reasons.slice(0, last_row - first_row)), list_starts[:-1])
-        payloads.extend(CODEC.compress(data[offsets[a]:offsets[b]], asbytes=True) if good else None
-                        for a, b, good in zip(list_starts[:-1], list_starts[1:], ok))
+        payloads.extend(
+            CODEC.compress(data[offsets[a] : offsets[b]], asbytes=True) if good else None
+            for a, b, good in zip(list_starts[:-1], list_starts[1:], ok)
+        )
         pending = [reasons.slice(last_row - first_row).combine_chunks().to_batches()[0]] if read > last_row else []
         first_list = done
     return payloads, ends
@@ -168,8 +185,10 @@ def _halves(reasons: pa.Table) -> tuple[pa.StringArray, pa.StringArray]:
     offsets = pieces.offsets.to_numpy() - pieces.offsets[0].as_py()
     middle = offsets[:-1] + np.diff(offsets) // 2
     # Lists 2i and 2i + 1 are the zh and the en pieces of row i.
-    both = pa.ListArray.from_arrays(pa.array(np.r_[np.column_stack([offsets[:-1], middle]).ravel(), offsets[-1:]],
-                                             pa.int32()), pieces.flatten().cast(pa.string()))
+    both = pa.ListArray.from_arrays(
+        pa.array(np.r_[np.column_stack([offsets[:-1], middle]).ravel(), offsets[-1:]], pa.int32()),
+        pieces.flatten().cast(pa.string()),
+    )
     joined = pc.binary_join(both, REASON_SEPARATOR)
     return joined.take(np.arange(0, len(joined), 2)), joined.take(np.arange(1, len(joined), 2))
 
@@ -179,11 +198,27 @@ def _json_rows(reasons: pa.Table, rows: dict[str, np.ndarray], titles: np.ndarra
     splittable = pa.array(_splittable(reasons))
     zh, en = _halves(reasons)
     items = _flat(pc.if_else(splittable, reasons["reason_items"], "[]"))
-    parts = ['{"rank":', pa.array(rows["rank"]).cast(pa.string()),
-             ',"source":', _quoted(rows["source"]), ',"item_id":', _quoted(rows["item_id"]),
-             ',"title":', _quoted(titles[rows["item_row"]]), ',"score":', pa.array(rows["score"]).cast(pa.string()),
-             ',"variant":', _quoted(rows["variant"]), ',"reason":{"zh":', _quoted(zh),
-             ',"en":', _quoted(en), ',"items":', items, "}},"]
+    parts = [
+        '{"rank":',
+        pa.array(rows["rank"]).cast(pa.string()),
+        ',"source":',
+        _quoted(rows["source"]),
+        ',"item_id":',
+        _quoted(rows["item_id"]),
+        ',"title":',
+        _quoted(titles[rows["item_row"]]),
+        ',"score":',
+        pa.array(rows["score"]).cast(pa.string()),
+        ',"variant":',
+        _quoted(rows["variant"]),
+        ',"reason":{"zh":',
+        _quoted(zh),
+        ',"en":',
+        _quoted(en),
+        ',"items":',
+        items,
+        "}},",
+    ]
     return _flat(pc.binary_join_element_wise(*parts, ""))
 
 
@@ -203,8 +238,8 @@ def _quoted(values) -> pa.StringArray:
     _, offset_buffer, data_buffer = values.buffers()
     if data_buffer is None or len(values) == 0:
         return quoted
-    offsets = np.frombuffer(offset_buffer, np.int32)[values.offset:values.offset + len(values) + 1]
-    data = np.frombuffer(data_buffer, np.uint8)[offsets[0]:offsets[-1]]
+    offsets = np.frombuffer(offset_buffer, np.int32)[values.offset : values.offset + len(values) + 1]
+    data = np.frombuffer(data_buffer, np.uint8)[offsets[0] : offsets[-1]]
     hits = np.flatnonzero((data < 0x20) | (data == ord('"')) | (data == ord("\\"))) + offsets[0]
     escape = np.unique(np.searchsorted(offsets, hits, side="right") - 1)
     if len(escape) == 0:

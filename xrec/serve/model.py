@@ -5,6 +5,7 @@ step ranks with (xrec.steps.model.score_candidates: dataset, published embedding
 explainer), so a known person without new interactions gets the published list. Everything
 model-facing of the API lives here; the HTTP layer only asks `ServingModel` for answers.
 """
+
 from __future__ import annotations
 
 import json
@@ -126,8 +127,9 @@ class ServingModel:
         # ml.score.recommend's body for one row, without its thread pool (a millisecond per request).
         block = users @ scorer.items[items].T
         mask_ineligible(block, np.zeros(1, np.int64), items, rules)
-        top, scores = capped_top_k(block, rules.category[items], min(k, items.stop - items.start),
-                                   self.max_per_category)
+        top, scores = capped_top_k(
+            block, rules.category[items], min(k, items.stop - items.start), self.max_per_category
+        )
         top = top + items.start
         keep = np.isfinite(scores[0])
         item_rows = top[0][keep]
@@ -147,17 +149,37 @@ class ServingModel:
         if found is None:
             raise UnknownId(f"no published list for {direction} {partner} recipient {recipient_id!r}")
         row = self.recipient_row(direction, partner, recipient_id)
-        reasons = self._explain(self.rules.owned[row], self.dataset.user_features[row], self.person_cities[row],
-                                found.item_rows, found.variant, direction, partner)
+        reasons = self._explain(
+            self.rules.owned[row],
+            self.dataset.user_features[row],
+            self.person_cities[row],
+            found.item_rows,
+            found.variant,
+            direction,
+            partner,
+        )
         return Ranked(found.item_rows, found.scores, reasons, found.variant, True, ())
 
-    def _explain(self, history: sp.spmatrix, features: sp.spmatrix, city: str | None, item_rows: np.ndarray,
-                 variant: str, direction: str, partner: str) -> Reasons:
+    def _explain(
+        self,
+        history: sp.spmatrix,
+        features: sp.spmatrix,
+        city: str | None,
+        item_rows: np.ndarray,
+        variant: str,
+        direction: str,
+        partner: str,
+    ) -> Reasons:
         """The reasons the daily scoring gives (ml.score._frame): popularity-ranked rows say so."""
         return self.scorers.explainer.explain(
-            history, features, np.array([city], object),
-            np.zeros(len(item_rows), np.int64), item_rows, self._by_popularity(variant),
-            reason_sources(direction, partner))
+            history,
+            features,
+            np.array([city], object),
+            np.zeros(len(item_rows), np.int64),
+            item_rows,
+            self._by_popularity(variant),
+            reason_sources(direction, partner),
+        )
 
     def _by_popularity(self, variant: str) -> bool:
         return variant == CONTROL or self.scorers.ranker == POPULARITY
@@ -174,8 +196,10 @@ class ServingModel:
         compute them; a stated city replaces the stored one, stated interests add topic weight."""
         keys, weights = zip(*person.interactions) if person.interactions else ((), ())
         columns = [position_of(self.item_index, key) for key in keys]
-        new = sp.csr_matrix((np.asarray(weights, np.float32), (np.zeros(len(columns), np.int64), columns)),
-                            shape=(1, len(self.item_index)))
+        new = sp.csr_matrix(
+            (np.asarray(weights, np.float32), (np.zeros(len(columns), np.int64), columns)),
+            shape=(1, len(self.item_index)),
+        )
         history = new if row is None else self.weights[row] + new
         stated = {f"city:{person.city}": 1.0} if person.city else {}
         stated |= {f"topic:{interest}": 1.0 / len(person.interests) for interest in person.interests}
@@ -193,8 +217,12 @@ class ServingModel:
         else:
             code = position_of(self.cities, city)
             code = len(self.cities) if code < 0 else code  # a city without listings: none are near
-        return replace(self.rules, owned=sp.csr_matrix(history, dtype=np.float32),
-                       person_risk=np.array([person_risk], np.float32), person_city=np.array([code]))
+        return replace(
+            self.rules,
+            owned=sp.csr_matrix(history, dtype=np.float32),
+            person_risk=np.array([person_risk], np.float32),
+            person_city=np.array([code]),
+        )
 
 
 def position_of(index: pd.Index, key: str) -> int:
@@ -213,9 +241,12 @@ def bundle_folder(settings: Settings, pointer: dict) -> Path:
 def load_model(settings: Settings, folder: Path) -> ServingModel:
     """Rebuild the published ranker of a bundle folder (as xrec.steps.model.score_candidates does)."""
     info = json.loads((folder / "model.json").read_text())
-    marts = Marts(**{name: pd.read_parquet(folder / f"{name}.parquet")
-                     for name in ("persons", "recipients", "items", "interactions", "person_features",
-                                  "item_features")})
+    marts = Marts(
+        **{
+            name: pd.read_parquet(folder / f"{name}.parquet")
+            for name in ("persons", "recipients", "items", "interactions", "person_features", "item_features")
+        }
+    )
     interactions = known_interactions(marts)
     # As xrec.steps.model.score_candidates builds what it ranks with.
     dataset = build_dataset(marts, interactions, ModelConfig.from_dict(info["params"]).representation)
@@ -223,8 +254,9 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
     ones, weights = dataset.interaction_matrices(interactions)
     popularity = popularity_embeddings(ones)
     published = popularity if info["ranker"] == POPULARITY else model_embeddings(model, dataset)
-    scorers = Scorers(model=published, popularity=popularity, ranker=info["ranker"],
-                      explainer=model_explainer(model, dataset, ones))
+    scorers = Scorers(
+        model=published, popularity=popularity, ranker=info["ranker"], explainer=model_explainer(model, dataset, ones)
+    )
     rules = build_rule_context(dataset, ones)
     cities = pd.Index(pd.concat([dataset.persons["city"], dataset.items["city"]]).dropna().unique(), dtype=object)
     if not np.array_equal(cities.get_indexer(dataset.persons["city"]), rules.person_city):
@@ -234,25 +266,44 @@ def load_model(settings: Settings, folder: Path) -> ServingModel:
     item_index = pd.Index(dataset.item_keys, dtype=object)
     titles = dataset.items["title"].fillna(dataset.items["item_id"]).astype(str).to_numpy(object)
     topics = marts.item_features["feature"][marts.item_features["feature"].str.startswith("topic:")].str[6:]
-    log.info("serving model %s loaded from %s: %d persons, %d items", info["model_version"], folder,
-             len(dataset.person_ids), len(dataset.item_keys))
+    log.info(
+        "serving model %s loaded from %s: %d persons, %d items",
+        info["model_version"],
+        folder,
+        len(dataset.person_ids),
+        len(dataset.item_keys),
+    )
     return ServingModel(
-        info=info, bundle=folder.name, dataset=dataset, model=model, scorers=scorers, rules=rules,
+        info=info,
+        bundle=folder.name,
+        dataset=dataset,
+        model=model,
+        scorers=scorers,
+        rules=rules,
         weights=sp.csr_matrix(weights),
         features=feature_space(dataset, marts.person_features, marts.item_features),
-        recipients=pd.Index((recipients["recipient_source"] + ":" + recipients["recipient_id"].astype(str))
-                            .to_numpy(object), dtype=object),
+        recipients=pd.Index(
+            (recipients["recipient_source"] + ":" + recipients["recipient_id"].astype(str)).to_numpy(object),
+            dtype=object,
+        ),
         recipient_rows=recipients["row"].to_numpy(),
-        control={partner: is_control(partner, recipients["recipient_id"], settings.control_share)
-                 for partner in settings.partners},
+        control={
+            partner: is_control(partner, recipients["recipient_id"], settings.control_share)
+            for partner in settings.partners
+        },
         cities=cities,
-        person_cities=dataset.persons["city"].astype(object).where(dataset.persons["city"].notna(), None).to_numpy(object),
+        person_cities=dataset.persons["city"]
+        .astype(object)
+        .where(dataset.persons["city"].notna(), None)
+        .to_numpy(object),
         item_index=item_index,
         domains={source: dataset.domain(source) for source in settings.sources},
         item_ids=dataset.items["item_id"].astype(str).to_numpy(object),
         titles=titles,
         topics=frozenset(topics.dropna().unique()),
         lists=PublishedLists.read(folder / "recommendations.parquet", item_index, titles),
-        top_k=settings.top_k, max_per_category=settings.max_per_category,
-        control_share=settings.control_share, partners=settings.partners,
+        top_k=settings.top_k,
+        max_per_category=settings.max_per_category,
+        control_share=settings.control_share,
+        partners=settings.partners,
     )

@@ -5,13 +5,14 @@ from that object to the end, so a swap (one reference assignment, atomic in Pyth
 changes a model under a request in flight. A daemon thread polls the published pointer
 (serving/current.json) and builds the new model beside the old before swapping.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from xrec.config import Settings
 from xrec.publish.serving import pointer_path
@@ -62,8 +63,12 @@ class ModelHolder:
             log.exception("serving model not switched: %s", self.last_error)
             return False
         self.current = model
-        self.loaded_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.loaded_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.last_error = None
-        log.info("now serving %s (%s), loaded in %.1f s", model.info["model_version"], model.bundle,
-                 time.monotonic() - started)
+        log.info(
+            "now serving %s (%s), loaded in %.1f s",
+            model.info["model_version"],
+            model.bundle,
+            time.monotonic() - started,
+        )
         return True

@@ -1,12 +1,13 @@
 """Reading the ML marts into `ml.dataset.Marts` frames."""
+
 from __future__ import annotations
 
 import logging
 
-from ml.dataset import ITEM_FEATURES, USER_FEATURES, Marts, MartDataError
+from ml.dataset import ITEM_FEATURES, USER_FEATURES, MartDataError, Marts
 from xrec.config import Settings
-from xrec.warehouse import connect
 from xrec.spans import spanned
+from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,11 @@ MART_SQL = {
                        cast(risk_level as integer) as risk_level, is_active
                 from marts.ml_items order by source = 'platform' desc, source, item_key""",
     "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions "
-                    "order by person_id, item_key",
+    "order by person_id, item_key",
     "person_features": "select person_id, feature, value from marts.ml_person_features "
-                       f"where {_families(USER_FEATURES)} order by person_id, feature",
+    f"where {_families(USER_FEATURES)} order by person_id, feature",
     "item_features": f"select item_key, feature, value from marts.ml_item_features where {_families(ITEM_FEATURES)} "
-                     "order by item_key, feature",
+    "order by item_key, feature",
 }
 
 

@@ -7,12 +7,13 @@ XREC_TUNE_SAMPLE_PERSONS persons, and it runs only when no tuning for the same p
 younger than XREC_TUNE_EVERY_DAYS (a new partner therefore re-tunes); other days reuse the stored
 choice and pay only the champion evaluation (on the same bounded sample) and the published fit.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
@@ -29,13 +30,21 @@ from ml.score import COLUMNS, Ranking, Scorers, score_all
 from ml.select import sample_marts, select_model
 from xrec.catalog import RECOMMENDATION_CANDIDATES
 from xrec.config import Settings
+from xrec.spans import spanned
 from xrec.steps.marts import load_marts
 from xrec.steps.registry import (
-    ModelRun, data_fingerprint, last_published, load_artifact, model_version, record_run, record_selection,
-    run_for, save_artifact, stored_selection,
+    ModelRun,
+    data_fingerprint,
+    last_published,
+    load_artifact,
+    model_version,
+    record_run,
+    record_selection,
+    run_for,
+    save_artifact,
+    stored_selection,
 )
 from xrec.warehouse import connect
-from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +56,37 @@ def scoring_threads(settings: Settings) -> int:
 
 def base_config(settings: Settings) -> ModelConfig:
     """The fixed part of every candidate (loss, penalties, seed, threads)."""
-    return ModelConfig(loss=settings.loss, item_alpha=settings.item_alpha,
-                       user_alpha=settings.user_alpha, seed=settings.seed, threads=settings.threads)
+    return ModelConfig(
+        loss=settings.loss,
+        item_alpha=settings.item_alpha,
+        user_alpha=settings.user_alpha,
+        seed=settings.seed,
+        threads=settings.threads,
+    )
 
 
 def selection_config(settings: Settings) -> SelectionConfig:
     return SelectionConfig(
-        base=base_config(settings), components=settings.tune_components,
-        learning_rates=settings.tune_learning_rates, max_epochs=settings.epochs,
-        eval_every=settings.tune_eval_every, sample_persons=settings.tune_sample_persons,
-        holdout_days=settings.holdout_days, k=settings.top_k, score_threads=scoring_threads(settings),
+        base=base_config(settings),
+        components=settings.tune_components,
+        learning_rates=settings.tune_learning_rates,
+        max_epochs=settings.epochs,
+        eval_every=settings.tune_eval_every,
+        sample_persons=settings.tune_sample_persons,
+        holdout_days=settings.holdout_days,
+        k=settings.top_k,
+        score_threads=scoring_threads(settings),
     )
 
 
 def ranking(settings: Settings) -> Ranking:
-    return Ranking(partners=settings.partners, k=settings.top_k, cap=settings.max_per_category,
-                   control_share=settings.control_share, threads=scoring_threads(settings))
+    return Ranking(
+        partners=settings.partners,
+        k=settings.top_k,
+        cap=settings.max_per_category,
+        control_share=settings.control_share,
+        threads=scoring_threads(settings),
+    )
 
 
 def choose_config(settings: Settings, run_date: date, sample) -> tuple[ModelConfig, date, str]:
@@ -76,9 +100,13 @@ def choose_config(settings: Settings, run_date: date, sample) -> tuple[ModelConf
         return config, tuned_on, f"reused the selection of {tuned_on} ({config.name})"
     result = select_model(sample, run_date, selection)
     record_selection(settings, run_date, result, settings.partners)
-    return result.chosen, run_date, (
-        f"selected {result.chosen.name} on validation among {len(result.candidates) - 1} LightFM candidates "
-        f"({result.persons} persons, {result.seconds:.0f} s)"
+    return (
+        result.chosen,
+        run_date,
+        (
+            f"selected {result.chosen.name} on validation among {len(result.candidates) - 1} LightFM candidates "
+            f"({result.persons} persons, {result.seconds:.0f} s)"
+        ),
     )
 
 
@@ -90,8 +118,9 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     # grows with the data (at M the champion on all 250k persons cost more than the selection).
     sample = sample_marts(marts, settings.tune_sample_persons, settings.seed)
     config, tuned_on, chosen_how = choose_config(settings, run_date, sample)
-    champion = evaluate_champion(sample, run_date, config, settings.holdout_days, settings.top_k,
-                                 scoring_threads(settings))
+    champion = evaluate_champion(
+        sample, run_date, config, settings.holdout_days, settings.top_k, scoring_threads(settings)
+    )
     previous = last_published(settings, run_date)
     previous_value = None if previous is None else previous.primary_value
     promoted, gate_reason = promotion_decision(champion.value, previous_value, settings.promotion_tolerance)
@@ -105,30 +134,54 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
         model, dataset = fit_published(marts, published)
     else:
         dataset = build_dataset(marts, known_interactions(marts), config.representation)
-    artifact = save_artifact(settings, version, champion.ranker, published, model, dataset.id_maps(),
-                             {"model": champion.metrics, "baseline": champion.baseline_metrics})
+    artifact = save_artifact(
+        settings,
+        version,
+        champion.ranker,
+        published,
+        model,
+        dataset.id_maps(),
+        {"model": champion.metrics, "baseline": champion.baseline_metrics},
+    )
     start, end = data_window(known_interactions(marts), run_date)
     from xrec.quality.late import late_sources  # xrec.quality loads GX: only when training
 
     with connect(settings) as con:
         late = late_sources(con, run_date)
     run = ModelRun(
-        model_version=version, run_date=run_date, trained_at=datetime.now(timezone.utc).replace(tzinfo=None),
-        data_window_start=start, data_window_end=end, params=params,
-        metrics=champion.metrics, baseline_metrics=champion.baseline_metrics, primary_metric=PRIMARY_METRIC,
-        primary_value=champion.value, baseline_value=champion.baseline_value, previous_value=previous_value,
-        is_published=False, decision_reason=f"{champion.reason}; {chosen_how}; {gate_reason}",
-        artifact_path=str(artifact), is_promoted=promoted, ranker=champion.ranker,
-        model_value=champion.model_value, tuned_on=tuned_on,
+        model_version=version,
+        run_date=run_date,
+        trained_at=datetime.now(UTC).replace(tzinfo=None),
+        data_window_start=start,
+        data_window_end=end,
+        params=params,
+        metrics=champion.metrics,
+        baseline_metrics=champion.baseline_metrics,
+        primary_metric=PRIMARY_METRIC,
+        primary_value=champion.value,
+        baseline_value=champion.baseline_value,
+        previous_value=previous_value,
+        is_published=False,
+        decision_reason=f"{champion.reason}; {chosen_how}; {gate_reason}",
+        artifact_path=str(artifact),
+        is_promoted=promoted,
+        ranker=champion.ranker,
+        model_value=champion.model_value,
+        tuned_on=tuned_on,
         late_sources=",".join(source for source, _ in late),
-        evaluation=(f"metrics: {config.name} trained on the interactions of a seeded sample of "
-                    f"{len(sample.persons)} of {len(marts.persons)} persons before the test window (the last "
-                    f"{settings.holdout_days} days, fewer on a short history), measured on that window and the "
-                    "sample's test cohort (the test split), popularity beside it on the same rows; the published "
-                    "model is the same configuration trained on all interactions of all persons up to run_date"
-                    + ("" if published.epochs == config.epochs else
-                       f", for {published.epochs} epochs instead of {config.epochs}: a features-only model's "
-                       f"epochs scale with the rows they run over ({tuned_rows} in the sample, {all_rows} in all)")),
+        evaluation=(
+            f"metrics: {config.name} trained on the interactions of a seeded sample of "
+            f"{len(sample.persons)} of {len(marts.persons)} persons before the test window (the last "
+            f"{settings.holdout_days} days, fewer on a short history), measured on that window and the "
+            "sample's test cohort (the test split), popularity beside it on the same rows; the published "
+            "model is the same configuration trained on all interactions of all persons up to run_date"
+            + (
+                ""
+                if published.epochs == config.epochs
+                else f", for {published.epochs} epochs instead of {config.epochs}: a features-only model's "
+                f"epochs scale with the rows they run over ({tuned_rows} in the sample, {all_rows} in all)"
+            )
+        ),
     )
     record_run(settings, run)
     return run
@@ -154,10 +207,18 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     owned = dataset.interaction_matrices(interactions)[0]
     popularity = popularity_embeddings(owned)
     published = popularity if run.ranker == POPULARITY else model_embeddings(model, dataset)
-    scorers = Scorers(model=published, popularity=popularity, ranker=run.ranker,
-                      explainer=model_explainer(model, dataset, owned))
-    frame = score_all(ranking(settings), run_date, run.model_version, dataset, scorers,
-                      build_rule_context(dataset, owned), marts.recipients)
+    scorers = Scorers(
+        model=published, popularity=popularity, ranker=run.ranker, explainer=model_explainer(model, dataset, owned)
+    )
+    frame = score_all(
+        ranking(settings),
+        run_date,
+        run.model_version,
+        dataset,
+        scorers,
+        build_rule_context(dataset, owned),
+        marts.recipients,
+    )
     return write_candidates(settings, run_date, frame)
 
 

@@ -8,6 +8,7 @@ interactions, config.representation)`), the LightFM model (None when the champio
 popularity) and the id/feature maps the model was trained with (rebuild the dataset from the
 same marts and check `dataset.id_maps() == ranker.id_maps`, then `ml.embeddings.model_embeddings`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,6 +30,7 @@ from xrec.config import Settings
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ModelRun:
@@ -93,7 +95,12 @@ def model_version(run_date: date, fingerprint: str, params: dict) -> str:
 
 
 def save_artifact(
-    settings: Settings, version: str, ranker: str, config: ModelConfig, model: LightFM | None, id_maps: dict,
+    settings: Settings,
+    version: str,
+    ranker: str,
+    config: ModelConfig,
+    model: LightFM | None,
+    id_maps: dict,
     metrics: dict,
 ) -> Path:
     """Write ranker.json, id_maps.json, metrics.json (and model.pkl for LightFM) under
@@ -175,8 +182,9 @@ def load_published_ranker(settings: Settings) -> PublishedRanker | None:
     if not settings.warehouse.exists():
         return None
     with connect(settings, read_only=True) as con:
-        exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'main' "
-                             "and table_name = ?", [MODEL_RUNS.name]).fetchone()[0]
+        exists = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'main' and table_name = ?", [MODEL_RUNS.name]
+        ).fetchone()[0]
         runs = _select(con, LATEST_PUBLISHED, [date.max]) if exists else []
     if not runs:
         return None
@@ -201,15 +209,22 @@ def record_run(settings: Settings, run: ModelRun) -> None:
         con.execute("commit")
     log.info(
         "model_runs: %s for %s recorded (ranker %s, promoted=%s: %s)",
-        run.model_version, run.run_date, run.ranker, run.is_promoted, run.decision_reason,
+        run.model_version,
+        run.run_date,
+        run.ranker,
+        run.is_promoted,
+        run.decision_reason,
     )
 
 
 def record_selection(settings: Settings, run_date: date, selection: Selection, partners: tuple[str, ...]) -> None:
     """Replace the model_candidates rows of a tuning run on run_date (one transaction)."""
     frame = selection.candidates.assign(
-        run_date=run_date, persons=selection.persons, interactions=selection.interactions,
-        partners=",".join(partners), selection_seconds=selection.seconds,
+        run_date=run_date,
+        persons=selection.persons,
+        interactions=selection.interactions,
+        partners=",".join(partners),
+        selection_seconds=selection.seconds,
     )
     columns = MODEL_CANDIDATES.column_names
     with connect(settings) as con:
@@ -217,8 +232,10 @@ def record_selection(settings: Settings, run_date: date, selection: Selection, p
         con.execute("begin transaction")
         con.execute(f"delete from {MODEL_CANDIDATES.relation} where run_date = ?", [run_date])
         con.register("candidates_frame", frame[columns])
-        con.execute(f"insert into {MODEL_CANDIDATES.relation} ({', '.join(columns)}) "
-                    f"select {', '.join(columns)} from candidates_frame")
+        con.execute(
+            f"insert into {MODEL_CANDIDATES.relation} ({', '.join(columns)}) "
+            f"select {', '.join(columns)} from candidates_frame"
+        )
         con.unregister("candidates_frame")
         con.execute("commit")
 
@@ -245,7 +262,9 @@ def stored_selection(
         ).fetchone()
         if found is None:
             return None
-        beat = f"select model_value > baseline_value from {MODEL_RUNS.relation} where {{}} order by run_date desc limit 1"
+        beat = (
+            f"select model_value > baseline_value from {MODEL_RUNS.relation} where {{}} order by run_date desc limit 1"
+        )
         at_tuning = con.execute(beat.format("run_date = ?"), [found[0]]).fetchone()
         last = con.execute(beat.format("run_date < ?"), [run_date]).fetchone()
     if at_tuning and at_tuning[0] and last and not last[0]:
@@ -254,6 +273,10 @@ def stored_selection(
     tuned_on, representation, weighting, components, learning_rate, epochs = found
     if learning_rate is None:  # tuned before the learning rate was a choice: tune again
         return None
-    return pd.Timestamp(tuned_on).date(), {"representation": representation, "weighting": weighting,
-                                           "components": int(components), "learning_rate": float(learning_rate),
-                                           "epochs": int(epochs)}
+    return pd.Timestamp(tuned_on).date(), {
+        "representation": representation,
+        "weighting": weighting,
+        "components": int(components),
+        "learning_rate": float(learning_rate),
+        "epochs": int(epochs),
+    }

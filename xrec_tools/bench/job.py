@@ -1,5 +1,6 @@
 """The daily job as the DAG runs it (xrec.daily, step by step, each step in a task process of
 its own), one timed stage per step, plus the row counts and model quality of the run."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,11 +12,11 @@ from datetime import date
 from typing import Any
 
 from xrec import daily
-from xrec_tools.bench.monitor import RssSampler, Stage, StageClock
 from xrec.config import Settings
 from xrec.logs import configure_logging
 from xrec.spans import recording
 from xrec.warehouse import connect
+from xrec_tools.bench.monitor import RssSampler, Stage, StageClock
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ def run_daily_job(settings: Settings, run_date: date, clock: StageClock) -> bool
                     for source in sources:
                         with clock.part(source):
                             results[step.function].append(
-                                _as_task(clock, step.function, settings, source, run_date, *extra))
+                                _as_task(clock, step.function, settings, source, run_date, *extra)
+                            )
                 elif len(steps) > 1:
                     with clock.part(step.function):
                         results[step.function] = _as_task(clock, step.function, settings, run_date, *extra)
@@ -76,8 +78,11 @@ def run_daily_job(settings: Settings, run_date: date, clock: StageClock) -> bool
         model_run = results.get("train_and_evaluate")
         if promoted and model_run is not None and not model_run["is_promoted"]:
             promoted = False
-            log.warning("bench %s: model not promoted (%s); the steps after the promotion gate are "
-                        "skipped as in the DAG", run_date, model_run["reason"])
+            log.warning(
+                "bench %s: model not promoted (%s); the steps after the promotion gate are skipped as in the DAG",
+                run_date,
+                model_run["reason"],
+            )
     return promoted
 
 
@@ -88,20 +93,24 @@ def data_counts(settings: Settings, run_date: date) -> dict:
             "select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
             "coalesce(sum(rows_quarantined), 0), count(*) from raw.load_audit"
         ).fetchone()
-        counts = {"raw_files": files, "raw_rows_read": read, "raw_rows_loaded": loaded,
-                  "raw_rows_quarantined": quarantined}
+        counts = {
+            "raw_files": files,
+            "raw_rows_read": read,
+            "raw_rows_loaded": loaded,
+            "raw_rows_quarantined": quarantined,
+        }
         for mart in ("ml_persons", "ml_recipients", "ml_items", "ml_interactions"):
             counts[mart] = con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
         for table in ("recommendation_candidates", "cross_recommendations"):
-            counts[table] = con.execute(
-                f"select count(*) from main.{table} where run_date = ?", [run_date]
-            ).fetchone()[0]
-        counts["recipients_by_source"] = dict(con.execute(
-            "select recipient_source, count(*) from marts.ml_recipients group by 1 order by 1"
-        ).fetchall())
-        counts["items_by_source"] = dict(con.execute(
-            "select source, count(*) from marts.ml_items group by 1 order by 1"
-        ).fetchall())
+            counts[table] = con.execute(f"select count(*) from main.{table} where run_date = ?", [run_date]).fetchone()[
+                0
+            ]
+        counts["recipients_by_source"] = dict(
+            con.execute("select recipient_source, count(*) from marts.ml_recipients group by 1 order by 1").fetchall()
+        )
+        counts["items_by_source"] = dict(
+            con.execute("select source, count(*) from marts.ml_items group by 1 order by 1").fetchall()
+        )
     return counts
 
 
@@ -113,7 +122,19 @@ def model_quality(settings: Settings, run_date: date) -> dict:
     if run is None:
         raise LookupError(f"model_runs has no row for {run_date} in {settings.warehouse}")
     row = asdict(run)
-    keep = ("model_version", "ranker", "primary_metric", "primary_value", "model_value", "baseline_value",
-            "previous_value", "tuned_on",
-            "is_published", "decision_reason", "metrics", "baseline_metrics", "params")
+    keep = (
+        "model_version",
+        "ranker",
+        "primary_metric",
+        "primary_value",
+        "model_value",
+        "baseline_value",
+        "previous_value",
+        "tuned_on",
+        "is_published",
+        "decision_reason",
+        "metrics",
+        "baseline_metrics",
+        "params",
+    )
     return {key: row.get(key) for key in keep}

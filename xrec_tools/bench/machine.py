@@ -1,4 +1,5 @@
 """What the figures were measured on, and how busy the machine was."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ Peak RSS covers this process and its children; a stage whose steps ran as task p
 xrec_tools.bench.job) takes the largest task's own peak instead. Parts are the spans the steps
 report (xrec.spans) and the blocks timed with `part`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,7 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="xrec-bench-rss", daemon=True)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -75,7 +76,7 @@ class Part:
     seconds: float = 0.0
     units: int = 0  # what the call processed, when its span counts (e.g. interactions fitted)
 
-    def add(self, other: "Part") -> None:
+    def add(self, other: Part) -> None:
         self.calls += other.calls
         self.seconds += other.seconds
         self.units += other.units
@@ -108,8 +109,7 @@ class StageClock:
         seconds = time.perf_counter() - started
         sampled_mb = self._sampler.take_peak() / MB
         self.stages[name] = Stage(seconds, self._task_peak_mb or sampled_mb, self._parts)
-        log.info("bench %s %s: %.2f s, peak RSS %.0f MB", self._label, name, seconds,
-                 self.stages[name].peak_rss_mb)
+        log.info("bench %s %s: %.2f s, peak RSS %.0f MB", self._label, name, seconds, self.stages[name].peak_rss_mb)
         self.current, self._parts = None, {}
 
     @contextmanager

@@ -1,6 +1,7 @@
 """Reference figures on the run's own data: a bare LightFM fit (same configuration, epochs,
 threads and matrices as the published model), and a scorer comparison (our ranker, a bare numpy
 matmul + argpartition, LightFM.predict, over the published model's embeddings)."""
+
 from __future__ import annotations
 
 import logging
@@ -34,15 +35,22 @@ def bare_fit(settings: Settings, run_date: date) -> dict:
     matrix, weights = dataset.interaction_matrices(interactions)
     epochs = config.epochs
     started = time.perf_counter()
-    LightFM(**config.lightfm_arguments()).fit(matrix, user_features=dataset.user_features,
-                          item_features=dataset.item_features,
-                          sample_weight=None if config.weighting == BINARY else weights,
-                          epochs=epochs, num_threads=settings.threads)
+    LightFM(**config.lightfm_arguments()).fit(
+        matrix,
+        user_features=dataset.user_features,
+        item_features=dataset.item_features,
+        sample_weight=None if config.weighting == BINARY else weights,
+        epochs=epochs,
+        num_threads=settings.threads,
+    )
     seconds = time.perf_counter() - started
-    log.info("bare LightFM fit for %s: %d interactions x %d epochs in %.2f s",
-             run_date, matrix.nnz, epochs, seconds)
-    return {"fit_interactions": int(matrix.nnz), "fit_epochs": epochs, "fit_seconds": seconds,
-            "fit_interactions_per_s": matrix.nnz * epochs / seconds}
+    log.info("bare LightFM fit for %s: %d interactions x %d epochs in %.2f s", run_date, matrix.nnz, epochs, seconds)
+    return {
+        "fit_interactions": int(matrix.nnz),
+        "fit_epochs": epochs,
+        "fit_seconds": seconds,
+        "fit_interactions_per_s": matrix.nnz * epochs / seconds,
+    }
 
 
 def bare_top_k_seconds(embeddings: Embeddings, user_rows: np.ndarray, items: slice, k: int) -> float:
@@ -60,8 +68,9 @@ def predict_seconds(model, dataset, user_rows: np.ndarray, items: slice, threads
     users = np.repeat(user_rows.astype(np.int32), n_items)
     item_ids = np.tile(np.arange(items.start, items.stop, dtype=np.int32), len(user_rows))
     started = time.perf_counter()
-    model.predict(users, item_ids, user_features=dataset.user_features,
-                  item_features=dataset.item_features, num_threads=threads)
+    model.predict(
+        users, item_ids, user_features=dataset.user_features, item_features=dataset.item_features, num_threads=threads
+    )
     return time.perf_counter() - started
 
 

@@ -1,4 +1,5 @@
 """The benchmark document as a Markdown report (bench/results/latest.md)."""
+
 from __future__ import annotations
 
 from xrec_tools.bench.job import STAGES
@@ -37,7 +38,8 @@ def render_markdown(doc: dict) -> str:
     m, sizes = doc["machine"], doc["sizes"]
     names = list(sizes)
     lines = [
-        f"# xrec benchmark — {doc['created_at']}", "",
+        f"# xrec benchmark — {doc['created_at']}",
+        "",
         f"Machine: {m['cpu_model']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM, "
         f"Python {m['python']}, {m['platform']}. Load average (1/5/15 min) at start "
         f"{m['load_average_start']}, at end {m['load_average_end']}.",
@@ -45,14 +47,26 @@ def render_markdown(doc: dict) -> str:
         f"{doc['settings_overrides'] or 'none'}. Each step of the daily job runs the "
         "xrec.daily function the DAG's task calls, in a fresh process of its own as an Airflow task "
         "does (stage times include starting it); a stage's peak RSS is its largest task's; Postgres "
-        "serving is skipped (no DSN); the reference figures run in the harness process.", "",
-        "## Sizes", "",
+        "serving is skipped (no DSN); the reference figures run in the harness process.",
+        "",
+        "## Sizes",
+        "",
     ]
-    count_keys = ["raw_rows_read", "raw_rows_quarantined", "ml_persons", "ml_recipients",
-                  "ml_items", "ml_interactions", "recommendation_candidates", "cross_recommendations"]
-    rows = [["users", *(_num(sizes[n]["spec"]["users"]) for n in names)],
-            ["days", *(_num(sizes[n]["spec"]["days"]) for n in names)],
-            ["run_date", *(sizes[n]["spec"]["run_date"] for n in names)]]
+    count_keys = [
+        "raw_rows_read",
+        "raw_rows_quarantined",
+        "ml_persons",
+        "ml_recipients",
+        "ml_items",
+        "ml_interactions",
+        "recommendation_candidates",
+        "cross_recommendations",
+    ]
+    rows = [
+        ["users", *(_num(sizes[n]["spec"]["users"]) for n in names)],
+        ["days", *(_num(sizes[n]["spec"]["days"]) for n in names)],
+        ["run_date", *(sizes[n]["spec"]["run_date"] for n in names)],
+    ]
     rows += [[key, *(_num(sizes[n]["median"]["counts"][key], 0) for n in names)] for key in count_keys]
     lines += _table(["", *names], rows) + ["", "## Stages (seconds / peak RSS MB)", ""]
 
@@ -65,63 +79,109 @@ def render_markdown(doc: dict) -> str:
                 cells.append("skipped (model not promoted)")
                 continue
             parts = ", ".join(f"{p} {_num(v['seconds'])}" for p, v in s["parts"].items())
-            cells.append(f"{_num(s['seconds'])} s / {_num(s['peak_rss_mb'], 0)} MB"
-                         + (f" ({parts})" if parts else ""))
+            cells.append(f"{_num(s['seconds'])} s / {_num(s['peak_rss_mb'], 0)} MB" + (f" ({parts})" if parts else ""))
         rows.append([stage, *cells])
-    for key, label in (("job_seconds", "daily job (ingest..report)"),
-                       ("end_to_end_seconds", "end to end (generate..report)"),
-                       ("orchestration_sql_seconds", "non-model stages"),
-                       ("model_seconds", "model stages (train+evaluate, score)"),
-                       ("peak_rss_mb", "peak RSS MB (daily job)")):
+    for key, label in (
+        ("job_seconds", "daily job (ingest..report)"),
+        ("end_to_end_seconds", "end to end (generate..report)"),
+        ("orchestration_sql_seconds", "non-model stages"),
+        ("model_seconds", "model stages (train+evaluate, score)"),
+        ("peak_rss_mb", "peak RSS MB (daily job)"),
+    ):
         rows.append([f"**{label}**", *(_num(sizes[n]["median"]["derived"][key]) for n in names)])
     tuning = {n: sizes[n]["median"].get("tuning") or {} for n in names}
-    rows.append(["**tuning run (the day before; ingest..report)**",
-                 *(f"{_num(tuning[n].get('job_seconds'))} (select {_num(tuning[n].get('select_seconds'))}, "
-                   f"train_evaluate {_num(tuning[n].get('stages', {}).get('train_evaluate', {}).get('seconds'))})"
-                   for n in names)])
+    rows.append(
+        [
+            "**tuning run (the day before; ingest..report)**",
+            *(
+                f"{_num(tuning[n].get('job_seconds'))} (select {_num(tuning[n].get('select_seconds'))}, "
+                f"train_evaluate {_num(tuning[n].get('stages', {}).get('train_evaluate', {}).get('seconds'))})"
+                for n in names
+            ),
+        ]
+    )
     rows.append(["daily run's choice", *(f"tuned on {sizes[n]['median']['quality'].get('tuned_on')}" for n in names)])
     lines += _table(["stage", *names], rows) + ["", "## Throughput and references", ""]
 
-    rows = [[label, *(_num(sizes[n]["median"]["derived"][key], 0) for n in names)] for key, label in (
-        ("ingest_rows_per_s", "ingest rows/s (load_audit rows_read)"),
-        ("train_interactions_per_s", "train interactions x epochs / fit s"),
-        ("score_cells_per_s", "score stage recipients x items / s"))]
-    rows += [[label, *(_num(sizes[n]["median"]["reference"].get(key), 0) for n in names)]
-             for key, label in (("fit_interactions_per_s", "bare LightFM.fit interactions x epochs / s"),
-                                ("bare_cells_per_s", "bare matmul+argpartition cells/s"),
-                                ("predict_cells_per_s", "LightFM.predict cells/s"),
-                                ("ours_cells_per_s", "ml ranker alone cells/s"))]
+    rows = [
+        [label, *(_num(sizes[n]["median"]["derived"][key], 0) for n in names)]
+        for key, label in (
+            ("ingest_rows_per_s", "ingest rows/s (load_audit rows_read)"),
+            ("train_interactions_per_s", "train interactions x epochs / fit s"),
+            ("score_cells_per_s", "score stage recipients x items / s"),
+        )
+    ]
+    rows += [
+        [label, *(_num(sizes[n]["median"]["reference"].get(key), 0) for n in names)]
+        for key, label in (
+            ("fit_interactions_per_s", "bare LightFM.fit interactions x epochs / s"),
+            ("bare_cells_per_s", "bare matmul+argpartition cells/s"),
+            ("predict_cells_per_s", "LightFM.predict cells/s"),
+            ("ours_cells_per_s", "ml ranker alone cells/s"),
+        )
+    ]
     ratio_keys = list(sizes[names[0]]["median"]["derived"]["ratios"])
-    rows += [[f"ratio {key}", *(_num(sizes[n]["median"]["derived"]["ratios"][key], 3) for n in names)]
-             for key in ratio_keys]
-    lines += _table(["figure", *names], rows) + ["", "## Model quality (model / popularity baseline; per-partner figures in the JSON)", ""]
+    rows += [
+        [f"ratio {key}", *(_num(sizes[n]["median"]["derived"]["ratios"][key], 3) for n in names)] for key in ratio_keys
+    ]
+    lines += _table(["figure", *names], rows) + [
+        "",
+        "## Model quality (model / popularity baseline; per-partner figures in the JSON)",
+        "",
+    ]
 
     quality = {n: sizes[n]["median"]["quality"] for n in names}
     partners = doc["partners"]
-    rows = [["decision", *(f"published={quality[n]['is_published']}: {quality[n]['decision_reason']}"
-                           for n in names)],
-            ["primary metric", *(f"{quality[n]['primary_metric']}: {_num(quality[n]['primary_value'], 4)} / "
-                                 f"{_num(quality[n]['baseline_value'], 4)}" for n in names)]]
-    headline = {n: (_headline(quality[n]["metrics"], partners),
-                    _headline(quality[n]["baseline_metrics"], partners)) for n in names}
+    rows = [
+        ["decision", *(f"published={quality[n]['is_published']}: {quality[n]['decision_reason']}" for n in names)],
+        [
+            "primary metric",
+            *(
+                f"{quality[n]['primary_metric']}: {_num(quality[n]['primary_value'], 4)} / "
+                f"{_num(quality[n]['baseline_value'], 4)}"
+                for n in names
+            ),
+        ],
+    ]
+    headline = {
+        n: (_headline(quality[n]["metrics"], partners), _headline(quality[n]["baseline_metrics"], partners))
+        for n in names
+    }
     keys = dict.fromkeys(key for n in names for key in headline[n][0])
-    rows += [[key, *(f"{_num(headline[n][0].get(key), 4)} / {_num(headline[n][1].get(key), 4)}"
-                     for n in names)] for key in keys]
+    rows += [
+        [key, *(f"{_num(headline[n][0].get(key), 4)} / {_num(headline[n][1].get(key), 4)}" for n in names)]
+        for key in keys
+    ]
     lines += _table(["model / baseline", *names], rows)
     lines += ["", "## Serving API (xrec serve, one uvicorn worker; open-loop load from the harness)", ""]
     serving = {n: sizes[n]["median"].get("serving") or {} for n in names}
     rows = []
     for phase, label in (("lookup", "published-list lookups"), ("score", "on-demand scoring")):
-        rows.append([label, *(
-            f"{_num(serving[n][phase]['achieved_rps'], 0)} of {_num(serving[n][phase]['offered_rps'], 0)} rps, "
-            f"p50/p95/p99 {_num(serving[n][phase]['p50_ms'], 1)} / {_num(serving[n][phase]['p95_ms'], 1)} / "
-            f"{_num(serving[n][phase]['p99_ms'], 1)} ms, {serving[n][phase]['failed']} failed, "
-            f"generator late p99 {_num(serving[n][phase].get('late_p99_ms'), 1)} ms, server CPU "
-            f"{_num(serving[n][phase].get('server_cpu_ms_per_request'), 2)} ms/request"
-            if phase in serving[n] else "–" for n in names)])
+        rows.append(
+            [
+                label,
+                *(
+                    f"{_num(serving[n][phase]['achieved_rps'], 0)} of {_num(serving[n][phase]['offered_rps'], 0)} rps, "
+                    f"p50/p95/p99 {_num(serving[n][phase]['p50_ms'], 1)} / {_num(serving[n][phase]['p95_ms'], 1)} / "
+                    f"{_num(serving[n][phase]['p99_ms'], 1)} ms, {serving[n][phase]['failed']} failed, "
+                    f"generator late p99 {_num(serving[n][phase].get('late_p99_ms'), 1)} ms, server CPU "
+                    f"{_num(serving[n][phase].get('server_cpu_ms_per_request'), 2)} ms/request"
+                    if phase in serving[n]
+                    else "–"
+                    for n in names
+                ),
+            ]
+        )
     rows.append(["model load (start to ready)", *(_num(serving[n].get("ready_seconds"), 1) + " s" for n in names)])
-    rows.append(["server RSS ready / peak", *(f"{_num(serving[n].get('rss_ready_mb'), 0)} / "
-                                              f"{_num(serving[n].get('rss_peak_mb'), 0)} MB" for n in names)])
+    rows.append(
+        [
+            "server RSS ready / peak",
+            *(
+                f"{_num(serving[n].get('rss_ready_mb'), 0)} / {_num(serving[n].get('rss_peak_mb'), 0)} MB"
+                for n in names
+            ),
+        ]
+    )
     rows.append(["load average after", *(str(serving[n].get("load_average", "–")) for n in names)])
     lines += _table(["", *names], rows)
     lines += ["", "## Targets (set for size M)", ""]

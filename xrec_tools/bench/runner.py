@@ -1,4 +1,5 @@
 """`run_benchmark`: per size, generate the sample, run the daily job, measure, write the results."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,11 @@ import logging
 import os
 import shutil
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from xrec.config import ISOLATED_PATHS, PROJECT_ROOT, Settings
+from xrec.privacy.keys import new_keys, write_keys_file
 from xrec_tools.bench.job import data_counts, model_quality, run_daily_job
 from xrec_tools.bench.machine import machine_info
 from xrec_tools.bench.monitor import RssSampler, StageClock
@@ -17,8 +20,6 @@ from xrec_tools.bench.render import render_markdown
 from xrec_tools.bench.serving import serving_figures
 from xrec_tools.bench.sizes import SIZES, BenchSize
 from xrec_tools.bench.summary import check_targets, derive, median_of, serving_checks
-from xrec.config import ISOLATED_PATHS, PROJECT_ROOT, Settings
-from xrec.privacy.keys import new_keys, write_keys_file
 from xrec_tools.sample import generate
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,7 @@ def effective_overrides(overrides: dict) -> dict[str, str]:
     """The overrides that change something: neither a scratch variable nor equal to the embedded
     default (so a caller may pass its whole `settings.env()` without undoing a size's presets)."""
     defaults = Settings.from_env({}).env()
-    return {str(k): str(v) for k, v in overrides.items()
-            if k not in SCRATCH_VARIABLES and defaults.get(k) != str(v)}
+    return {str(k): str(v) for k, v in overrides.items() if k not in SCRATCH_VARIABLES and defaults.get(k) != str(v)}
 
 
 def scratch_settings(scratch: Path, overrides: dict[str, str]) -> Settings:
@@ -59,10 +59,14 @@ def _tuning_run(settings: Settings, size: BenchSize, sampler: RssSampler) -> dic
     run_daily_job(settings, tuning_date, clock)
     stages = {name: asdict(stage) for name, stage in clock.stages.items()}
     quality = model_quality(settings, tuning_date)
-    return {"run_date": tuning_date.isoformat(), "stages": stages,
-            "job_seconds": sum(stage["seconds"] for stage in stages.values()),
-            "select_seconds": stages["train_evaluate"]["parts"].get("select", {}).get("seconds"),
-            "tuned_on": quality["tuned_on"], "decision_reason": quality["decision_reason"]}
+    return {
+        "run_date": tuning_date.isoformat(),
+        "stages": stages,
+        "job_seconds": sum(stage["seconds"] for stage in stages.values()),
+        "select_seconds": stages["train_evaluate"]["parts"].get("select", {}).get("seconds"),
+        "tuned_on": quality["tuned_on"],
+        "decision_reason": quality["decision_reason"],
+    }
 
 
 def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str]) -> dict:
@@ -83,11 +87,15 @@ def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: di
         if promoted:
             with clock.stage("serve"):
                 serving = serving_figures(settings, size.serve_seconds, scratch)
-        run = {"promoted": promoted, "serving": serving, "tuning": tuning,
-               "stages": {name: asdict(stage) for name, stage in clock.stages.items()},
-               "counts": data_counts(settings, size.run_date),
-               "quality": model_quality(settings, size.run_date),
-               "reference": reference}
+        run = {
+            "promoted": promoted,
+            "serving": serving,
+            "tuning": tuning,
+            "stages": {name: asdict(stage) for name, stage in clock.stages.items()},
+            "counts": data_counts(settings, size.run_date),
+            "quality": model_quality(settings, size.run_date),
+            "reference": reference,
+        }
     except Exception as error:
         raise BenchmarkFailed(
             f"benchmark size {size.name} ({size.users} users, {size.days} days, run_date "
@@ -127,7 +135,7 @@ def run_benchmark(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     overrides = effective_overrides(settings_overrides or {})
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     machine = machine_info()
     results = {}
     with RssSampler() as sampler:
@@ -170,12 +178,17 @@ def rerun_serving(size_name: str, out_dir: Path) -> Path:
     size = SIZES[size_name]
     scratch = Path(out_dir) / "scratch" / size_name
     settings = scratch_settings(scratch, size.settings)
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     machine = machine_info()
     figures = serving_figures(settings, size.serve_seconds, scratch)
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
-    doc = {"created_at": created.isoformat(timespec="seconds"), "machine": machine, "size": size_name,
-           "serving": figures, "targets": serving_checks(size_name, figures)}
+    doc = {
+        "created_at": created.isoformat(timespec="seconds"),
+        "machine": machine,
+        "size": size_name,
+        "serving": figures,
+        "targets": serving_checks(size_name, figures),
+    }
     path = Path(out_dir) / f"serving-{size_name}-{created:%Y%m%dT%H%M%SZ}.json"
     _write_atomic(path, json.dumps(doc, indent=2, default=str))
     return path

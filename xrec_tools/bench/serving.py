@@ -14,13 +14,13 @@ gevent and a web UI stack beside Airflow's pins, and a locust user is a closed l
 request waits for its previous answer and its wait time), so a slow server lowers the rate locust
 offers, whereas a schedule of due times keeps the rate fixed. See `_Connections` for why not httpx.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
 import os
-from typing import Any
 import random
 import socket
 import subprocess
@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -76,13 +77,30 @@ def _requests(folder: Path, partners: tuple[str, ...], seed: int) -> tuple[list[
     for n in range(2000):
         partner = rng.choice(partners)
         if n % 2 and known:
-            events = [{"source": PLATFORM, "item_id": rng.choice(platform_items),
-                       "event_type": rng.choice(["view", "purchase", "complete"])} for _ in range(rng.randint(1, 3))]
-            bodies.append({"direction": PLATFORM_TO_PARTNER, "partner": partner, "recipient_id": rng.choice(known),
-                           "interactions": events})
+            events = [
+                {
+                    "source": PLATFORM,
+                    "item_id": rng.choice(platform_items),
+                    "event_type": rng.choice(["view", "purchase", "complete"]),
+                }
+                for _ in range(rng.randint(1, 3))
+            ]
+            bodies.append(
+                {
+                    "direction": PLATFORM_TO_PARTNER,
+                    "partner": partner,
+                    "recipient_id": rng.choice(known),
+                    "interactions": events,
+                }
+            )
         else:
-            bodies.append({"direction": PLATFORM_TO_PARTNER, "partner": partner,
-                           "person": {"city": rng.choice(cities), "interests": rng.sample(topics, 2)}})
+            bodies.append(
+                {
+                    "direction": PLATFORM_TO_PARTNER,
+                    "partner": partner,
+                    "person": {"city": rng.choice(cities), "interests": rng.sample(topics, 2)},
+                }
+            )
     return lookups, [json.dumps(body).encode() for body in bodies]
 
 
@@ -140,8 +158,14 @@ async def _drive(url: str, token: str, rate: float, seconds: float, make_request
         late.append(time.perf_counter() - due)
         try:
             status = await asyncio.wait_for(connections.request(method, path, body), REQUEST_TIMEOUT)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
-                ValueError, IndexError) as error:
+        except (
+            TimeoutError,
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+            IndexError,
+        ) as error:
             failures.append(type(error).__name__)
             return
         if status == 200:
@@ -166,11 +190,20 @@ async def _drive(url: str, token: str, rate: float, seconds: float, make_request
     connections.close()
     ms = np.asarray(latencies) * 1000
     pct = (lambda q: float(np.percentile(ms, q))) if len(ms) else (lambda q: None)
-    return {"offered_rps": rate, "achieved_rps": len(latencies) / elapsed, "requests": total,
-            "failed": len(failures) + shed, "shed": shed, "failures": sorted(set(failures))[:5],
-            "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": pct(100),
-            "late_p99_ms": float(np.percentile(np.asarray(late) * 1000, 99)) if late else None,
-            "load_average": [round(v, 2) for v in os.getloadavg()]}
+    return {
+        "offered_rps": rate,
+        "achieved_rps": len(latencies) / elapsed,
+        "requests": total,
+        "failed": len(failures) + shed,
+        "shed": shed,
+        "failures": sorted(set(failures))[:5],
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "max_ms": pct(100),
+        "late_p99_ms": float(np.percentile(np.asarray(late) * 1000, 99)) if late else None,
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+    }
 
 
 def _phase(pid: int, url: str, token: str, rate: float, seconds: float, make_request) -> dict:
@@ -183,7 +216,8 @@ def _phase(pid: int, url: str, token: str, rate: float, seconds: float, make_req
     answered = max(1, figures["requests"] - figures["failed"])
     return figures | {
         "server_cpu_ms_per_request": (after.user + after.system - before.user - before.system) * 1000 / answered,
-        "generator_cpu_ms_per_request": own * 1000 / answered}
+        "generator_cpu_ms_per_request": own * 1000 / answered,
+    }
 
 
 class _Rss:
@@ -206,7 +240,7 @@ class _Rss:
         self.peak = max(self.peak, rss)
         return rss
 
-    def __enter__(self) -> "_Rss":
+    def __enter__(self) -> _Rss:
         self._thread.start()
         return self
 
@@ -226,8 +260,12 @@ def serving_figures(settings: Settings, seconds: float, scratch: Path) -> dict:
     started = time.perf_counter()
     log_path = scratch / "serve.log"
     with open(log_path, "wb") as server_log:
-        server = subprocess.Popen([sys.executable, "-m", "xrec.cli", "serve", "--port", str(port)],
-                                  env=env, stdout=server_log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "xrec.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         with _Rss(server.pid) as rss:
@@ -244,16 +282,27 @@ def serving_figures(settings: Settings, seconds: float, scratch: Path) -> dict:
 
             uvloop.run(_drive(url, token, LOOKUP_RPS, WARMUP_SECONDS, lookup))
             uvloop.run(_drive(url, token, SCORE_RPS, WARMUP_SECONDS, score))
-            figures: dict[str, Any] = {"lookup": _phase(server.pid, url, token, LOOKUP_RPS, seconds, lookup),
-                       "score": _phase(server.pid, url, token, SCORE_RPS, seconds, score)}
-            figures |= {"ready_seconds": ready_seconds, "rss_ready_mb": rss_ready / MB, "rss_peak_mb": rss.peak / MB,
-                        "load_average": [round(v, 2) for v in os.getloadavg()]}
+            figures: dict[str, Any] = {
+                "lookup": _phase(server.pid, url, token, LOOKUP_RPS, seconds, lookup),
+                "score": _phase(server.pid, url, token, SCORE_RPS, seconds, score),
+            }
+            figures |= {
+                "ready_seconds": ready_seconds,
+                "rss_ready_mb": rss_ready / MB,
+                "rss_peak_mb": rss.peak / MB,
+                "load_average": [round(v, 2) for v in os.getloadavg()],
+            }
     finally:
         server.terminate()
         server.wait(timeout=30)
-    log.info("serving: lookups p99 %.1f ms at %.0f rps, scoring p99 %.1f ms at %.0f rps, RSS %.0f MB",
-             figures["lookup"]["p99_ms"] or -1, figures["lookup"]["achieved_rps"],
-             figures["score"]["p99_ms"] or -1, figures["score"]["achieved_rps"], figures["rss_peak_mb"])
+    log.info(
+        "serving: lookups p99 %.1f ms at %.0f rps, scoring p99 %.1f ms at %.0f rps, RSS %.0f MB",
+        figures["lookup"]["p99_ms"] or -1,
+        figures["lookup"]["achieved_rps"],
+        figures["score"]["p99_ms"] or -1,
+        figures["score"]["achieved_rps"],
+        figures["rss_peak_mb"],
+    )
     return figures
 
 
@@ -269,4 +318,3 @@ def _wait_ready(url: str, server: subprocess.Popen, log_path: Path) -> None:
             pass
         time.sleep(0.5)
     raise RuntimeError(f"xrec serve not ready after {READY_TIMEOUT:.0f} s: {log_path.read_text()[-2000:]}")
-

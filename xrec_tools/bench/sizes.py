@@ -1,4 +1,5 @@
 """The benchmark's data sizes: how many users and days the sample generator writes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,11 +1,12 @@
 """From timed runs to figures: medians over repeats, throughput, reference ratios, targets."""
+
 from __future__ import annotations
 
 import statistics
 from typing import Any
 
-from xrec_tools.bench.job import JOB_STAGES, MODEL_STAGES
 from xrec.config import PLATFORM
+from xrec_tools.bench.job import JOB_STAGES, MODEL_STAGES
 
 # The budget is set for size M; other sizes are checked against the same limits for information.
 TARGET_SIZE = "M"
@@ -25,8 +26,10 @@ def median_of(runs: list[Any]) -> Any:
     first = runs[0]
     if isinstance(first, dict):
         return {key: median_of([run[key] for run in runs if key in run]) for key in first}
-    if isinstance(first, (int, float)) and not isinstance(first, bool) and all(
-        isinstance(run, (int, float)) for run in runs
+    if (
+        isinstance(first, (int, float))
+        and not isinstance(first, bool)
+        and all(isinstance(run, (int, float)) for run in runs)
     ):
         return statistics.median(runs)
     return first
@@ -37,8 +40,7 @@ def scoring_cells(counts: dict, partners: list[str]) -> int:
     and each partner's customers x platform courses."""
     recipients, items = counts["recipients_by_source"], counts["items_by_source"]
     return sum(
-        recipients.get(PLATFORM, 0) * items.get(p, 0) + recipients.get(p, 0) * items.get(PLATFORM, 0)
-        for p in partners
+        recipients.get(PLATFORM, 0) * items.get(p, 0) + recipients.get(p, 0) * items.get(PLATFORM, 0) for p in partners
     )
 
 
@@ -77,11 +79,9 @@ def derive(run: dict, epochs: int, partners: list[str]) -> dict:
         "fit_interactions_x_epochs": fit_units,
         **rates,
         "ratios": {
-            "train_vs_bare_fit": _ratio(rates["train_interactions_per_s"],
-                                        reference.get("fit_interactions_per_s")),
+            "train_vs_bare_fit": _ratio(rates["train_interactions_per_s"], reference.get("fit_interactions_per_s")),
             "score_vs_bare_matmul": _ratio(rates["score_cells_per_s"], reference.get("bare_cells_per_s")),
-            "score_vs_lightfm_predict": _ratio(rates["score_cells_per_s"],
-                                               reference.get("predict_cells_per_s")),
+            "score_vs_lightfm_predict": _ratio(rates["score_cells_per_s"], reference.get("predict_cells_per_s")),
             "ranker_vs_bare_matmul": reference.get("ours_vs_bare"),
         },
     }
@@ -99,8 +99,9 @@ def serving_checks(size: str, serving: dict | None) -> list[dict]:
         load = (serving or {}).get(phase) or {}
         p99, rps = load.get("p99_ms"), load.get("achieved_rps")
         ok = None if p99 is None else (p99 <= p99_max and rps >= 0.98 * rps_min and not load["failed"])
-        checks.append(_check(size, f"{phase} p99 ms <= {p99_max:g} at >= {rps_min:g} rps, no failure",
-                             p99, p99_max, ok))
+        checks.append(
+            _check(size, f"{phase} p99 ms <= {p99_max:g} at >= {rps_min:g} rps, no failure", p99, p99_max, ok)
+        )
     return checks
 
 
@@ -111,17 +112,33 @@ def check_targets(medians: dict[str, dict]) -> list[dict]:
         d = figures["derived"]
         score_ratio = d["ratios"]["score_vs_bare_matmul"]
         checks += [
-            _check(size, "full job seconds <= 600", d["job_seconds"], JOB_SECONDS_MAX,
-                   d["job_seconds"] <= JOB_SECONDS_MAX),
-            _check(size, "tuning run seconds <= 900", figures["tuning"]["job_seconds"], TUNING_SECONDS_MAX,
-                   figures["tuning"]["job_seconds"] <= TUNING_SECONDS_MAX) if "tuning" in figures else
-            _check(size, "tuning run seconds <= 900", None, TUNING_SECONDS_MAX, None),
-            _check(size, "orchestration+SQL seconds <= model seconds", d["orchestration_sql_seconds"],
-                   d["model_seconds"], d["orchestration_sql_seconds"] <= d["model_seconds"]),
-            _check(size, "scoring rate / bare matmul rate >= 0.5", score_ratio, SCORE_VS_BARE_MIN,
-                   None if score_ratio is None else score_ratio >= SCORE_VS_BARE_MIN),
-            _check(size, "peak RSS MB <= 6144", d["peak_rss_mb"], PEAK_RSS_MB_MAX,
-                   d["peak_rss_mb"] <= PEAK_RSS_MB_MAX),
+            _check(
+                size, "full job seconds <= 600", d["job_seconds"], JOB_SECONDS_MAX, d["job_seconds"] <= JOB_SECONDS_MAX
+            ),
+            _check(
+                size,
+                "tuning run seconds <= 900",
+                figures["tuning"]["job_seconds"],
+                TUNING_SECONDS_MAX,
+                figures["tuning"]["job_seconds"] <= TUNING_SECONDS_MAX,
+            )
+            if "tuning" in figures
+            else _check(size, "tuning run seconds <= 900", None, TUNING_SECONDS_MAX, None),
+            _check(
+                size,
+                "orchestration+SQL seconds <= model seconds",
+                d["orchestration_sql_seconds"],
+                d["model_seconds"],
+                d["orchestration_sql_seconds"] <= d["model_seconds"],
+            ),
+            _check(
+                size,
+                "scoring rate / bare matmul rate >= 0.5",
+                score_ratio,
+                SCORE_VS_BARE_MIN,
+                None if score_ratio is None else score_ratio >= SCORE_VS_BARE_MIN,
+            ),
+            _check(size, "peak RSS MB <= 6144", d["peak_rss_mb"], PEAK_RSS_MB_MAX, d["peak_rss_mb"] <= PEAK_RSS_MB_MAX),
         ]
     for size, figures in medians.items():
         checks += serving_checks(size, figures.get("serving"))
@@ -129,9 +146,15 @@ def check_targets(medians: dict[str, dict]) -> list[dict]:
         small, big = medians["S"], medians[TARGET_SIZE]
         time_ratio = big["derived"]["job_seconds"] / small["derived"]["job_seconds"]
         data_ratio = big["counts"]["raw_rows_read"] / small["counts"]["raw_rows_read"]
-        checks.append(_check(f"{TARGET_SIZE}/S", "time ratio <= 1.2 x data ratio", time_ratio,
-                             SCALING_SLACK * data_ratio, time_ratio <= SCALING_SLACK * data_ratio))
+        checks.append(
+            _check(
+                f"{TARGET_SIZE}/S",
+                "time ratio <= 1.2 x data ratio",
+                time_ratio,
+                SCALING_SLACK * data_ratio,
+                time_ratio <= SCALING_SLACK * data_ratio,
+            )
+        )
     else:
-        checks.append(_check(f"{TARGET_SIZE}/S", "time ratio <= 1.2 x data ratio", None,
-                             SCALING_SLACK, None))
+        checks.append(_check(f"{TARGET_SIZE}/S", "time ratio <= 1.2 x data ratio", None, SCALING_SLACK, None))
     return checks

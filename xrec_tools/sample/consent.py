@@ -6,6 +6,7 @@ WITHDRAW_PROB (the latest row states the consent in force). A few users linked t
 customers ask to be erased: one mid-way, the others on the last day. Draws come from generators
 of their own, so the rest of the sample is unchanged by them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-CONSENT_SHARE = 0.20          # users who consent when they first appear
-ALL_PARTNERS_SHARE = 0.15     # of those, the share consenting to every partner ('*')
-WITHDRAW_PROB = 0.5           # a consenting user re-delivered later withdraws
-DELETIONS = 3                 # users asking to be erased
+CONSENT_SHARE = 0.20  # users who consent when they first appear
+ALL_PARTNERS_SHARE = 0.15  # of those, the share consenting to every partner ('*')
+WITHDRAW_PROB = 0.5  # a consenting user re-delivered later withdraws
+DELETIONS = 3  # users asking to be erased
 DELETION_COLUMNS = ["user_id", "requested_at"]
 
 
@@ -24,8 +25,8 @@ DELETION_COLUMNS = ["user_id", "requested_at"]
 class Consent:
     """The consent each user has stated so far and who asks to be erased when."""
 
-    share_with: np.ndarray    # per user, '' = none
-    stated: np.ndarray        # bool: the user's first row (and its consent) has been delivered
+    share_with: np.ndarray  # per user, '' = none
+    stated: np.ndarray  # bool: the user's first row (and its consent) has been delivered
     deletion_day: np.ndarray  # per user, day index of the erasure request, -1 = none
     seed: int
 
@@ -33,8 +34,7 @@ class Consent:
         return np.random.default_rng([self.seed, 4000, day])
 
 
-def plan_consent(user_ids: np.ndarray, linked: np.ndarray, partners: tuple[str, ...], days: int,
-                 seed: int) -> Consent:
+def plan_consent(user_ids: np.ndarray, linked: np.ndarray, partners: tuple[str, ...], days: int, seed: int) -> Consent:
     """Consent state for ``user_ids``; erasure candidates are drawn from the ``linked`` users."""
     rng = np.random.default_rng([seed, 4000])
     n = len(user_ids)
@@ -70,5 +70,8 @@ def deletions_frame(consent: Consent, user_ids: np.ndarray, day: int, run_date_t
     asked = np.flatnonzero(consent.deletion_day == day)
     if not len(asked):
         return None
-    return pd.DataFrame({"user_id": user_ids[asked], "requested_at": f"{run_date_text}T09:00:00"},
-                        columns=DELETION_COLUMNS, dtype=object)
+    return pd.DataFrame(
+        {"user_id": user_ids[asked], "requested_at": f"{run_date_text}T09:00:00"},
+        columns=DELETION_COLUMNS,
+        dtype=object,
+    )

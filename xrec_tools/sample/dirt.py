@@ -5,6 +5,7 @@ rendering; record-level dirt (contract violations, exact duplicate rows, re-sent
 rows) is planted on a rendered frame and tagged in its ``PLANT_COLUMN`` so the writer can report
 the physical line each planted record landed on. No row ever carries two plants.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -24,12 +25,12 @@ class DirtRates:
 
     missing_city: float = 0.03
     missing_birth_year: float = 0.04
-    city_variant: float = 0.25          # 'Shanghai', ' shanghai', 'SHANGHAI', '上海', '上海市'
-    category_variant: float = 0.05      # 'Interior Design ', 'INTERIOR_DESIGN', ...
-    duplicate_row: float = 0.001        # exact copy of a row later in the same file
-    resent_event: float = 0.0005        # event/interaction re-sent in the next drop, same id
-    violation: float = 0.001            # contract violations the loader must quarantine
-    malformed_rows: int = 2             # rows with a wrong field count, in the whole sample
+    city_variant: float = 0.25  # 'Shanghai', ' shanghai', 'SHANGHAI', '上海', '上海市'
+    category_variant: float = 0.05  # 'Interior Design ', 'INTERIOR_DESIGN', ...
+    duplicate_row: float = 0.001  # exact copy of a row later in the same file
+    resent_event: float = 0.0005  # event/interaction re-sent in the next drop, same id
+    violation: float = 0.001  # contract violations the loader must quarantine
+    malformed_rows: int = 2  # rows with a wrong field count, in the whole sample
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,8 +51,9 @@ def city_variants(city: np.ndarray, tax: Taxonomy, rate: float, rng: np.random.G
     """Render canonical city indices (-1 = none) as strings, ``rate`` of them as variants."""
     canon = pd.Series(tax.cities)
     zh = pd.Series(tax.cities_zh)
-    table = np.stack([canon, canon.str.title(), " " + canon, canon.str.upper(), zh, zh + "市",
-                      canon + " "], axis=1).astype(object)
+    table = np.stack(
+        [canon, canon.str.title(), " " + canon, canon.str.upper(), zh, zh + "市", canon + " "], axis=1
+    ).astype(object)
     variant = np.where(rng.random(len(city)) < rate, rng.integers(1, table.shape[1], len(city)), 0)
     out = table[np.maximum(city, 0), variant]
     out[city < 0] = ""
@@ -82,9 +84,16 @@ def _free_rows(frame: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(frame[PLANT_COLUMN].to_numpy() == "")
 
 
-def plant_violations(frame: pd.DataFrame, id_column: str, rules: tuple[str, ...], n: int,
-                     run_date: date, ts_suffix: str, rng: np.random.Generator,
-                     rule_offset: int = 0) -> tuple[pd.DataFrame, list[dict]]:
+def plant_violations(
+    frame: pd.DataFrame,
+    id_column: str,
+    rules: tuple[str, ...],
+    n: int,
+    run_date: date,
+    ts_suffix: str,
+    rng: np.random.Generator,
+    rule_offset: int = 0,
+) -> tuple[pd.DataFrame, list[dict]]:
     """Break ``n`` distinct clean rows, cycling through ``rules``; returns (frame, records)."""
     free = _free_rows(frame)
     n = min(n, len(free))
@@ -93,7 +102,7 @@ def plant_violations(frame: pd.DataFrame, id_column: str, rules: tuple[str, ...]
     rows = np.sort(rng.choice(free, size=n, replace=False))
     frame = frame.copy()
     records = []
-    for i, row in enumerate(rows):   # n is ~0.1% of the rows: a short loop over planted rows only
+    for i, row in enumerate(rows):  # n is ~0.1% of the rows: a short loop over planted rows only
         rule = rules[(rule_offset + i) % len(rules)]
         record_id = original_id = frame.at[row, id_column]
         if rule == "required":
@@ -118,13 +127,16 @@ def plant_violations(frame: pd.DataFrame, id_column: str, rules: tuple[str, ...]
         key = f"violation:{i}"
         frame.at[row, PLANT_COLUMN] = key
         # original_id: the id the record lost ('required' only), so truth checks can skip it
-        records.append({"key": key, "record_id": record_id, "rule": rule}
-                       | ({"original_id": original_id} if record_id is None else {}))
+        records.append(
+            {"key": key, "record_id": record_id, "rule": rule}
+            | ({"original_id": original_id} if record_id is None else {})
+        )
     return frame, records
 
 
-def plant_duplicates(frame: pd.DataFrame, id_column: str, n: int,
-                     rng: np.random.Generator) -> tuple[pd.DataFrame, list[dict]]:
+def plant_duplicates(
+    frame: pd.DataFrame, id_column: str, n: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[dict]]:
     """Insert an exact copy of ``n`` clean rows somewhere after the original."""
     free = _free_rows(frame)
     n = min(n, len(free))
@@ -134,8 +146,9 @@ def plant_duplicates(frame: pd.DataFrame, id_column: str, n: int,
     frame = frame.copy()
     keys = np.array([f"duplicate:{i}" for i in range(n)], dtype=object)
     frame.loc[frame.index[source_rows], PLANT_COLUMN] = keys
-    positions = np.concatenate([np.arange(len(frame), dtype=float),
-                                rng.integers(source_rows + 1, len(frame) + 1) - 0.5])
+    positions = np.concatenate(
+        [np.arange(len(frame), dtype=float), rng.integers(source_rows + 1, len(frame) + 1) - 0.5]
+    )
     order = np.argsort(positions, kind="stable")
     rows = np.concatenate([np.arange(len(frame)), source_rows])[order]
     out = frame.iloc[rows].reset_index(drop=True)
@@ -150,25 +163,25 @@ def take_resend(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.Dat
     return frame.iloc[rows].reset_index(drop=True)
 
 
-def insert_resent(frame: pd.DataFrame, resent: pd.DataFrame, id_column: str, first_date: date,
-                  rng: np.random.Generator) -> tuple[pd.DataFrame, list[dict]]:
+def insert_resent(
+    frame: pd.DataFrame, resent: pd.DataFrame, id_column: str, first_date: date, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[dict]]:
     """Scatter rows already delivered on ``first_date`` into this drop."""
     if resent.empty:
         return frame, []
     resent = resent.copy()
     keys = [f"resent:{i}" for i in range(len(resent))]
     resent[PLANT_COLUMN] = keys
-    positions = np.concatenate([np.arange(len(frame), dtype=float),
-                                rng.integers(0, len(frame) + 1, len(resent)) - 0.5])
+    positions = np.concatenate([np.arange(len(frame), dtype=float), rng.integers(0, len(frame) + 1, len(resent)) - 0.5])
     combined = pd.concat([frame, resent], ignore_index=True)
     out = combined.iloc[np.argsort(positions, kind="stable")].reset_index(drop=True)
-    records = [{"key": k, "record_id": r, "first_date": first_date.isoformat()}
-               for k, r in zip(keys, resent[id_column])]
+    records = [
+        {"key": k, "record_id": r, "first_date": first_date.isoformat()} for k, r in zip(keys, resent[id_column])
+    ]
     return out, records
 
 
-def malformed_line(frame: pd.DataFrame, id_column: str,
-                   rng: np.random.Generator) -> tuple[int, str, str] | None:
+def malformed_line(frame: pd.DataFrame, id_column: str, rng: np.random.Generator) -> tuple[int, str, str] | None:
     """(position, raw text, record id) of a row with one field too many, built from a clean row;
     None when the file has no clean row to copy."""
     free = _free_rows(frame)

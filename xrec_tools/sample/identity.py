@@ -4,6 +4,7 @@ The normalisation rule is the one the ingest step implements: email -> trim + lo
 phone -> digits only, an 11-digit number starting with '1' gets the '86' country code, then
 '+' + digits (E.164). The hash is the lowercase hex SHA-256 of the normalised UTF-8 string.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,10 +12,29 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-GIVEN_NAMES = np.array(["wei", "fang", "min", "jing", "lei", "yan", "hao", "xin", "jun", "ting",
-                        "qiang", "li", "na", "yu", "chen", "hui"])
-FAMILY_NAMES = np.array(["li", "wang", "zhang", "liu", "chen", "yang", "zhao", "huang", "zhou",
-                         "wu", "xu", "sun", "hu", "zhu", "gao", "lin"])
+GIVEN_NAMES = np.array(
+    ["wei", "fang", "min", "jing", "lei", "yan", "hao", "xin", "jun", "ting", "qiang", "li", "na", "yu", "chen", "hui"]
+)
+FAMILY_NAMES = np.array(
+    [
+        "li",
+        "wang",
+        "zhang",
+        "liu",
+        "chen",
+        "yang",
+        "zhao",
+        "huang",
+        "zhou",
+        "wu",
+        "xu",
+        "sun",
+        "hu",
+        "zhu",
+        "gao",
+        "lin",
+    ]
+)
 DOMAINS = np.array(["example.com", "qq.com", "163.com", "126.com", "foxmail.com", "sina.com"])
 MOBILE_PREFIXES = np.array(["13", "15", "18", "19", "17"])
 # 3**18 is coprime to 10**9, so (index * it) mod 10**9 is a permutation: phone numbers never

@@ -13,6 +13,7 @@ landing-relative ``file``, ``records`` incl. dirt, ``quarantined`` = rows the lo
 ``truth`` (Parquet tables ``planted_topics``, ``identity_links``, ``items`` in ``truth.folder``,
 ``overlap`` per partner, ``linked_share``).
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,7 @@ class Manifest:
             "dates": self.dates,
             "dirt_rates": self.dirt_rates,
             "files": self.files,
-            "planted": {"violations": self.violations, "duplicates": self.duplicates,
-                        "resent": self.resent},
+            "planted": {"violations": self.violations, "duplicates": self.duplicates, "resent": self.resent},
             "redeliveries": self.redeliveries,
             "truth": self.truth,
         }

@@ -1,4 +1,5 @@
 """The shared topic taxonomy and canonical cities (the dbt seeds), as the generator uses them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

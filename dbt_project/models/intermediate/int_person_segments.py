@@ -5,6 +5,7 @@ and clusters are relabelled 1..k by their centroids ordered by monetary, then fr
 recency (ascending), so the same data always gives the same segment ids. Persons without any
 interaction are not clustered: they get segment 0 in int_persons.
 """
+
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
@@ -19,8 +20,7 @@ def model(dbt, session):
     behaviour = dbt.ref("int_person_behaviour").df().sort_values("person_id", ignore_index=True)
     if behaviour.empty:
         # typed empty columns: an untyped empty column would become DuckDB's NULL type
-        return pd.DataFrame({"person_id": pd.Series([], dtype="str"),
-                             "segment_id": pd.Series([], dtype="int32")})
+        return pd.DataFrame({"person_id": pd.Series([], dtype="str"), "segment_id": pd.Series([], dtype="int32")})
 
     raw = behaviour[FEATURES].astype(float).to_numpy()
     scaled = StandardScaler().fit_transform(np.log1p(raw))
