@@ -13,6 +13,7 @@ import pytest
 
 from xrec import daily
 from xrec.config import Settings
+from xrec.privacy.keys import new_keys, write_keys_file
 from xrec_tools.feedback import NothingDelivered, simulate_outcomes
 from xrec_tools.sample import generate
 
@@ -66,6 +67,7 @@ def loop(tmp_path_factory) -> Loop:
             "XREC_CONTROL_SHARE": "0.5",
         },
     )
+    write_keys_file(settings.export_keys_file, new_keys(settings.partners))
     generate(settings.landing, START, DAYS, USERS, SEED)
     run_day(settings, DELIVERED)
     files = simulate_outcomes(settings, DELIVERED)
