@@ -1,12 +1,13 @@
 """Read the frames the suites validate from DuckDB (pandas, never GX's SQL datasource).
 
 Raw values are VARCHAR as delivered. A suite's ``meta.casts`` (column → kind) adds derived
-columns: ``<column>__number`` / ``<column>__timestamp`` (typed, for ranges), ``<column>__unparsed``
-(the delivered text when it does not parse as its kind, else NULL: validated to be null, so the
-failure's sample shows the bad text) and, for kind ``lower``, ``<column>__lower`` (trimmed,
-lower-cased, for case-insensitive accepted values, as ingest compares them).
-Timestamps become naive Asia/Shanghai local time, the contract's zone for offset-less values,
-so they compare with ``run_end`` (midnight after run_date, local).
+columns for the rules ingest does not own (e.g. a vertical column's plausible range):
+``<column>__number`` (kinds ``number``, ``integer``; typed, for ranges), ``<column>__unparsed``
+(the delivered text when it does not parse as its kind, else NULL) and, for kind ``lower``,
+``<column>__lower`` (trimmed, lower-cased, for case-insensitive accepted values, as ingest
+compares them). A value that does not parse as its contract type never gets here: ingest
+quarantines it. Timestamps of the mart frames become naive Asia/Shanghai local time, the
+contract's zone, so they compare with ``run_end`` (midnight after run_date, local).
 """
 
 from __future__ import annotations
@@ -22,16 +23,12 @@ import pandas as pd
 from xrec.config import BUSINESS_TIME_ZONE
 
 LOCAL_TZ = BUSINESS_TIME_ZONE
-# Same parsing as ingest (xrec.ingest.checks): trimmed, empty = NULL, DuckDB TRY_CAST, and
-# offset-less timestamps read in Asia/Shanghai (the session time zone set in raw_frame).
+# Same parsing as ingest (xrec.ingest.checks): trimmed, empty = NULL, DuckDB TRY_CAST.
 _VALUE = "nullif(trim({c}), '')"
 _PARSED = {
     "number": f"try_cast({_VALUE} as double)",
     "integer": f"try_cast({_VALUE} as double)",
-    "timestamp": f"timezone('{LOCAL_TZ}', try_cast({_VALUE} as timestamptz))",
-    "boolean": f"try_cast({_VALUE} as boolean)",
 }
-_TYPED_SUFFIX = {"number": "number", "integer": "number", "timestamp": "timestamp"}
 _PARAM = re.compile(r"\$([a-z_0-9]+)")
 
 
@@ -70,7 +67,6 @@ def raw_frame(
         f"select {select} from raw.{quote(table)} where list_contains(?::date[], _delivery_date) "
         "order by _delivery_date, _source_file, _source_line"
     )
-    con.execute(f"set TimeZone = '{LOCAL_TZ}'")
     return con.execute(sql, [deliveries]).df()
 
 
@@ -86,10 +82,10 @@ def _derived(column: str, kind: str) -> list[str]:
     bad = f"{parsed} is null"
     if kind == "integer":
         bad += f" or {parsed} <> trunc({parsed})"
-    out = [f"case when {value} is not null and ({bad}) then {c} end as {quote(column + '__unparsed')}"]
-    if kind in _TYPED_SUFFIX:
-        out.append(f"{parsed} as {quote(column + '__' + _TYPED_SUFFIX[kind])}")
-    return out
+    return [
+        f"case when {value} is not null and ({bad}) then {c} end as {quote(column + '__unparsed')}",
+        f"{parsed} as {quote(column + '__number')}",
+    ]
 
 
 def sql_frame(
