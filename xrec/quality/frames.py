@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from xrec.catalog import LOAD_AUDIT, QUARANTINE
 from xrec.config import BUSINESS_TIME_ZONE
 
 LOCAL_TZ = BUSINESS_TIME_ZONE
@@ -122,10 +123,10 @@ def local_naive(frame: pd.DataFrame) -> pd.DataFrame:
 
 def delivered_rows(con: duckdb.DuckDBPyConnection, source: str, entity: str, deliveries: list[date]) -> int | None:
     """Rows loaded for these (source, entity) deliveries per raw.load_audit; None if none."""
-    if not table_exists(con, "raw", "load_audit"):
+    if not table_exists(con, LOAD_AUDIT.schema, LOAD_AUDIT.name):
         return None
     row = con.execute(
-        "select sum(rows_loaded) from raw.load_audit where source = ? and entity = ? "
+        f"select sum(rows_loaded) from {LOAD_AUDIT.relation} where source = ? and entity = ? "
         "and list_contains(?::date[], delivery_date)",
         [source, entity, deliveries],
     ).fetchone()
@@ -141,14 +142,14 @@ def reference_rows(
     only changes, so it would make every following day look like a collapse; the median keeps
     one odd day from moving the band. None when there is no such delivery yet.
     """
-    if not table_exists(con, "raw", "load_audit"):
+    if not table_exists(con, LOAD_AUDIT.schema, LOAD_AUDIT.name):
         return None
     row = con.execute(
-        """
+        f"""
         with deliveries as (
             select delivery_date, sum(rows_loaded) as rows_loaded,
                    row_number() over (order by delivery_date) as nth
-            from raw.load_audit
+            from {LOAD_AUDIT.relation}
             where source = ? and entity = ? and delivery_date < ?
             group by delivery_date
         )
@@ -163,10 +164,10 @@ def reference_rows(
 def quarantined(con: duckdb.DuckDBPyConnection, source: str, deliveries: list[date]) -> pd.DataFrame:
     """raw.quarantine rows of one source's deliveries (empty frame when there are none)."""
     columns = ["entity", "source_file", "source_line", "record_key", "rule", "column_name", "bad_value"]
-    if not table_exists(con, "raw", "quarantine"):
+    if not table_exists(con, QUARANTINE.schema, QUARANTINE.name):
         return pd.DataFrame(columns=columns)
     return con.execute(
-        f"select {', '.join(columns)} from raw.quarantine where source = ? "
+        f"select {', '.join(columns)} from {QUARANTINE.relation} where source = ? "
         "and list_contains(?::date[], delivery_date) order by entity, source_file, source_line",
         [source, deliveries],
     ).df()
