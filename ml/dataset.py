@@ -30,6 +30,7 @@ from lightfm.data import Dataset
 from sklearn.preprocessing import normalize
 
 from ml.config import COLLABORATIVE, FEATURES, HYBRID
+from xrec.catalog import ML_MARTS
 from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
@@ -155,9 +156,9 @@ def build_dataset(marts: Marts, seen: pd.DataFrame | None = None, representation
     person_ids = marts.persons["person_id"].astype(str).to_numpy()
     item_keys = marts.items["item_key"].astype(str).to_numpy()
     if len(set(person_ids)) != len(person_ids):
-        raise MartDataError("marts.ml_persons: person_id is not unique (rule: unique key)")
+        raise MartDataError(f"{ML_MARTS['persons'].relation}: person_id is not unique (rule: unique key)")
     if len(set(item_keys)) != len(item_keys):
-        raise MartDataError("marts.ml_items: item_key is not unique (rule: unique key)")
+        raise MartDataError(f"{ML_MARTS['items'].relation}: item_key is not unique (rule: unique key)")
     person_features = _clean_features(marts.person_features, "person_id", person_ids, "ml_person_features")
     item_features = _clean_features(marts.item_features, "item_key", item_keys, "ml_item_features")
     if representation == COLLABORATIVE:
@@ -217,7 +218,8 @@ def known_interactions(marts: Marts) -> pd.DataFrame:
     )
     if not keep.all():
         log.warning(
-            "marts.ml_interactions: dropped %d of %d rows (unknown person/item or weight <= 0)",
+            "%s: dropped %d of %d rows (unknown person/item or weight <= 0)",
+            ML_MARTS["interactions"].relation,
             int((~keep).sum()),
             len(frame),
         )

@@ -30,6 +30,7 @@ from ml.ab import stable_fraction
 from ml.dataset import Marts, RecDataset
 from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.rules import top_k
+from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM
 from xrec.spans import spanned
 
@@ -316,12 +317,12 @@ def evaluate(
         return _per_row(embeddings, train, test, rows, items, k, category, threads)
 
     platform = dataset.domain(PLATFORM)
-    metrics: dict = {"k": k, "platform_to_partner": {}, "cross_domain": {}}
+    metrics: dict = {"k": k, PLATFORM_TO_PARTNER: {}, "cross_domain": {}}
     for partner in partners:
         items = dataset.domain(partner)
         size = items.stop - items.start
-        metrics["platform_to_partner"][partner] = _summary(measure(holdout, items, platform_users), size)
-    metrics["partner_to_platform"] = _summary(measure(holdout, platform, partner_users), platform.stop - platform.start)
+        metrics[PLATFORM_TO_PARTNER][partner] = _summary(measure(holdout, items, platform_users), size)
+    metrics[PARTNER_TO_PLATFORM] = _summary(measure(holdout, platform, partner_users), platform.stop - platform.start)
     everyone = np.ones(len(persons), bool)
     pooled = {partner: measure(hidden, dataset.domain(partner), everyone) for partner in partners}
     for partner, per_row in pooled.items():

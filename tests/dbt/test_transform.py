@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from xrec.config import Settings
-from xrec.transform import DbtBuildFailed, dbt_build, dbt_docs
+from xrec.transform import DbtBuildFailed, _invoke, dbt_build, dbt_docs
 
 
 def query(settings: Settings, sql: str) -> list[tuple]:
@@ -104,6 +106,36 @@ def test_build_failure_names_the_failing_node(tiny_raw: Settings, tiny_run_date:
         con.execute("update raw.platform__events set event_type = 'teleport'")
     with pytest.raises(DbtBuildFailed, match="accepted_values_stg_platform__events_event_type"):
         dbt_build(tiny_raw, tiny_run_date)
+
+
+def test_broken_ml_marts_fail_the_dbt_tests(tiny_built: Settings, tiny_run_date: date, tmp_path: Path) -> None:
+    # Keys, not-null columns and the ranges the dbt tests state are dbt's rules (the GX marts
+    # suites do not repeat them): a copy of the built warehouse with a duplicated person and
+    # interaction, a risk tolerance of 7, a zero weight and a feature value above 1 fails
+    # `dbt test`, which dbt_build runs, so the pipeline stops before the marts gate.
+    settings = Settings.isolated(tmp_path)
+    shutil.copy(tiny_built.warehouse, settings.warehouse)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        for table in ("marts.ml_persons", "marts.fct_interactions", "marts.ml_interactions"):
+            con.execute(f"insert into {table} select * from {table} limit 1")
+        con.execute(
+            "update marts.ml_persons set risk_tolerance = 7 where person_id = (select max(person_id) from marts.ml_persons)"
+        )
+        con.execute(
+            "update marts.ml_interactions set weight = 0 where person_id = (select max(person_id) from marts.ml_interactions)"
+        )
+        con.execute("update marts.ml_person_features set value = 2 where feature like 'account:%'")
+    run_vars = json.dumps({"run_date": tiny_run_date.isoformat()})
+    select = ["--select", "ml_persons", "fct_interactions", "ml_interactions", "ml_person_features"]
+    with pytest.raises(DbtBuildFailed) as caught:
+        _invoke(settings, tiny_run_date, ["test", "--vars", run_vars, *select])
+    message = str(caught.value)
+    assert "unique_ml_persons_person_id" in message
+    assert "unique_fct_interactions_interaction_key" in message
+    assert "unique_combination_ml_interactions" in message
+    assert "accepted_values_ml_persons_risk_tolerance" in message
+    assert "expression_is_true_ml_interactions_weight" in message
+    assert "expression_is_true_ml_person_features_value" in message
 
 
 def test_docs_describe_every_model_and_column(tiny_built: Settings) -> None:

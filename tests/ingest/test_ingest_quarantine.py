@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import (
     CUSTOMERS_HEADER,
     D1,
@@ -104,6 +105,7 @@ def test_partner_rules_including_vertical_columns_and_outcomes(settings):
         f"k1,f1,2024-04-30,click,{TS}",  # 2 clean
         f"k1,f1,30/04/2024,click,{TS}",  # 3 type:recommended_on
         f"k1,f1,2024-04-30,view,{TS}",  # 4 enum:event_type
+        f"k1,f1,2024-05-02,click,{TS}",  # 5 future:recommended_on (after the drop's date)
     )
     customers = csv_text(CUSTOMERS_HEADER, f"k1,,,sh,1980,{TS}", f"k2,,,sh,1700,{TS}")
     write_drop(
@@ -123,9 +125,34 @@ def test_partner_rules_including_vertical_columns_and_outcomes(settings):
         ("items", 6, "f5", "type:expected_return_pct", "expected_return_pct", "high"),
         ("outcomes", 3, "k1:f1:30/04/2024", "type:recommended_on", "recommended_on", "30/04/2024"),
         ("outcomes", 4, "k1:f1:2024-04-30", "enum:event_type", "event_type", "view"),
+        ("outcomes", 5, "k1:f1:2024-05-02", "future:recommended_on", "recommended_on", "2024-05-02"),
     ]
     assert query(settings, "SELECT count(*) FROM raw.finance__outcomes") == [(1,)]
     assert query(settings, "SELECT product_type, risk_level FROM raw.finance__items") == [("reit", "3")]
+
+
+@pytest.mark.parametrize(
+    "column, value, rule",
+    [
+        ("price", "-5", "range:price"),
+        ("price", "12 yuan", "type:price"),
+        ("updated_at", "2024-05-02T00:00:00+08:00", "future:updated_at"),
+    ],
+    ids=["negative-price", "unparsable-price", "future-timestamp"],
+)
+def test_bad_value_is_quarantined_naming_file_line_rule_and_value(settings, column, value, rule):
+    # The raw gate relies on this: such a row never reaches raw.<source>__items.
+    row = {"item_id": "r2", "title": "loft", "category": "apartment", "price": "8000", "city": ""}
+    row |= {"is_active": "true", "updated_at": TS, column: value}
+    items = csv_text(ITEMS_HEADER, f"r1,flat,apartment,3500000,shanghai,true,{TS}", ",".join(row.values()))
+    write_drop(settings, "realty", D1, {"items.csv": items})
+
+    ingest_source(settings, "realty", D1)
+
+    assert query(settings, "SELECT source_file, source_line, record_key, rule, bad_value FROM raw.quarantine") == [
+        ("realty/2024-05-01/items.csv", 3, "r2", rule, value)
+    ]
+    assert query(settings, "SELECT item_id FROM raw.realty__items") == [("r1",)]
 
 
 def test_line_numbers_follow_multiline_quoted_chinese_titles(settings):

@@ -86,6 +86,19 @@ def realty_items() -> pd.DataFrame:
     )
 
 
+def realty_customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "email_sha256": [HASH, HASH],
+            "phone_sha256": [HASH, HASH],
+            "city": ["shanghai", ""],
+            "birth_year": ["1985", ""],
+            "updated_at": [f"{RUN_DATE} 08:00:00"] * 2,
+        }
+    )
+
+
 def write_raw(settings: Settings, source: str, entity: str, frame: pd.DataFrame, run_date: date = RUN_DATE) -> None:
     """Load one delivery the way ingest does: replace that date's rows and its audit row."""
     table = f"raw.{source}__{entity}"

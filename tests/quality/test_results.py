@@ -5,27 +5,27 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import RUN_DATE, platform_events, read_sql, realty_items, write_raw
+from conftest import RUN_DATE, platform_events, read_sql, realty_customers, write_raw
 
 from xrec.quality import QualityGateFailed, summarise, validate_raw
 from xrec.quality.suites import LAYERS, load_suites
 
 
 def test_failed_gate_is_recorded_before_raising_and_rerun_replaces_its_rows(settings):
-    items = realty_items()
-    items.loc[0, "price"] = "-1"
-    write_raw(settings, "realty", "items", items)
+    customers = realty_customers()
+    customers.loc[0, "phone_sha256"] = "13800000000"
+    write_raw(settings, "realty", "customers", customers)
     with pytest.raises(QualityGateFailed):
         validate_raw(settings, "realty", RUN_DATE)
 
-    rows = read_sql(settings, "select * from data_quality_results where suite = 'raw.items'")
+    rows = read_sql(settings, "select * from data_quality_results where suite = 'raw.customers'")
     assert len(rows) == 1 and not rows.loc[0, "passed"] and rows.loc[0, "failed_expectations"] == 1
     failure = json.loads(rows.loc[0, "failures"])[0]
-    assert failure["expectation"] == "expect_column_values_to_be_between(price__number)"
+    assert failure["expectation"] == "expect_column_values_to_match_regex(phone_sha256)"
     assert failure["severity"] == "error" and failure["unexpected_count"] == 1
-    assert "item_id=r1" in failure["sample"][0]
+    assert "customer_id=c1" in failure["sample"][0]
 
-    write_raw(settings, "realty", "items", realty_items())  # the partner re-delivers a fix
+    write_raw(settings, "realty", "customers", realty_customers())  # the partner re-delivers a fix
     validate_raw(settings, "realty", RUN_DATE)
     validate_raw(settings, "realty", RUN_DATE)
 

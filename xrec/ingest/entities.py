@@ -10,7 +10,7 @@ recorded once, under the first rule that applies, in this order:
 4. ``enum:<col>``       a value outside the contract's set (compared trimmed, case-insensitive)
 5. ``range:<col>``      negative money, rating/risk_level outside 1..5, birth_year outside
                         1900..the drop's year
-6. ``future:<col>``     a timestamp after the end of the drop's date (Asia/Shanghai)
+6. ``future:<col>``     a timestamp or date after the end of the drop's date (Asia/Shanghai)
 
 Within one step the columns are checked in the order listed here.
 """
@@ -185,7 +185,7 @@ PARTNER_ENTITIES: dict[str, Entity] = {
             columns=(
                 Column("customer_id", required=True),
                 Column("item_id", required=True),
-                Column("recommended_on", "date"),
+                Column("recommended_on", "date", not_future=True),
                 Column("event_type", enum=("impression", "click", "conversion"), enum_allows_empty=False),
                 _ts("occurred_at"),
             ),

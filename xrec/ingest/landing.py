@@ -7,7 +7,6 @@ plus a ``_SUCCESS`` written last: empty, or (contract v2) a JSON manifest
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from xrec.config import Settings
+from xrec.digests import sha256_file
 from xrec.ingest.entities import entities_for
 from xrec.ingest.errors import IngestError
 
@@ -145,14 +145,6 @@ def drops_up_to(settings: Settings, source: str, run_date: date) -> list[Drop]:
     return sorted(drops, key=lambda drop: drop.delivery_date)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def entity_files(settings: Settings, drop: Drop) -> dict[str, EntityFile]:
     """The drop's entity files by entity; unknown files are logged and ignored."""
     known = entities_for(drop.source)
@@ -183,6 +175,6 @@ def entity_files(settings: Settings, drop: Drop) -> dict[str, EntityFile]:
             path=path,
             relative_path=path.relative_to(settings.landing).as_posix(),
             size_bytes=path.stat().st_size,
-            sha256=_sha256(path),
+            sha256=sha256_file(path),
         )
     return found

@@ -10,20 +10,21 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
+from xrec.catalog import LOAD_AUDIT, QUARANTINE
 from xrec.ingest.checks import Rule, bad_value_sql, first_violation_sql, rules_values_sql
 from xrec.ingest.entities import Entity
 from xrec.ingest.reader import StagedFile, quote_ident
 
 METADATA_COLUMNS = {"_delivery_date": "DATE", "_source_file": "VARCHAR", "_source_line": "BIGINT"}
 
-_DDL = """
+_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw;
-CREATE TABLE IF NOT EXISTS raw.load_audit (
+CREATE TABLE IF NOT EXISTS {LOAD_AUDIT.relation} (
     source VARCHAR, entity VARCHAR, delivery_date DATE, path VARCHAR, size_bytes BIGINT,
     sha256 VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
     loaded_at TIMESTAMP
 );
-CREATE TABLE IF NOT EXISTS raw.quarantine (
+CREATE TABLE IF NOT EXISTS {QUARANTINE.relation} (
     source VARCHAR, entity VARCHAR, delivery_date DATE, source_file VARCHAR,
     source_line BIGINT, record_key VARCHAR, rule VARCHAR, column_name VARCHAR, bad_value VARCHAR
 );
@@ -43,7 +44,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def audited_digests(con: duckdb.DuckDBPyConnection, source: str, delivery_date: date) -> dict[str, str]:
     """entity -> sha256 of the file last loaded for (source, delivery_date)."""
     rows = con.execute(
-        "SELECT entity, sha256 FROM raw.load_audit WHERE source = ? AND delivery_date = ?",
+        f"SELECT entity, sha256 FROM {LOAD_AUDIT.relation} WHERE source = ? AND delivery_date = ?",
         [source, delivery_date],
     ).fetchall()
     return dict(rows)
@@ -75,7 +76,7 @@ def delete_partition(con: duckdb.DuckDBPyConnection, source: str, entity: str, d
         [f"{source}__{entity}"],
     ).fetchall()[0][0]:
         con.execute(f"DELETE FROM {table} WHERE _delivery_date = ?", [delivery_date])
-    for bookkeeping in ("raw.quarantine", "raw.load_audit"):
+    for bookkeeping in (QUARANTINE.relation, LOAD_AUDIT.relation):
         con.execute(
             f"DELETE FROM {bookkeeping} WHERE source = ? AND entity = ? AND delivery_date = ?",
             [source, entity, delivery_date],
@@ -112,7 +113,7 @@ def replace_partition(
     )
     record_key = "NULLIF(concat_ws(':', " + ", ".join(quote_ident(k) for k in entity.key) + "), '')"
     con.execute(
-        f"INSERT INTO raw.quarantine "
+        f"INSERT INTO {QUARANTINE.relation} "
         f"SELECT ?, ?, ?::DATE, ?, c._source_line, {record_key}, r.rule, r.column_name, "
         f"{bad_value_sql(rules, 'c._rule_index')} "
         f"FROM {checked} c JOIN ({rules_values_sql(rules)}) r ON c._rule_index = r.rule_index "
@@ -126,7 +127,7 @@ def replace_partition(
     )
     loaded = staged.rows_read - quarantined
     con.execute(
-        "INSERT INTO raw.load_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {LOAD_AUDIT.relation} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             source,
             entity.name,

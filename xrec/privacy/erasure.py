@@ -29,6 +29,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from xrec.catalog import LOAD_AUDIT
 from xrec.config import PLATFORM, Settings
 from xrec.privacy.audit import AUDIT, log_action
 from xrec.publish.atomic import replacing
@@ -41,7 +42,7 @@ DELIVERED = "raw.platform__deletions"
 FORGET = "raw.forget_requests"
 DONE = "raw.erasures_done"
 # The suppression list and bookkeeping without personal data: never purged by erasure.
-KEPT = {DELIVERED, FORGET, DONE, AUDIT, "raw.load_audit", "staging.stg_platform__deletions"}
+KEPT = {DELIVERED, FORGET, DONE, AUDIT, LOAD_AUDIT.relation, "staging.stg_platform__deletions"}
 ERASE = "_xrec_erase"  # temp table of what to erase: (erase_kind, erase_source, erase_value)
 IDENTITY = "intermediate.int_identity"
 ERASED = "erased"  # what an erased id becomes in a saved model's id map

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+from xrec.catalog import QUARANTINE as QUARANTINE_TABLE
 from xrec.config import Settings
 from xrec.privacy.audit import log_action
 from xrec.privacy.erasure import DELIVERED
@@ -22,7 +23,7 @@ from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-QUARANTINE = "raw.quarantine"
+QUARANTINE = QUARANTINE_TABLE.relation
 
 
 def retention_cutoff(settings: Settings, run_date: date) -> date:

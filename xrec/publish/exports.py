@@ -21,8 +21,9 @@ from pathlib import Path
 import duckdb
 
 from xrec.config import Settings
+from xrec.digests import sha256_file
 from xrec.privacy.keys import MissingExportKey, key_for, load_keys
-from xrec.publish.atomic import replacing, sha256_file
+from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS
 from xrec.publish.disclosure import Disclosure, disclose, release
 from xrec.publish.errors import PublishError

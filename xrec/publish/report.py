@@ -21,8 +21,9 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
+from xrec.catalog import DATA_QUALITY_RESULTS, ML_MARTS, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.catalog import MODEL_RUNS as MODEL_RUNS_TABLE
-from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
+from xrec.catalog import QUARANTINE as QUARANTINE_TABLE
 from xrec.config import Settings
 from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
@@ -37,9 +38,9 @@ matplotlib.use("Agg")
 log = logging.getLogger(__name__)
 
 MODEL_RUNS = MODEL_RUNS_TABLE.relation
-QUALITY = "main.data_quality_results"
-QUARANTINE = "raw.quarantine"
-ITEMS = "marts.ml_items"
+QUALITY = DATA_QUALITY_RESULTS.relation
+QUARANTINE = QUARANTINE_TABLE.relation
+ITEMS = ML_MARTS["items"].relation
 SEGMENTS = "marts.bi_segment_profiles"
 FEEDBACK_MART = "marts.bi_feedback_daily"  # recommended_date, partner, variant, impressions, clicks, conversions
 AB_UPLIFT = "marts.bi_ab_uplift"  # model vs control per partner and metric

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from xrec.catalog import DELIVERY_VERDICTS
+from xrec.catalog import DELIVERY_VERDICTS, LOAD_AUDIT
 from xrec.config import Settings
 from xrec.verdicts import Verdict
 from xrec.warehouse import connect
@@ -49,13 +49,14 @@ def delivery_states(settings: Settings, source: str, up_to: date) -> list[Delive
     with connect(settings) as con:
         con.execute(_DDL)
         if not con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'load_audit'"
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [LOAD_AUDIT.schema, LOAD_AUDIT.name],
         ).fetchone()[0]:
             return []
         rows = con.execute(
             f"""
             with loads as (
-                select delivery_date, max(loaded_at) as loaded_at from raw.load_audit
+                select delivery_date, max(loaded_at) as loaded_at from {LOAD_AUDIT.relation}
                 where source = ? and delivery_date <= ? group by delivery_date
             ), latest as (
                 select * from {TABLE} where source = ?
@@ -97,7 +98,7 @@ def accept_drop(settings: Settings, source: str, delivery_date: date, reason: st
     )
     if state is None:
         raise ValueError(
-            f"no loaded delivery of {source} for {delivery_date} in raw.load_audit; "
+            f"no loaded delivery of {source} for {delivery_date} in {LOAD_AUDIT.relation}; "
             "nothing to accept (run `xrec ingest` or `xrec run` first)"
         )
     record_verdicts(settings, source, [state], True, f"accept-drop by {getpass.getuser()}", reason.strip())

@@ -1,12 +1,13 @@
 """Read the frames the suites validate from DuckDB (pandas, never GX's SQL datasource).
 
 Raw values are VARCHAR as delivered. A suite's ``meta.casts`` (column → kind) adds derived
-columns: ``<column>__number`` / ``<column>__timestamp`` (typed, for ranges), ``<column>__unparsed``
-(the delivered text when it does not parse as its kind, else NULL: validated to be null, so the
-failure's sample shows the bad text) and, for kind ``lower``, ``<column>__lower`` (trimmed,
-lower-cased, for case-insensitive accepted values, as ingest compares them).
-Timestamps become naive Asia/Shanghai local time, the contract's zone for offset-less values,
-so they compare with ``run_end`` (midnight after run_date, local).
+columns for the rules ingest does not own (e.g. a vertical column's plausible range):
+``<column>__number`` (kinds ``number``, ``integer``; typed, for ranges), ``<column>__unparsed``
+(the delivered text when it does not parse as its kind, else NULL) and, for kind ``lower``,
+``<column>__lower`` (trimmed, lower-cased, for case-insensitive accepted values, as ingest
+compares them). A value that does not parse as its contract type never gets here: ingest
+quarantines it. Timestamps of the mart frames become naive Asia/Shanghai local time, the
+contract's zone, so they compare with ``run_end`` (midnight after run_date, local).
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from xrec.catalog import LOAD_AUDIT, QUARANTINE
 from xrec.config import BUSINESS_TIME_ZONE
 
 LOCAL_TZ = BUSINESS_TIME_ZONE
-# Same parsing as ingest (xrec.ingest.checks): trimmed, empty = NULL, DuckDB TRY_CAST, and
-# offset-less timestamps read in Asia/Shanghai (the session time zone set in raw_frame).
+# Same parsing as ingest (xrec.ingest.checks): trimmed, empty = NULL, DuckDB TRY_CAST.
 _VALUE = "nullif(trim({c}), '')"
 _PARSED = {
     "number": f"try_cast({_VALUE} as double)",
     "integer": f"try_cast({_VALUE} as double)",
-    "timestamp": f"timezone('{LOCAL_TZ}', try_cast({_VALUE} as timestamptz))",
-    "boolean": f"try_cast({_VALUE} as boolean)",
 }
-_TYPED_SUFFIX = {"number": "number", "integer": "number", "timestamp": "timestamp"}
 _PARAM = re.compile(r"\$([a-z_0-9]+)")
 
 
@@ -70,7 +68,6 @@ def raw_frame(
         f"select {select} from raw.{quote(table)} where list_contains(?::date[], _delivery_date) "
         "order by _delivery_date, _source_file, _source_line"
     )
-    con.execute(f"set TimeZone = '{LOCAL_TZ}'")
     return con.execute(sql, [deliveries]).df()
 
 
@@ -86,10 +83,10 @@ def _derived(column: str, kind: str) -> list[str]:
     bad = f"{parsed} is null"
     if kind == "integer":
         bad += f" or {parsed} <> trunc({parsed})"
-    out = [f"case when {value} is not null and ({bad}) then {c} end as {quote(column + '__unparsed')}"]
-    if kind in _TYPED_SUFFIX:
-        out.append(f"{parsed} as {quote(column + '__' + _TYPED_SUFFIX[kind])}")
-    return out
+    return [
+        f"case when {value} is not null and ({bad}) then {c} end as {quote(column + '__unparsed')}",
+        f"{parsed} as {quote(column + '__number')}",
+    ]
 
 
 def sql_frame(
@@ -126,10 +123,10 @@ def local_naive(frame: pd.DataFrame) -> pd.DataFrame:
 
 def delivered_rows(con: duckdb.DuckDBPyConnection, source: str, entity: str, deliveries: list[date]) -> int | None:
     """Rows loaded for these (source, entity) deliveries per raw.load_audit; None if none."""
-    if not table_exists(con, "raw", "load_audit"):
+    if not table_exists(con, LOAD_AUDIT.schema, LOAD_AUDIT.name):
         return None
     row = con.execute(
-        "select sum(rows_loaded) from raw.load_audit where source = ? and entity = ? "
+        f"select sum(rows_loaded) from {LOAD_AUDIT.relation} where source = ? and entity = ? "
         "and list_contains(?::date[], delivery_date)",
         [source, entity, deliveries],
     ).fetchone()
@@ -145,14 +142,14 @@ def reference_rows(
     only changes, so it would make every following day look like a collapse; the median keeps
     one odd day from moving the band. None when there is no such delivery yet.
     """
-    if not table_exists(con, "raw", "load_audit"):
+    if not table_exists(con, LOAD_AUDIT.schema, LOAD_AUDIT.name):
         return None
     row = con.execute(
-        """
+        f"""
         with deliveries as (
             select delivery_date, sum(rows_loaded) as rows_loaded,
                    row_number() over (order by delivery_date) as nth
-            from raw.load_audit
+            from {LOAD_AUDIT.relation}
             where source = ? and entity = ? and delivery_date < ?
             group by delivery_date
         )
@@ -167,10 +164,10 @@ def reference_rows(
 def quarantined(con: duckdb.DuckDBPyConnection, source: str, deliveries: list[date]) -> pd.DataFrame:
     """raw.quarantine rows of one source's deliveries (empty frame when there are none)."""
     columns = ["entity", "source_file", "source_line", "record_key", "rule", "column_name", "bad_value"]
-    if not table_exists(con, "raw", "quarantine"):
+    if not table_exists(con, QUARANTINE.schema, QUARANTINE.name):
         return pd.DataFrame(columns=columns)
     return con.execute(
-        f"select {', '.join(columns)} from raw.quarantine where source = ? "
+        f"select {', '.join(columns)} from {QUARANTINE.relation} where source = ? "
         "and list_contains(?::date[], delivery_date) order by entity, source_file, source_line",
         [source, deliveries],
     ).df()

@@ -294,6 +294,13 @@ def _answer(
         }
         for i, row in enumerate(ranked.item_rows)
     ]
+    return {**_head_fields(current, direction, partner, recipient_id, served_from), "recommendations": recommendations}
+
+
+def _head_fields(
+    current: ServingModel, direction: Direction, partner: str, recipient_id: str | None, served_from: str
+) -> dict:
+    """A RecommendationList's fields before its recommendations, in the documented order."""
     return {
         "model_version": current.info["model_version"],
         "run_date": current.info["run_date"],
@@ -301,20 +308,12 @@ def _answer(
         "partner": partner,
         "recipient_id": recipient_id,
         "served_from": served_from,
-        "recommendations": recommendations,
     }
 
 
 def _head(current: ServingModel, direction: Direction, partner: str, recipient_id: str, served_from: str) -> bytes:
     """What `_answer` writes before the recommendations, as JSON bytes ending in '"recommendations":'."""
-    head = {
-        "model_version": current.info["model_version"],
-        "run_date": current.info["run_date"],
-        "direction": direction.value,
-        "partner": partner,
-        "recipient_id": recipient_id,
-        "served_from": served_from,
-    }
+    head = _head_fields(current, direction, partner, recipient_id, served_from)
     return msgspec.json.encode(head)[:-1] + b',"recommendations":'
 
 

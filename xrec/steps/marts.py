@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ml.dataset import ITEM_FEATURES, USER_FEATURES, MartDataError, Marts
+from xrec.catalog import ML_MARTS
 from xrec.config import Settings
 from xrec.spans import spanned
 from xrec.warehouse import connect
@@ -16,20 +17,24 @@ def _families(families: tuple[str, ...]) -> str:
     return "split_part(feature, ':', 1) in (" + ", ".join(f"'{f}'" for f in families) + ")"
 
 
+def _mart(name: str) -> str:
+    return ML_MARTS[name].relation
+
+
 # Every query is ordered: DuckDB scans in parallel, and LightFM's id maps and SGD order follow
 # row order, so an unordered read would make a rerun of the same day train a different model.
 MART_SQL = {
-    "persons": "select person_id, city, risk_tolerance from marts.ml_persons order by person_id",
-    "recipients": "select person_id, recipient_source, recipient_id from marts.ml_recipients order by all",
-    "items": """select item_key, source, item_id, title, category, topic, city,
-                       cast(risk_level as integer) as risk_level, is_active
-                from marts.ml_items order by source = 'platform' desc, source, item_key""",
-    "interactions": "select person_id, item_key, weight, first_at, last_at from marts.ml_interactions "
+    "persons": f"select person_id, city, risk_tolerance from {_mart('persons')} order by person_id",
+    "recipients": f"select person_id, recipient_source, recipient_id from {_mart('recipients')} order by all",
+    "items": f"""select item_key, source, item_id, title, category, topic, city,
+                        cast(risk_level as integer) as risk_level, is_active
+                 from {_mart("items")} order by source = 'platform' desc, source, item_key""",
+    "interactions": f"select person_id, item_key, weight, first_at, last_at from {_mart('interactions')} "
     "order by person_id, item_key",
-    "person_features": "select person_id, feature, value from marts.ml_person_features "
+    "person_features": f"select person_id, feature, value from {_mart('person_features')} "
     f"where {_families(USER_FEATURES)} order by person_id, feature",
-    "item_features": f"select item_key, feature, value from marts.ml_item_features where {_families(ITEM_FEATURES)} "
-    "order by item_key, feature",
+    "item_features": f"select item_key, feature, value from {_mart('item_features')} "
+    f"where {_families(ITEM_FEATURES)} order by item_key, feature",
 }
 
 
@@ -45,10 +50,10 @@ def load_marts(settings: Settings) -> Marts:
             ) from error
     marts = Marts(**frames)
     for name, frame in frames.items():
-        log.info("loaded marts.%s: %d rows", name, len(frame))
+        log.info("loaded %s: %d rows", _mart(name), len(frame))
     if marts.persons.empty or marts.items.empty or marts.interactions.empty:
         raise MartDataError(
-            "marts.ml_persons, ml_items and ml_interactions must not be empty "
+            f"{_mart('persons')}, {_mart('items')} and {_mart('interactions')} must not be empty "
             f"(rows: {len(marts.persons)}, {len(marts.items)}, {len(marts.interactions)})"
         )
     return marts
