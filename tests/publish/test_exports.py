@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import json
+import pickle
 import re
 from datetime import date
 
@@ -162,3 +163,6 @@ def test_a_partner_without_key_fails_alone_and_by_name(settings, warehouse):
     assert set(failure.value.written) == {"realty"} and set(failure.value.failures) == {"finance"}
     assert (export_dir(settings, "realty", D1) / "manifest.json").exists()
     assert not (export_dir(settings, "finance", D1) / "manifest.json").exists()
+    # The error reaches a parent process (an Airflow or benchmark task's) whole, not as a TypeError.
+    carried = pickle.loads(pickle.dumps(failure.value))
+    assert str(carried) == str(failure.value) and carried.failures == failure.value.failures

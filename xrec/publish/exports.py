@@ -45,6 +45,11 @@ class ExportsFailed(PublishError):
         lines = "\n".join(f"  - {partner}: {reason}" for partner, reason in failures.items())
         super().__init__(f"{len(failures)} partner export(s) failed ({len(written)} written):\n{lines}")
 
+    def __reduce__(self):
+        # A task process hands its error to its parent pickled (the benchmark's tasks do): the
+        # default reduction would call __init__ with the message alone and raise TypeError there.
+        return type(self), (self.written, self.failures)
+
 
 def export_dir(settings: Settings, partner: str, run_date: date) -> Path:
     return settings.exports / partner / run_date.isoformat()
