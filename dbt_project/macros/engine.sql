@@ -212,7 +212,8 @@
     extract(epoch from {{ interval }})
 {%- endmacro %}
 
-{#- round_to(value, digits): a float rounded to `digits` decimals (Postgres rounds only numerics). -#}
+{#- round_to(value, digits): a float rounded to `digits` decimals, halves away from zero
+    (Postgres rounds only numerics that way: a float's .5 goes to the even neighbour). -#}
 {% macro round_to(value, digits) -%}
     {{ return(adapter.dispatch('round_to', 'xrec')(value, digits)) }}
 {%- endmacro %}
@@ -239,4 +240,25 @@
     select distinct on ({{ keys | join(', ') }}) *
     from ({{ query }}) as deduped
     order by {{ keys | join(', ') }}, {{ order_by }}
+{%- endmacro %}
+
+{#- dbt-postgres reads a column's type from information_schema.columns.data_type, which is just
+    'ARRAY' for a list column (stg_platform__users.interests): unit tests then cast their NULL
+    fixtures to the non-type ARRAY. The element type comes from udt_name ('_text' -> 'text[]'). -#}
+{% macro postgres__get_columns_in_relation(relation) -%}
+    {% call statement('get_columns_in_relation', fetch_result=True) %}
+        select
+            column_name,
+            case when data_type = 'ARRAY' then substr(udt_name, 2) || '[]' else data_type end as data_type,
+            character_maximum_length,
+            numeric_precision,
+            numeric_scale
+        from {{ relation.information_schema('columns') }}
+        where table_name = '{{ relation.identifier }}'
+        {% if relation.schema %}
+            and table_schema = '{{ relation.schema }}'
+        {% endif %}
+        order by ordinal_position
+    {% endcall %}
+    {{ return(sql_convert_columns_in_relation(load_result('get_columns_in_relation').table)) }}
 {%- endmacro %}

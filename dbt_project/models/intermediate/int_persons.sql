@@ -103,10 +103,11 @@ final as (
             else '55+'
         end as age_band,
         city_tier,
-        least(5, greatest(1, round(
-            case when finance_risk_avg is null then age_score
-                else (age_score + finance_risk_avg) / 2.0 end
-        )))::integer as risk_tolerance,
+        -- round_to: half away from zero on every engine (Postgres rounds a float's .5 to even)
+        least(5, greatest(1, {{ round_to(
+            'case when finance_risk_avg is null then age_score
+                else (age_score + finance_risk_avg) / 2.0 end', 0) }}
+        ))::integer as risk_tolerance,
         segment_id,
         gender,
         account_count,
