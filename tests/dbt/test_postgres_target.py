@@ -1,5 +1,6 @@
-"""The dbt project on its second engine: the sample built on PostgreSQL (target `postgres`) passes
-every model and test, and its ML marts equal the DuckDB build's, row for row.
+"""The dbt project on its second engine: the sample built on PostgreSQL (target `postgres`), a full
+build then an incremental one, passes every model and test, and its ML marts equal the DuckDB
+build's, row for row.
 
 The raw layer is what xrec.ingest wrote into the DuckDB warehouse, copied table by table into a
 throw-away Postgres database with COPY (no DuckDB extension: those download at run time).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,7 +32,6 @@ pytestmark = pytest.mark.postgres
 START, DAYS, USERS, SEED = date(2026, 3, 1), 3, 300, 11
 RUN_DATE = START + timedelta(days=DAYS - 1)
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-DATABASE = "xrec_test_h20c_dbt_postgres"
 # DuckDB column types in raw (all ingest writes) -> Postgres
 PG_TYPES = {"VARCHAR": "text", "DATE": "date", "BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp"}
 # The ML marts the model reads, with their keys. Segments are K-means: scikit-learn's on DuckDB,
@@ -51,7 +52,9 @@ def copy_raw(warehouse: Path, dsn: str) -> None:
     """Every raw.* table of the DuckDB warehouse, with its column types, into Postgres."""
     with duckdb.connect(str(warehouse), read_only=True) as source, psycopg.connect(dsn, autocommit=True) as target:
         target.execute("create schema if not exists raw")
-        tables = [t for (t,) in source.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()]
+        tables = [
+            t for (t,) in source.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
+        ]
         for table in tables:
             columns = source.execute(
                 "select column_name, data_type from duckdb_columns() where schema_name = 'raw' and table_name = ? "
@@ -72,21 +75,22 @@ def copy_raw(warehouse: Path, dsn: str) -> None:
 @pytest.fixture(scope="module")
 def pg_database() -> Iterator[str]:
     """A fresh Postgres database for this module, dropped afterwards."""
+    database = f"xrec_test_dbt_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE)))
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
     try:
-        yield DATABASE
+        yield database
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE)))
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
 
 
 @pytest.fixture(scope="module")
 def builds(
     tmp_path_factory: pytest.TempPathFactory, settings_in: Callable[[Path], Settings], pg_database: str
 ) -> tuple[Settings, str, dict[str, float]]:
-    """(DuckDB settings, Postgres DSN, build seconds per engine) after building the sample on both."""
+    """(DuckDB settings, Postgres DSN, seconds of the run date's build per engine) after building
+    the sample on both."""
     settings = settings_in(tmp_path_factory.mktemp("sample"))
     generate(settings.landing, START, DAYS, USERS, SEED)
     for source in settings.sources:
@@ -100,10 +104,13 @@ def builds(
     on_postgres = dataclasses.replace(
         settings, dbt_target="postgres", pg_warehouse_database=pg_database, artifacts=settings.artifacts / "postgres"
     )
+    # the day before, then the run date: the second build takes the incremental path on
+    # Postgres, and must still equal DuckDB's single full build
+    dbt_build(on_postgres, RUN_DATE - timedelta(days=1))
     started = time.perf_counter()
     dbt_build(on_postgres, RUN_DATE)  # raises DbtBuildFailed naming any failed model or test
     seconds["postgres"] = time.perf_counter() - started
-    print(f"dbt build seconds on the sample ({USERS} users, {DAYS} days): {seconds}")
+    print(f"dbt seed + build seconds for {RUN_DATE} on the sample ({USERS} users, {DAYS} days): {seconds}")
     return settings, dsn, seconds
 
 
@@ -119,9 +126,11 @@ def _marts(settings: Settings, dsn: str, table: str) -> tuple[pd.DataFrame, pd.D
         columns = [d[0] for d in result.description]
         on_duckdb = _frame(result.fetchall(), columns, keys)
     with psycopg.connect(dsn) as con:
-        cursor = con.execute(sql.SQL("select {} from marts.{}").format(
-            sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(table)
-        ))
+        cursor = con.execute(
+            sql.SQL("select {} from marts.{}").format(
+                sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(table)
+            )
+        )
         on_postgres = _frame(cursor.fetchall(), columns, keys)
     return on_duckdb, on_postgres
 
@@ -172,4 +181,6 @@ def test_segments_on_postgres_cover_the_same_persons(builds) -> None:
     clustered = segments[segments["segment_id_duckdb"] > 0]
     same_duckdb = clustered["segment_id_duckdb"].to_numpy()[:, None] == clustered["segment_id_duckdb"].to_numpy()
     same_postgres = clustered["segment_id_postgres"].to_numpy()[:, None] == clustered["segment_id_postgres"].to_numpy()
-    print(f"segments: pairs of persons grouped alike on both engines (Rand index) {(same_duckdb == same_postgres).mean():.3f}")
+    print(
+        f"segments: pairs of persons grouped alike on both engines (Rand index) {(same_duckdb == same_postgres).mean():.3f}"
+    )
