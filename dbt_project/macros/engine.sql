@@ -39,7 +39,7 @@
     create schema if not exists {{ target.schema }};
     {% for type in _try_cast_types() %}
     create or replace function {{ target.schema }}.{{ _try_cast_function(type) }}(value anyelement)
-    returns {{ type }} language plpgsql immutable as $$
+    returns {{ type }} language plpgsql stable as $$
     begin
         return value::{{ type }};
     exception when others then
