@@ -58,6 +58,14 @@ class Settings:
     warehouse: Path = field(metadata={"env": ("XREC_WAREHOUSE", "data/warehouse.duckdb", _path)})
     serving_dsn: str | None = field(metadata={"env": ("XREC_SERVING_DSN", "", _opt_str)})
     serving_schema: str = field(metadata={"env": ("XREC_SERVING_SCHEMA", "xrec", str)})
+    # The dbt target the warehouse is built on (dbt_project/profiles.yml): "local" is the DuckDB
+    # file above; "postgres" builds the same models in a PostgreSQL database (README "A bigger warehouse").
+    dbt_target: str = field(metadata={"env": ("XREC_DBT_TARGET", "local", str)})
+    pg_warehouse_host: str = field(metadata={"env": ("XREC_PG_WAREHOUSE_HOST", "127.0.0.1", str)})
+    pg_warehouse_port: int = field(metadata={"env": ("XREC_PG_WAREHOUSE_PORT", "5432", int)})
+    pg_warehouse_user: str = field(metadata={"env": ("XREC_PG_WAREHOUSE_USER", "postgres", str)})
+    pg_warehouse_database: str = field(metadata={"env": ("XREC_PG_WAREHOUSE_DATABASE", "xrec", str)})
+    pg_warehouse_schema: str = field(metadata={"env": ("XREC_PG_WAREHOUSE_SCHEMA", "public", str)})
     exports: Path = field(metadata={"env": ("XREC_EXPORTS", "data/exports", _path)})
     artifacts: Path = field(metadata={"env": ("XREC_ARTIFACTS", "data/artifacts", _path)})
     partners: tuple[str, ...] = field(metadata={"env": ("XREC_PARTNERS", ",".join(DEFAULT_PARTNERS), _csv)})

@@ -13,16 +13,16 @@
 
 {#- '|'-separated tags -> list of lower_snake tags, blanks dropped. -#}
 {% macro tag_list(column) -%}
-    coalesce(list_filter(list_transform(string_split({{ column }}, '|'), lambda t: {{ lower_snake('t') }}), lambda t: t is not null), [])
+    {{ split_list(column, '|', lower_snake('t')) }}
 {%- endmacro %}
 
 {#- CNY amounts: DECIMAL(18,2); unparseable -> NULL (ingest already quarantines bad types). -#}
 {% macro to_money(column) -%}
-    try_cast({{ clean_text(column) }} as decimal(18, 2))
+    {{ try_cast(clean_text(column), 'decimal(18, 2)') }}
 {%- endmacro %}
 
 {% macro to_int(column) -%}
-    try_cast(try_cast({{ clean_text(column) }} as double) as integer)
+    {{ try_cast(try_cast(clean_text(column), 'float8'), 'integer') }}
 {%- endmacro %}
 
 {#- true/1/yes/y/t and false/0/no/n/f, case-insensitive; anything else -> NULL. -#}
@@ -38,9 +38,9 @@
     is converted to Shanghai wall-clock time. Unparseable -> NULL. -#}
 {% macro to_local_ts(column) -%}
     case
-        when regexp_matches(trim({{ column }}), '[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$')
-            then timezone('Asia/Shanghai', try_cast(trim({{ column }}) as timestamptz))
-        else try_cast({{ clean_text(column) }} as timestamp)
+        when {{ regexp_contains('trim(' ~ column ~ ')', '[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$') }}
+            then timezone('Asia/Shanghai', {{ try_cast('trim(' ~ column ~ ')', 'timestamptz') }})
+        else {{ try_cast(clean_text(column), 'timestamp') }}
     end
 {%- endmacro %}
 
@@ -55,7 +55,7 @@
 {% macro canonical_city(column) -%}
     (
         -- seed columns renamed so that `column` can only resolve to the outer row
-        select any_value(seed.canonical_city)
+        select {{ any_value('seed.canonical_city') }}
         from (select city as canonical_city, name_zh as canonical_name_zh from {{ ref('cities') }}) as seed
         where {{ city_key(column) }} in ({{ city_key('seed.canonical_city') }}, {{ city_key('seed.canonical_name_zh') }})
     )
@@ -64,6 +64,6 @@
 {#- Birth years outside [1900, run year] are data errors -> NULL. -#}
 {% macro to_birth_year(column) -%}
     case
-        when {{ to_int(column) }} between 1900 and year({{ run_date() }}) then {{ to_int(column) }}
+        when {{ to_int(column) }} between 1900 and extract(year from {{ run_date() }})::integer then {{ to_int(column) }}
     end
 {%- endmacro %}

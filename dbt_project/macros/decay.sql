@@ -4,11 +4,11 @@
 
 {#- Days from `occurred_at` to the end of run_date (Asia/Shanghai local), never negative. -#}
 {% macro age_days(occurred_at) -%}
-    greatest(0.0, epoch(({{ run_date() }} + interval 1 day)::timestamp - {{ occurred_at }}) / 86400.0)
+    greatest(0.0, {{ epoch_seconds('(' ~ run_date() ~ " + interval '1 day')::timestamp - " ~ occurred_at) }} / 86400.0)
 {%- endmacro %}
 
 {% macro decayed_weight(event_weight, occurred_at) -%}
-    ({{ event_weight }} * pow(0.5, {{ age_days(occurred_at) }} / {{ var('decay_half_life_days') }}))
+    ({{ event_weight }} * power(0.5, {{ age_days(occurred_at) }} / {{ var('decay_half_life_days') }}))
 {%- endmacro %}
 
 {#- `value` rounded to `digits` significant digits. Sums of floats differ in the last bits between
@@ -17,5 +17,5 @@
     2.5 years ago weighs about 1e-9, which 9 decimals would round to 0. -#}
 {% macro round_significant(value, digits=9) -%}
     case when ({{ value }}) = 0 then 0.0 else
-        round({{ value }}, ({{ digits - 1 }} - floor(log10(abs({{ value }}))))::integer) end
+        {{ round_to(value, '(' ~ (digits - 1) ~ ' - floor(log10(abs(' ~ value ~ '))))::integer') }} end
 {%- endmacro %}

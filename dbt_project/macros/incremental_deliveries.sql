@@ -17,7 +17,7 @@
 
 {#- (source, _delivery_date, _loaded_at) of every partition of `relation` as of run_date. -#}
 {% macro delivery_partitions(source_name, entity, relation) -%}
-    {%- set audit = adapter.get_relation(database=relation.database, schema='raw', identifier='load_audit') if execute else none -%}
+    {%- set audit = adapter.get_relation(database=relation.database or target.database, schema='raw', identifier='load_audit') if execute else none -%}
     select
         '{{ source_name }}' as partition_source,
         raw_partitions._delivery_date as partition_date,

@@ -15,7 +15,7 @@
     {%- if execute and load_relation(relation) is none -%}
         (select {% for column in columns %}null::varchar as {{ column }}, {% endfor -%}
          null::date as _delivery_date, null::varchar as _source_file, null::bigint as _source_line
-         where false)
+         where false) as never_delivered
     {%- else -%}
         {{ relation }}
     {%- endif -%}

@@ -24,7 +24,7 @@
 
 {#- Lower-case hex SHA-256 or NULL: anything else cannot match and must not create identity links. -#}
 {% macro clean_hash(column) -%}
-    case when regexp_full_match(lower(trim({{ column }})), '[0-9a-f]{64}') then lower(trim({{ column }})) end
+    case when {{ regexp_full_match('lower(trim(' ~ column ~ '))', '[0-9a-f]{64}') }} then lower(trim({{ column }})) end
 {%- endmacro %}
 
 {#- Columns every partner items extract shares (CONTRACT.md <partner>/items), typed, plus

@@ -6,11 +6,11 @@
     rounding at rates of exactly 0 or 1. -#}
 {% macro wilson_bound(successes, trials, sign, z=1.96) -%}
     case when ({{ trials }}) > 0 then {{ 'least' if sign == '-' else 'greatest' }}(
-        ({{ successes }})::double / ({{ trials }}),
+        ({{ successes }})::float8 / ({{ trials }}),
         (
-            ({{ successes }})::double / ({{ trials }}) + {{ z }} ^ 2 / (2.0 * ({{ trials }}))
+            ({{ successes }})::float8 / ({{ trials }}) + {{ z }} ^ 2 / (2.0 * ({{ trials }}))
             {{ sign }} {{ z }} * sqrt(
-                ({{ successes }})::double / ({{ trials }}) * (1 - ({{ successes }})::double / ({{ trials }})) / ({{ trials }})
+                ({{ successes }})::float8 / ({{ trials }}) * (1 - ({{ successes }})::float8 / ({{ trials }})) / ({{ trials }})
                 + {{ z }} ^ 2 / (4.0 * ({{ trials }}) ^ 2)
             )
         ) / (1 + {{ z }} ^ 2 / ({{ trials }}))
@@ -27,16 +27,17 @@
 {#- Funnel measures of a group of rows of int_recommendation_outcomes: counts, CTR and
     conversion rate per shown recommendation, each with its 95% Wilson interval. -#}
 {% macro feedback_measures() -%}
-    count_if(is_delivered)::integer as recommendations_delivered,
+    {{ count_if('is_delivered') }}::integer as recommendations_delivered,
     count(distinct recipient_id) filter (where is_delivered)::integer as recipients,
     sum(outcome_events)::integer as outcome_events,
-    count_if(was_shown)::integer as impressions,
-    count_if(was_clicked)::integer as clicks,
-    count_if(was_converted)::integer as conversions,
-    (count_if(was_clicked) / nullif(count_if(was_shown), 0))::double as ctr,
-    {{ wilson_bound('count_if(was_clicked)', 'count_if(was_shown)', '-') }} as ctr_ci_low,
-    {{ wilson_bound('count_if(was_clicked)', 'count_if(was_shown)', '+') }} as ctr_ci_high,
-    (count_if(was_converted) / nullif(count_if(was_shown), 0))::double as conversion_rate,
-    {{ wilson_bound('count_if(was_converted)', 'count_if(was_shown)', '-') }} as conversion_rate_ci_low,
-    {{ wilson_bound('count_if(was_converted)', 'count_if(was_shown)', '+') }} as conversion_rate_ci_high
+    {{ count_if('was_shown') }}::integer as impressions,
+    {{ count_if('was_clicked') }}::integer as clicks,
+    {{ count_if('was_converted') }}::integer as conversions,
+    {%- set shown, clicked, converted = count_if('was_shown'), count_if('was_clicked'), count_if('was_converted') %}
+    {{ clicked }}::float8 / nullif({{ shown }}, 0) as ctr,
+    {{ wilson_bound(clicked, shown, '-') }} as ctr_ci_low,
+    {{ wilson_bound(clicked, shown, '+') }} as ctr_ci_high,
+    {{ converted }}::float8 / nullif({{ shown }}, 0) as conversion_rate,
+    {{ wilson_bound(converted, shown, '-') }} as conversion_rate_ci_low,
+    {{ wilson_bound(converted, shown, '+') }} as conversion_rate_ci_high
 {%- endmacro %}

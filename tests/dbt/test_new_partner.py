@@ -25,7 +25,9 @@ def test_new_partner_joins_every_shared_model(
     (partner_dir / "_travel__sources.yml").write_text(render(travel))
     (partner_dir / "stg_travel__items.sql").write_text(
         "with source as ({{ partner_items_source('travel') }}),\n"
-        "final as (select {{ partner_item_columns('travel') }} from source {{ latest_per(['item_id']) }})\n"
+        "final as ({% call latest_per(['item_id']) %}\n"
+        "select {{ partner_item_columns('travel') }} from source\n"
+        "{% endcall %})\n"
         "select * from final\n"
     )
     monkeypatch.setenv("XREC_WAREHOUSE", str(tmp_path / "w.duckdb"))

@@ -11,6 +11,8 @@
        person_id is the lowest '<partner>:<customer_id>' of the component.
     Every step is a hash join or a window over one hash: linear in accounts, no pairwise joins. -#}
 {%- set propagation_rounds = 3 -%}
+{#- what every propagation round carries besides its label -#}
+{%- set carried = 'partner, customer_id, email_sha256, phone_sha256, city, birth_year, updated_at, match_rule, is_fixed' -%}
 with
 
 users as (
@@ -35,7 +37,7 @@ users_ranked as (
 
 user_by_email as (
 
-    select email_sha256, arg_min(user_id, label_rank) as user_id
+    select email_sha256, {{ arg_min('user_id', 'label_rank') }} as user_id
     from users_ranked
     where email_sha256 is not null
     group by email_sha256
@@ -44,7 +46,7 @@ user_by_email as (
 
 user_by_phone as (
 
-    select phone_sha256, arg_min(user_id, label_rank) as user_id
+    select phone_sha256, {{ arg_min('user_id', 'label_rank') }} as user_id
     from users_ranked
     where phone_sha256 is not null
     group by phone_sha256
@@ -69,7 +71,7 @@ customers_matched as (
 propagation_0 as (
 
     select
-        customers_matched.*,
+        partner, customer_id, email_sha256, phone_sha256, city, birth_year, updated_at, match_rule,
         matched_user_id is not null as is_fixed,
         case when matched_user_id is not null then 'platform:' || matched_user_id
             else partner || ':' || customer_id end as label,
@@ -85,9 +87,9 @@ propagation_0 as (
 propagation_{{ step }} as (
 
     select
-        * exclude (label, label_rank),
+        {{ carried }},
         case when is_fixed or {{ key }} is null then label
-            else arg_min(label, label_rank) over (partition by {{ key }}) end as label,
+            else {{ arg_min_over('label', 'label_rank', key) }} end as label,
         case when is_fixed or {{ key }} is null then label_rank
             else min(label_rank) over (partition by {{ key }}) end as label_rank
     from propagation_{{ step - 1 }}

@@ -58,7 +58,7 @@ weighted as (
         events.source || ':' || events.item_id as item_key,
         case events.event_type
             {% for event_type, weight in var('event_weights').items() %}
-            when '{{ event_type }}' then {{ weight }}::double
+            when '{{ event_type }}' then {{ weight }}::float8
             {% endfor %}
         end as event_weight
     from events

@@ -35,10 +35,10 @@ final as (
         -- finance products the person engaged with, weighted by engagement
         -- rounded: parallel float sums differ in the last bits between runs, which would flip
         -- risk_tolerance at an exact .5 (a rerun of a day must give the same marts)
-        round(
-            sum(interactions.weight * items.risk_level) filter (where items.risk_level is not null)
-            / nullif(sum(interactions.weight) filter (where items.risk_level is not null), 0),
-            6) as finance_risk_avg
+        {{ round_to(
+            'sum(interactions.weight * items.risk_level) filter (where items.risk_level is not null)
+            / nullif(sum(interactions.weight) filter (where items.risk_level is not null), 0)',
+            6) }} as finance_risk_avg
     from interactions
     left join items on interactions.item_key = items.item_key
     group by interactions.person_id

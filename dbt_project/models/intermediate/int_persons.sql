@@ -40,15 +40,13 @@ persons as (
 
     select
         person_id,
-        any_value(platform_user_id) as platform_user_id,
-        first(city order by account_source = 'platform' desc, updated_at desc nulls last)
-            filter (where city is not null) as city,
-        first(birth_year order by account_source = 'platform' desc, updated_at desc nulls last)
-            filter (where birth_year is not null) as birth_year,
-        first(email_sha256 order by account_source = 'platform' desc, account_source, account_id)
-            filter (where email_sha256 is not null) as email_sha256,
-        first(phone_sha256 order by account_source = 'platform' desc, account_source, account_id)
-            filter (where phone_sha256 is not null) as phone_sha256,
+        {{ any_value('platform_user_id') }} as platform_user_id,
+        {%- set platform_latest = "account_source = 'platform' desc, updated_at desc nulls last" %}
+        {%- set platform_first = "account_source = 'platform' desc, account_source, account_id" %}
+        {{ first_where('city', platform_latest, 'city is not null') }} as city,
+        {{ first_where('birth_year', platform_latest, 'birth_year is not null') }} as birth_year,
+        {{ first_where('email_sha256', platform_first, 'email_sha256 is not null') }} as email_sha256,
+        {{ first_where('phone_sha256', platform_first, 'phone_sha256 is not null') }} as phone_sha256,
         count(*)::integer as account_count,
         string_agg(distinct account_source, ',' order by account_source)
             filter (where account_source <> 'platform') as partner_accounts
@@ -62,7 +60,7 @@ derived as (
     select
         persons.*,
         coalesce(users.gender, 'U') as gender,
-        year({{ run_date() }}) - persons.birth_year as age,
+        extract(year from {{ run_date() }})::integer - persons.birth_year as age,
         cities.city_tier,
         behaviour.finance_risk_avg,
         coalesce(segments.segment_id, 0)::integer as segment_id
@@ -105,10 +103,11 @@ final as (
             else '55+'
         end as age_band,
         city_tier,
-        least(5, greatest(1, round(
-            case when finance_risk_avg is null then age_score
-                else (age_score + finance_risk_avg) / 2.0 end
-        )))::integer as risk_tolerance,
+        -- round_to: half away from zero on every engine (Postgres rounds a float's .5 to even)
+        least(5, greatest(1, {{ round_to(
+            'case when finance_risk_avg is null then age_score
+                else (age_score + finance_risk_avg) / 2.0 end', 0) }}
+        ))::integer as risk_tolerance,
         segment_id,
         gender,
         account_count,

@@ -40,13 +40,13 @@ reported as (
         item_id,
         recommended_date,
         count(*)::integer as outcome_events,
-        count_if(event_type = 'impression')::integer as impression_events,
-        count_if(event_type = 'click')::integer as click_events,
-        count_if(event_type = 'conversion')::integer as conversion_events,
+        {{ count_if("event_type = 'impression'") }}::integer as impression_events,
+        {{ count_if("event_type = 'click'") }}::integer as click_events,
+        {{ count_if("event_type = 'conversion'") }}::integer as conversion_events,
         min(occurred_at) as first_outcome_at,
         max(_delivery_date) as last_delivery_date
     from outcomes
-    group by all
+    group by partner, customer_id, item_id, recommended_date
 
 ),
 

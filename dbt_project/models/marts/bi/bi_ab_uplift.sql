@@ -16,14 +16,14 @@ counts as (
         coalesce(partner, 'all') as partner,
         min(recommended_date) filter (where was_shown) as first_recommended_date,
         max(recommended_date) filter (where was_shown) as last_recommended_date,
-        count_if(variant = 'model')::integer as model_delivered,
-        count_if(variant = 'control')::integer as control_delivered,
-        count_if(variant = 'model' and was_shown)::integer as model_impressions,
-        count_if(variant = 'control' and was_shown)::integer as control_impressions,
-        count_if(variant = 'model' and was_clicked)::integer as model_clicks,
-        count_if(variant = 'control' and was_clicked)::integer as control_clicks,
-        count_if(variant = 'model' and was_converted)::integer as model_conversions,
-        count_if(variant = 'control' and was_converted)::integer as control_conversions,
+        {{ count_if("variant = 'model'") }}::integer as model_delivered,
+        {{ count_if("variant = 'control'") }}::integer as control_delivered,
+        {{ count_if("variant = 'model' and was_shown") }}::integer as model_impressions,
+        {{ count_if("variant = 'control' and was_shown") }}::integer as control_impressions,
+        {{ count_if("variant = 'model' and was_clicked") }}::integer as model_clicks,
+        {{ count_if("variant = 'control' and was_clicked") }}::integer as control_clicks,
+        {{ count_if("variant = 'model' and was_converted") }}::integer as model_conversions,
+        {{ count_if("variant = 'control' and was_converted") }}::integer as control_conversions,
         coalesce(sum(outcome_events) filter (where not is_delivered), 0)::integer as unmatched_outcome_events
     from recommendation_outcomes
     group by grouping sets ((partner), ())
@@ -51,8 +51,8 @@ rates as (
 
     select
         *,
-        (model_successes / nullif(model_impressions, 0))::double as model_rate,
-        (control_successes / nullif(control_impressions, 0))::double as control_rate
+        model_successes::float8 / nullif(model_impressions, 0) as model_rate,
+        control_successes::float8 / nullif(control_impressions, 0) as control_rate
     from metrics
 
 ),
@@ -87,7 +87,7 @@ final as (
         {{ wilson_bound('control_successes', 'control_impressions', '-') }} as control_rate_ci_low,
         {{ wilson_bound('control_successes', 'control_impressions', '+') }} as control_rate_ci_high,
         uplift_abs,
-        (uplift_abs / nullif(control_rate, 0))::double as uplift_rel,
+        uplift_abs / nullif(control_rate, 0) as uplift_rel,
         uplift_abs - 1.96 * uplift_se as uplift_ci_low,
         uplift_abs + 1.96 * uplift_se as uplift_ci_high,
         coalesce(uplift_abs - 1.96 * uplift_se > 0 or uplift_abs + 1.96 * uplift_se < 0, false) as is_significant,

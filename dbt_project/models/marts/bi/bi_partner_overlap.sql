@@ -28,7 +28,7 @@ final as (
         persons.segment_id,
         count(*)::integer as partner_persons,
         count(persons.platform_user_id)::integer as shared_platform_users,
-        round(count(persons.platform_user_id) / count(*), 4)::double as shared_share
+        {{ round_to('count(persons.platform_user_id)::float8 / count(*)', 4) }} as shared_share
     from partner_persons
     inner join persons on partner_persons.person_id = persons.person_id
     group by partner_persons.partner, persons.segment_id

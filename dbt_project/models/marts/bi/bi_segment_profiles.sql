@@ -68,9 +68,9 @@ segment_stats as (
         count(*)::integer as persons,
         count(persons.platform_user_id)::integer as platform_users,
         coalesce(sum(behaviour.monetary), 0)::decimal(18, 2) as total_spend,
-        round(coalesce(avg(behaviour.monetary), 0), 2)::double as avg_spend,
-        round(coalesce(avg(behaviour.event_count), 0), 1)::double as avg_events,
-        round(avg(behaviour.recency_days), 1)::double as avg_recency_days
+        {{ round_to('coalesce(avg(behaviour.monetary), 0)', 2) }}::float8 as avg_spend,
+        {{ round_to('coalesce(avg(behaviour.event_count), 0)', 1) }}::float8 as avg_events,
+        {{ round_to('avg(behaviour.recency_days)', 1) }}::float8 as avg_recency_days
     from persons
     left join behaviour on persons.person_id = behaviour.person_id
     group by persons.segment_id

@@ -61,7 +61,7 @@ course_risk as (
     {#- a course's risk grade tag R1..R5 (lower-snaked to r1..r5) is its risk level, as a finance item's -#}
     select distinct 'platform:' || course_id as item_key, 'risk' as facet, substr(tag, 2) as value
     from course_tags
-    where regexp_full_match(tag, 'r[1-5]')
+    where {{ regexp_full_match('tag', 'r[1-5]') }}
 
 ),
 
@@ -102,7 +102,7 @@ features as (
 
 final as (
 
-    select item_key::varchar as item_key, feature::varchar as feature, 1.0::double as value
+    select item_key::varchar as item_key, feature::varchar as feature, 1.0::float8 as value
     from features
 
 )

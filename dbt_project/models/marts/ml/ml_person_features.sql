@@ -40,7 +40,7 @@ derived_weights as (
     from interactions
     inner join item_features on interactions.item_key = item_features.item_key
     where split_part(item_features.feature, ':', 1) in ('topic', 'style', 'brand', 'risk')
-    group by all
+    group by interactions.person_id, item_features.feature
 
 ),
 
@@ -65,7 +65,7 @@ final as (
 
     -- rounded for run-to-run stability (parallel float sums), as in ml_interactions
     select person_id::varchar as person_id, feature::varchar as feature,
-        {{ round_significant('value') }}::double as value
+        {{ round_significant('value') }}::float8 as value
     from features
 
 )

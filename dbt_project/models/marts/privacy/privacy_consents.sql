@@ -6,13 +6,13 @@ with
 users as (
 
     select user_id, share_with, updated_at from {{ ref('stg_platform__users') }}
-    where len(share_with) > 0
+    where {{ list_size('share_with') }} > 0
 
 ),
 
 partners as (
 
-    select unnest({{ "['" ~ (partner_list() | join("', '")) ~ "']" if partner_list() else "[]::varchar[]" }}) as partner
+    select unnest({{ list_literal(partner_list()) }}) as partner
 
 ),
 
@@ -20,7 +20,7 @@ final as (
 
     select users.user_id, partners.partner, users.updated_at as stated_at
     from users
-    join partners on list_contains(users.share_with, partners.partner) or list_contains(users.share_with, '*')
+    join partners on {{ list_contains('users.share_with', 'partners.partner') }} or {{ list_contains('users.share_with', "'*'") }}
 
 )
 

@@ -12,7 +12,7 @@ typed as (
     select
         {{ partner_item_columns('finance', risk_level=to_int('risk_level')) }},
         {{ lower_snake('product_type') }} as product_type,
-        try_cast({{ clean_text('expected_return_pct') }} as double) as expected_return_pct,
+        {{ try_cast(clean_text('expected_return_pct'), 'float8') }} as expected_return_pct,
         {{ to_money('min_investment') }} as min_investment
     from source
 
@@ -20,9 +20,10 @@ typed as (
 
 final as (
 
+    {% call latest_per(['item_id']) %}
     select * from typed
     where item_id is not null
-    {{ latest_per(['item_id']) }}
+    {% endcall %}
 
 )
 

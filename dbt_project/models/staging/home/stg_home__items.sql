@@ -19,9 +19,10 @@ typed as (
 
 final as (
 
+    {% call latest_per(['item_id']) %}
     select * from typed
     where item_id is not null
-    {{ latest_per(['item_id']) }}
+    {% endcall %}
 
 )
 

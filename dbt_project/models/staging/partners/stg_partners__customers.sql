@@ -23,9 +23,10 @@ unioned as (
 
 final as (
 
+    {% call latest_per(['partner', 'customer_id']) %}
     select * from unioned
     where customer_id is not null
-    {{ latest_per(['partner', 'customer_id']) }}
+    {% endcall %}
 
 )
 

@@ -47,10 +47,11 @@ stamped as (
 
 final as (
 
+    {% call first_delivery_per(['partner', 'interaction_id']) %}
     select * from stamped
     where interaction_id is not null
         {{ keys_to_recompute('stamped', ['partner', 'interaction_id'], 'select * from partitions', 'partner') }}
-    {{ first_delivery_per(['partner', 'interaction_id']) }}
+    {% endcall %}
 
 )
 

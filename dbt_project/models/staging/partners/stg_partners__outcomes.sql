@@ -17,7 +17,7 @@ unioned as (
         '{{ partner }}' as partner,
         {{ clean_text('customer_id') }} as customer_id,
         {{ clean_text('item_id') }} as item_id,
-        try_cast({{ clean_text('recommended_on') }} as date) as recommended_date,
+        {{ try_cast(clean_text('recommended_on'), 'date') }} as recommended_date,
         {{ lower_snake('event_type') }} as event_type,
         {{ to_local_ts('occurred_at') }} as occurred_at,
         _delivery_date,
@@ -53,10 +53,11 @@ stamped as (
 
 final as (
 
+    {% call first_delivery_per(['outcome_id']) %}
     select * from stamped
     where true
         {{ keys_to_recompute('stamped', ['outcome_id'], 'select * from partitions', 'partner') }}
-    {{ first_delivery_per(['outcome_id']) }}
+    {% endcall %}
 
 )
 

@@ -28,9 +28,10 @@ typed as (
 
 final as (
 
+    {% call latest_per(['course_id']) %}
     select * from typed
     where course_id is not null
-    {{ latest_per(['course_id']) }}
+    {% endcall %}
 
 )
 

@@ -54,11 +54,12 @@ deletions as (
 
 final as (
 
+    {% call first_delivery_per(['event_id']) %}
     select * from typed
     where event_id is not null
         and user_id not in (select user_id from deletions)
         {{ keys_to_recompute('typed', ['event_id'], 'select * from partitions', "'platform'") }}
-    {{ first_delivery_per(['event_id']) }}
+    {% endcall %}
 
 )
 

@@ -20,8 +20,7 @@ typed as (
         {{ tag_list('interests') }} as interests,
         {{ to_local_ts('updated_at') }} as updated_at,
         -- (v2) consent: partner names lower-cased, '*' = every partner; older drops: no consent
-        coalesce(list_filter(list_transform(string_split({{ column_or_null(source('platform', 'users'), 'share_with') }}, '|'),
-            lambda p: lower(trim(p))), lambda p: p <> ''), []) as share_with,
+        {{ split_list(column_or_null(source('platform', 'users'), 'share_with'), '|', "nullif(lower(trim(t)), '')") }} as share_with,
         _delivery_date,
         _source_file,
         _source_line
@@ -38,10 +37,11 @@ deletions as (
 final as (
 
     -- the consent in force is the latest row's; a user who asked to be erased is never staged
+    {% call latest_per(['user_id']) %}
     select * from typed
     where user_id is not null
         and user_id not in (select user_id from deletions)
-    {{ latest_per(['user_id']) }}
+    {% endcall %}
 
 )
 

@@ -12,7 +12,7 @@ typed as (
     select
         {{ partner_item_columns('realty') }},
         {{ clean_text('district') }} as district,
-        try_cast({{ clean_text('area_sqm') }} as double) as area_sqm,
+        {{ try_cast(clean_text('area_sqm'), 'float8') }} as area_sqm,
         {{ to_int('bedrooms') }} as bedrooms,
         {{ lower_snake('listing_type') }} as listing_type
     from source
@@ -21,9 +21,10 @@ typed as (
 
 final as (
 
+    {% call latest_per(['item_id']) %}
     select * from typed
     where item_id is not null
-    {{ latest_per(['item_id']) }}
+    {% endcall %}
 
 )
 
