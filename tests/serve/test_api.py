@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from server_helpers import RUN_DATE
+from server_helpers import RUN_DATE, TOKENS
 
 from xrec.catalog import CONTROL
 from xrec.publish.serving import pointer_path
@@ -255,6 +255,8 @@ def _strings(value):
         ("GET", f"/v1/recommendations/{P2P}/realty/no-such-user", None, 404),
         ("GET", f"/v1/recommendations/{P2P}/realty/u1?k=0", None, 422),
         ("GET", f"/v1/recommendations/{P2P}/realty/u1?k=abc", None, 422),
+        ("GET", f"/v1/recommendations/{P2P}/realty/u1?k=101", None, 422),
+        ("GET", f"/v1/recommendations/{P2P}/realty/{'u' * 201}", None, 422),
         ("GET", "/v1/recommendations/sideways/realty/u1", None, 422),
         (
             "POST",
@@ -303,6 +305,29 @@ def test_bad_input_gets_a_clear_4xx(server, method, path, body, status):
             response = http.request(method, path, json=body)
     assert response.status_code == status, response.text
     assert response.json()["detail"]
+
+
+def test_a_lookup_answers_the_same_however_it_is_asked(server, bundle, published):
+    """Plain lookups are answered in front of FastAPI (xrec.serve.lookup), any other form by the
+    route: the client sees one answer, byte for byte, with the same headers."""
+    recipient = _recipients(bundle, P2P, "realty", "model", 1)[0]
+    path = f"/v1/recommendations/{P2P}/realty/{recipient}"
+    with server.client() as http:
+        default = http.get(path)
+        plain = http.get(f"{path}?k={published.top_k}")
+        other_forms = [
+            http.get(f"{path}?k=0{published.top_k}"),
+            http.get(f"{path}?k={published.top_k}&k={published.top_k}"),
+            http.get(path, headers={"Authorization": f"bearer {TOKENS['platform']}"}),
+        ]
+        short = [http.get(f"{path}?k=3"), http.get(f"{path}?k=03")]
+    for response in [plain, *other_forms]:
+        assert response.status_code == 200, response.text
+        assert response.content == default.content
+        assert response.headers["content-type"] == default.headers["content-type"] == "application/json"
+        assert response.headers["content-length"] == str(len(default.content))
+    assert short[0].content == short[1].content
+    assert [row["rank"] for row in short[0].json()["recommendations"]] == [1, 2, 3]
 
 
 def test_tokens_are_required_and_ops_endpoints_answer(server):

@@ -22,10 +22,10 @@ from ml.explain import Reasons
 from xrec.catalog import PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
 from xrec.serve.access import Client, authenticate, load_clients
+from xrec.serve.lookup import MAX_K, MAX_RECIPIENT_ID, LookupFastPath, head_fields, published_answer
 from xrec.serve.model import Person, Ranked, ServingModel, UnknownId
 from xrec.serve.state import ModelHolder
 
-MAX_K = 100
 MAX_INTERACTIONS = 500
 
 
@@ -121,6 +121,9 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         description="Cross-recommendations with personal reasons, from the published model.",
     )
     app.state.holder = holder
+    # Lookups that pass every check are answered before FastAPI's routing (xrec.serve.lookup);
+    # the route below answers the rest and documents the endpoint.
+    app.add_middleware(LookupFastPath, holder=holder, clients=clients)
 
     # The dependencies are `async def`: they do no I/O, and a plain `def` would cost each request
     # a hop through Starlette's thread pool per dependency.
@@ -188,7 +191,7 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
     async def published(
         direction: Direction,
         partner: str,
-        recipient_id: Annotated[str, Path(max_length=200)],
+        recipient_id: Annotated[str, Path(max_length=MAX_RECIPIENT_ID)],
         who: Annotated[Client, Depends(client)],
         current: Annotated[ServingModel, Depends(model)],
         k: Annotated[int | None, Query(ge=1, le=MAX_K)] = None,
@@ -196,12 +199,9 @@ def create_app(settings: Settings, poll_seconds: float = 2.0) -> FastAPI:
         """The published daily list of one recipient, with reasons (from memory)."""
         _known_partner(current, partner)
         check_scope(who, direction.value, partner)
-        payload = current.published_json(direction.value, partner, recipient_id, k or current.top_k)
-        if payload is not None:  # the list's JSON as built at load: no rendering, no encoding
-            return Response(
-                _head(current, direction, partner, recipient_id, "published") + payload + b"}",
-                media_type="application/json",
-            )
+        answer = published_answer(current, direction.value, partner, recipient_id, k or current.top_k)
+        if answer is not None:  # the list's JSON as built at load: no rendering, no encoding
+            return Response(answer, media_type="application/json")
         try:
             ranked = current.published(direction.value, partner, recipient_id, k or current.top_k)
         except UnknownId as error:
@@ -294,27 +294,10 @@ def _answer(
         }
         for i, row in enumerate(ranked.item_rows)
     ]
-    return {**_head_fields(current, direction, partner, recipient_id, served_from), "recommendations": recommendations}
-
-
-def _head_fields(
-    current: ServingModel, direction: Direction, partner: str, recipient_id: str | None, served_from: str
-) -> dict:
-    """A RecommendationList's fields before its recommendations, in the documented order."""
     return {
-        "model_version": current.info["model_version"],
-        "run_date": current.info["run_date"],
-        "direction": direction.value,
-        "partner": partner,
-        "recipient_id": recipient_id,
-        "served_from": served_from,
+        **head_fields(current, direction.value, partner, recipient_id, served_from),
+        "recommendations": recommendations,
     }
-
-
-def _head(current: ServingModel, direction: Direction, partner: str, recipient_id: str, served_from: str) -> bytes:
-    """What `_answer` writes before the recommendations, as JSON bytes ending in '"recommendations":'."""
-    head = _head_fields(current, direction, partner, recipient_id, served_from)
-    return msgspec.json.encode(head)[:-1] + b',"recommendations":'
 
 
 def _reason(reasons: Reasons, i: int) -> dict:
