@@ -89,10 +89,20 @@ class SelectionConfig:
     learning_rates: tuple[float, ...] = (0.05, 0.1)
     max_epochs: int = 30
     eval_every: int = 5  # epochs between two validation checks; stop at the first that does not improve
+    # Successive halving: after each check only this share of the candidates checked there (the
+    # best on validation) trains on.
+    keep_fraction: float = 0.5
+    # A published fit trains as many epochs as the chosen candidate's validation curve needed to
+    # come within this share of its best (ml.select.enough_epochs, ml.pipeline.published_epochs).
+    publish_tolerance: float = 0.02
     sample_persons: int = 20_000  # tuning runs on a seeded sample of persons (0 = everyone)
     holdout_days: int = 7  # test = last window before run_date, validation = the window before it
     k: int = 10
     score_threads: int = 1  # threads ranking blocks of users in evaluation (results do not depend on it)
+
+    def check_epochs(self) -> list[int]:
+        """Epoch counts at which candidates are checked on validation (the last is max_epochs)."""
+        return sorted({*range(self.eval_every, self.max_epochs, self.eval_every), self.max_epochs})
 
     def candidates(self) -> list[ModelConfig]:
         """Every grid point (epochs = max_epochs; early stopping picks the real count)."""

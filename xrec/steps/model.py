@@ -89,19 +89,21 @@ def ranking(settings: Settings) -> Ranking:
     )
 
 
-def choose_config(settings: Settings, run_date: date, sample) -> tuple[ModelConfig, date, str]:
-    """(config, tuned_on, how): the stored choice when recent enough, else a tuning run now on
-    `sample` (the marts of the seeded person sample)."""
+def choose_config(settings: Settings, run_date: date, sample) -> tuple[ModelConfig, int, date, str]:
+    """(config, its enough_epochs, tuned_on, how): the stored choice when recent enough, else a
+    tuning run now on `sample` (the marts of the seeded person sample)."""
     selection = selection_config(settings)
     stored = stored_selection(settings, run_date, settings.tune_every_days, settings.partners)
     if stored is not None:
         tuned_on, choice = stored
+        enough = choice.pop("enough_epochs")
         config = replace(selection.base, **choice)
-        return config, tuned_on, f"reused the selection of {tuned_on} ({config.name})"
+        return config, enough, tuned_on, f"reused the selection of {tuned_on} ({config.name})"
     result = select_model(sample, run_date, selection)
     record_selection(settings, run_date, result, settings.partners)
     return (
         result.chosen,
+        result.enough_epochs,
         run_date,
         (
             f"selected {result.chosen.name} on validation among {len(result.candidates) - 1} LightFM candidates "
@@ -117,7 +119,7 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     # Selection and the champion evaluation run on the same seeded person sample, so neither
     # grows with the data (at M the champion on all 250k persons cost more than the selection).
     sample = sample_marts(marts, settings.tune_sample_persons, settings.seed)
-    config, tuned_on, chosen_how = choose_config(settings, run_date, sample)
+    config, enough, tuned_on, chosen_how = choose_config(settings, run_date, sample)
     champion = evaluate_champion(
         sample, run_date, config, settings.holdout_days, settings.top_k, scoring_threads(settings)
     )
@@ -126,7 +128,7 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     promoted, gate_reason = promotion_decision(champion.value, previous_value, settings.promotion_tolerance)
 
     tuned_rows, all_rows = len(known_interactions(sample)), len(known_interactions(marts))
-    published = replace(config, epochs=published_epochs(config, tuned_rows, all_rows))
+    published = replace(config, epochs=published_epochs(config, enough, tuned_rows, all_rows))
     params = {**published.as_dict(), "ranker": champion.ranker}
     version = model_version(run_date, data_fingerprint(marts), params)
     model, dataset = None, None
@@ -178,8 +180,14 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
             + (
                 ""
                 if published.epochs == config.epochs
-                else f", for {published.epochs} epochs instead of {config.epochs}: a features-only model's "
-                f"epochs scale with the rows they run over ({tuned_rows} in the sample, {all_rows} in all)"
+                else f", for {published.epochs} epochs instead of {config.epochs}: {enough} reached "
+                f"{1 - selection_config(settings).publish_tolerance:.0%} of the best validation value on the "
+                "sample's curve"
+                + (
+                    ""
+                    if published.epochs == enough
+                    else f", scaled for features-only by the rows ({tuned_rows} in the sample, {all_rows} in all)"
+                )
             )
         ),
     )
