@@ -1,12 +1,15 @@
-"""Model selection on the run's own data: a grid of LightFM candidates with early stopping,
-chosen on the validation window, each also measured on the test window; popularity beside them.
+"""Model selection on the run's own data: a grid of LightFM candidates searched by successive
+halving with early stopping, chosen on the validation window, each also measured on the test
+window; popularity beside them.
 
 Every candidate is trained on the validation split's training rows (everything before the
-validation window, without the cross-domain cohorts' partner history), checked every
-`eval_every` epochs on the validation cohort's cross-domain precision@k, and stopped at the first
-check that does not improve; its best state is then also scored on the test split (it never saw
-that window either). Only the validation value chooses; the test values are there so a data
-scientist can see whether the choice held up.
+validation window, without the cross-domain cohorts' partner history) and checked at
+SelectionConfig.check_epochs on the validation cohort's cross-domain precision@k. At each check a
+candidate that did not improve stops, and only the best keep_fraction of those checked trains on
+(most of the grid is told apart in the first few epochs, so most of the training is spent on the
+few that can still win). Each candidate's best state is then also scored on the test split (it
+never saw that window either). Only the validation value chooses; the test values, the curves
+and why each candidate stopped are there so a data scientist can see whether the choice held up.
 """
 
 from __future__ import annotations
@@ -106,10 +109,11 @@ class _Candidate:
 
 
 def _halving(candidates: list[_Candidate], train: pd.DataFrame, selection: SelectionConfig) -> None:
-    """Successive halving with early stopping: at each check every running candidate is
-    trained up to that many epochs and checked; one whose value did not improve on its best
-    stops (early stopping), and only the best `keep_fraction` of those checked (at least one)
-    go on to the next check. Ties keep grid order (the sort is stable)."""
+    """Successive halving with early stopping: at each check (SelectionConfig.check_epochs)
+    every running candidate is trained up to that many epochs and checked; one whose value did
+    not improve on its best stops (early stopping), and only the best `keep_fraction` of those
+    checked (at least one) go on to the next check. Ties keep grid order (the sort is stable).
+    Every candidate keeps its best state, so one ranked out early still competes with it."""
     running = candidates
     for epochs in selection.check_epochs():
         values = [c.advance(epochs, train) for c in running]

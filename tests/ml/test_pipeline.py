@@ -49,7 +49,7 @@ def test_every_candidate_is_recorded_and_the_choice_is_the_best_on_validation(tr
         run.params["weighting"],
         run.params["learning_rate"],
     )
-    assert (lightfm["epochs"] % 5 == 0).all() and (lightfm["epochs"] <= 20).all()  # early stopping
+    assert lightfm["epochs"].isin([3, 6, 10, 15, 20]).all()  # the checks (XREC_EPOCHS=20 here)
     assert table[["validation_value", "test_value"]].notna().all().all()
 
 
@@ -185,16 +185,15 @@ def test_selection_records_each_candidates_curve_and_why_it_stopped(trained):
     lightfm = table[table["ranker"] == "lightfm"]
     for row in lightfm.itertuples():
         curve = {int(e): v for e, v in json.loads(row.curve).items()}
-        assert sorted(curve) == list(range(5, row.trained_epochs + 1, 5))  # every check it had
+        assert sorted(curve) == [e for e in (3, 6, 10, 15, 20) if e <= row.trained_epochs]  # every check it had
         assert curve[row.epochs] == max(curve.values()) == pytest.approx(row.validation_value, abs=1e-6)
         assert row.enough_epochs <= row.epochs and row.stopped
-    # successive halving: after the first check only the better half of the grid trains on
-    first = lightfm[lightfm["trained_epochs"] > 5]
-    assert 0 < len(first) <= len(lightfm) / 2
+    # successive halving: after the first check only the best third of the grid trains on
+    assert 0 < (lightfm["trained_epochs"] > 3).sum() <= len(lightfm) / 3
+    assert lightfm["stopped"].str.contains("ranked").any()
     chosen = lightfm[lightfm["is_selected"]].iloc[0]
     assert chosen["representation"] != "features"  # an identity choice publishes the curve's epochs
-    assert run.params["epochs"] == chosen["enough_epochs"] < chosen["epochs"]
-    assert f"for {run.params['epochs']} epochs instead of {chosen['epochs']}" in run.evaluation
+    assert run.params["epochs"] == chosen["enough_epochs"] <= chosen["epochs"]
 
 
 def test_halving_keeps_the_best_candidate_of_the_full_grid(trained):
