@@ -98,7 +98,7 @@ class SelectionConfig:
     # train 113-118 epochs in all instead of 335-385 (early stopping alone) and choose a
     # candidate within 0.1% of the full grid's best; keeping half trains 142-153 for the same
     # choice, checks every 5 keeping half 210-230.
-    keep_fraction: float = 1 / 3
+    keep_fraction: float = 0.5
     # A published fit trains as many epochs as the chosen candidate's validation curve needed to
     # come within this share of its best (ml.select.enough_epochs, ml.pipeline.published_epochs).
     publish_tolerance: float = 0.02
