@@ -1,8 +1,9 @@
 """The champion and the published model, given the chosen configuration (pure: frames in,
 model and metrics out; the step layer xrec.steps.model reads marts and writes tables).
 
-The chosen configuration is trained on everything of `marts` before the test window (the step
-layer passes the seeded tuning sample, so this cost does not grow with the data) and measured on
+The chosen configuration (for its curve's enough epochs, see published_epochs) is trained on
+everything of `marts` before the test window (the step layer passes the seeded tuning sample, so
+this cost does not grow with the data) and measured on
 the test split beside popularity trained on the same rows; the better of the two is the champion
 (popularity on a tie: it is the simpler ranker). The published LightFM model is then trained
 with the same configuration on all interactions up to run_date, so its reported metrics are

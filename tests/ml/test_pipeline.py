@@ -188,8 +188,8 @@ def test_selection_records_each_candidates_curve_and_why_it_stopped(trained):
         assert sorted(curve) == [e for e in (3, 6, 10, 15, 20) if e <= row.trained_epochs]  # every check it had
         assert curve[row.epochs] == max(curve.values()) == pytest.approx(row.validation_value, abs=1e-6)
         assert row.enough_epochs <= row.epochs and row.stopped
-    # successive halving: after the first check only the best third of the grid trains on
-    assert 0 < (lightfm["trained_epochs"] > 3).sum() <= len(lightfm) / 3
+    # successive halving: after the first check only the better half of the grid trains on
+    assert 0 < (lightfm["trained_epochs"] > 3).sum() <= len(lightfm) / 2
     assert lightfm["stopped"].str.contains("ranked").any()
     chosen = lightfm[lightfm["is_selected"]].iloc[0]
     assert chosen["representation"] != "features"  # an identity choice publishes the curve's epochs

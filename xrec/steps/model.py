@@ -120,8 +120,11 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     # grows with the data (at M the champion on all 250k persons cost more than the selection).
     sample = sample_marts(marts, settings.tune_sample_persons, settings.seed)
     config, enough, tuned_on, chosen_how = choose_config(settings, run_date, sample)
+    # The champion is measured as it is published: for the epochs the chosen candidate's
+    # validation curve needed (its `enough_epochs`), not the few more that gained < 2%.
+    evaluated = replace(config, epochs=enough)
     champion = evaluate_champion(
-        sample, run_date, config, settings.holdout_days, settings.top_k, scoring_threads(settings)
+        sample, run_date, evaluated, settings.holdout_days, settings.top_k, scoring_threads(settings)
     )
     previous = last_published(settings, run_date)
     previous_value = None if previous is None else previous.primary_value
@@ -172,22 +175,17 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
         tuned_on=tuned_on,
         late_sources=",".join(source for source, _ in late),
         evaluation=(
-            f"metrics: {config.name} trained on the interactions of a seeded sample of "
-            f"{len(sample.persons)} of {len(marts.persons)} persons before the test window (the last "
-            f"{settings.holdout_days} days, fewer on a short history), measured on that window and the "
-            "sample's test cohort (the test split), popularity beside it on the same rows; the published "
-            "model is the same configuration trained on all interactions of all persons up to run_date"
+            f"metrics: {evaluated.name} (the chosen {config.name} for the {enough} epochs its validation curve "
+            f"needed to come within {selection_config(settings).publish_tolerance:.0%} of its best) trained on "
+            f"the interactions of a seeded sample of {len(sample.persons)} of {len(marts.persons)} persons "
+            f"before the test window (the last {settings.holdout_days} days, fewer on a short history), measured "
+            "on that window and the sample's test cohort (the test split), popularity beside it on the same rows; "
+            "the published model is the same configuration trained on all interactions of all persons up to "
+            f"run_date for {published.epochs} epochs"
             + (
                 ""
-                if published.epochs == config.epochs
-                else f", for {published.epochs} epochs instead of {config.epochs}: {enough} reached "
-                f"{1 - selection_config(settings).publish_tolerance:.0%} of the best validation value on the "
-                "sample's curve"
-                + (
-                    ""
-                    if published.epochs == enough
-                    else f", scaled for features-only by the rows ({tuned_rows} in the sample, {all_rows} in all)"
-                )
+                if published.epochs == enough
+                else f" (features-only: {enough} scaled by the rows, {tuned_rows} in the sample, {all_rows} in all)"
             )
         ),
     )
