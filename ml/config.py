@@ -89,15 +89,16 @@ class SelectionConfig:
     learning_rates: tuple[float, ...] = (0.05, 0.1)
     max_epochs: int = 30
     eval_every: int = 5  # epochs between two regular validation checks
-    # Checks before the regular ones, where successive halving tells most candidates apart: the
-    # fast learners (lr 0.1) peak at 5-6 epochs, the slow ones are already ranked by 3.
+    # Checks before the regular ones: the fast learners (lr 0.1) peak at 5-6 epochs, so checks
+    # every 5 from the start let them run past their best before anyone is ranked out.
     early_checks: tuple[int, ...] = (3, 6)
     # Successive halving: after each check only this share of the candidates checked there (the
     # best on validation) trains on. Chosen on the per-epoch validation curves of all 24
-    # candidates (10k users, both generator profiles): checks (3, 6, 10, ..., 30) keeping a third
-    # train 113-118 epochs in all instead of 335-385 (early stopping alone) and choose a
-    # candidate within 0.1% of the full grid's best; keeping half trains 142-153 for the same
-    # choice, checks every 5 keeping half 210-230.
+    # candidates (10k users, both generator profiles): with checks (3, 6, 10, ..., 30), keeping
+    # half trains 142-153 epochs in all instead of 335-385 (early stopping alone) and chooses
+    # within 0.1% of the full grid's best; checks every 5 keeping half trains 210-230. Keeping a
+    # third (113-118) was as good there but not at M, where the early checks of a ~1k-person
+    # validation cohort are noisy: the eventual winner ranked 11th of 24 after 3 epochs.
     keep_fraction: float = 0.5
     # A published fit trains as many epochs as the chosen candidate's validation curve needed to
     # come within this share of its best (ml.select.enough_epochs, ml.pipeline.published_epochs).

@@ -83,7 +83,7 @@ def sample_marts(marts: Marts, persons: int, seed: int) -> Marts:
     )
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: the halving loop tracks which ones run on
 class _Candidate:
     """One grid point during the search: its model, its validation curve, why it stopped."""
 
@@ -122,16 +122,19 @@ def _halving(candidates: list[_Candidate], train: pd.DataFrame, selection: Selec
         survivors = []
         for rank, index in enumerate(order):
             candidate, value = running[index], values[index]
-            if value <= candidate.best[0]:
-                candidate.stopped = f"no improvement at {epochs} epochs"
+            improved = value > candidate.best[0]
+            continues = improved and rank < keep
+            if improved:  # a candidate that trains on needs a copy of this state; one that stops does not
+                candidate.best = (value, epochs, copy.deepcopy(candidate.model) if continues else candidate.model)
+            if continues:
+                survivors.append(candidate)
             else:
-                candidate.best = (value, epochs, copy.deepcopy(candidate.model))
-                if rank < keep:
-                    survivors.append(candidate)
-                else:
-                    candidate.stopped = f"ranked {rank + 1} of {len(running)} at {epochs} epochs (kept {keep})"
-            if candidate not in survivors:
-                candidate.model = None  # its best state is kept; the rest is memory
+                candidate.stopped = (
+                    f"ranked {rank + 1} of {len(running)} at {epochs} epochs (kept {keep})"
+                    if improved
+                    else f"no improvement at {epochs} epochs"
+                )
+                candidate.model = None  # its best state is kept
         running = [c for c in running if c in survivors]  # grid order
     for candidate in running:
         candidate.stopped = f"reached {candidate.trained} epochs (the most)"
