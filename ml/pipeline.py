@@ -1,8 +1,9 @@
 """The champion and the published model, given the chosen configuration (pure: frames in,
 model and metrics out; the step layer xrec.steps.model reads marts and writes tables).
 
-The chosen configuration is trained on everything of `marts` before the test window (the step
-layer passes the seeded tuning sample, so this cost does not grow with the data) and measured on
+The chosen configuration (for its curve's enough epochs, see published_epochs) is trained on
+everything of `marts` before the test window (the step layer passes the seeded tuning sample, so
+this cost does not grow with the data) and measured on
 the test split beside popularity trained on the same rows; the better of the two is the champion
 (popularity on a tie: it is the simpler ranker). The published LightFM model is then trained
 with the same configuration on all interactions up to run_date, so its reported metrics are
@@ -79,22 +80,27 @@ def evaluate_champion(
     )
 
 
-def published_epochs(config: ModelConfig, tuned_rows: int, all_rows: int) -> int:
-    """Epochs of the published fit of `config`, whose epochs were chosen on `tuned_rows`
-    interactions (the sample), when it is trained on `all_rows`.
+def published_epochs(config: ModelConfig, enough: int, tuned_rows: int, all_rows: int) -> int:
+    """Epochs of the published fit of `config` (trained on `all_rows` interactions), given the
+    selection's validation curve of it on the sample (`tuned_rows` interactions): `enough` is
+    the fewest checked epochs whose validation value came within SelectionConfig.publish_tolerance
+    of the curve's best (ml.select.enough_epochs), i.e. where more training stopped paying.
 
-    A features-only model has no per-person parameter: every parameter is shared by persons, so
-    one epoch over all rows gives each about all_rows / tuned_rows times the updates an epoch on
-    the sample gave. Its epochs are scaled by that ratio (rounded up), which keeps at least the
-    number of updates the selection found best. Measured at M (250k persons, 13x the sample's
-    rows; features/decayed/64c/lr0.05 chosen with 25 epochs on the sample): validation on all
-    persons after 1..5 epochs 0.0832, 0.0894, 0.0911, 0.0914, 0.0923, so 2 epochs (the scaled
-    count) reach 97% of 5, at 2/5 of the cost. Identity representations keep the
-    chosen epochs: a person's own vector gets as many updates per epoch whatever the size.
+    - Identity representations (collaborative, hybrid) train `enough` epochs: a person's own
+      vector gets as many updates per epoch whatever the data size, so the sample's curve is what
+      it needs; the shared item and feature parameters get more updates per epoch on all rows, so
+      they are at least as far along. Keeping the chosen (best) epochs instead cost ~41 s an
+      epoch for hybrid at M, ~14 min for a choice at 20 epochs, for the last <2% of the value.
+    - Features-only has no per-person parameter: every parameter is shared by persons, so one
+      epoch over all rows gives each about all_rows / tuned_rows times the updates a sample epoch
+      gave; `enough` is scaled by that ratio (rounded up). Measured at M (250k persons, 13x the
+      sample's rows; features/decayed/64c/lr0.05 chosen with 25 epochs on the sample): validation
+      on all persons after 1..5 epochs 0.0832, 0.0894, 0.0911, 0.0914, 0.0923, so 2 epochs (the
+      scaled count) reach 97% of 5, at 2/5 of the cost.
     """
     if config.representation != FEATURES or all_rows <= tuned_rows:
-        return config.epochs
-    return max(1, math.ceil(config.epochs * tuned_rows / all_rows))
+        return enough
+    return max(1, math.ceil(enough * tuned_rows / all_rows))
 
 
 def fit_published(marts: Marts, config: ModelConfig) -> tuple[LightFM, RecDataset]:

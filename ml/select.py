@@ -1,30 +1,36 @@
-"""Model selection on the run's own data: a grid of LightFM candidates with early stopping,
-chosen on the validation window, each also measured on the test window; popularity beside them.
+"""Model selection on the run's own data: a grid of LightFM candidates searched by successive
+halving with early stopping, chosen on the validation window, each also measured on the test
+window; popularity beside them.
 
 Every candidate is trained on the validation split's training rows (everything before the
-validation window, without the cross-domain cohorts' partner history), checked every
-`eval_every` epochs on the validation cohort's cross-domain precision@k, and stopped at the first
-check that does not improve; its best state is then also scored on the test split (it never saw
-that window either). Only the validation value chooses; the test values are there so a data
-scientist can see whether the choice held up.
+validation window, without the cross-domain cohorts' partner history) and checked at
+SelectionConfig.check_epochs on the validation cohort's cross-domain precision@k. At each check a
+candidate that did not improve stops, and only the best keep_fraction of those checked trains on
+(most of the grid is told apart in the first few epochs, so most of the training is spent on the
+few that can still win). Each candidate's best state is then also scored on the test split (it
+never saw that window either). Only the validation value chooses; the test values, the curves
+and why each candidate stopped are there so a data scientist can see whether the choice held up.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
+from lightfm import LightFM
 
 from ml.baseline import popularity_embeddings
 from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
 from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
 from ml.embeddings import model_embeddings
-from ml.evaluate import TimeSplit, cross_domain_precision, split_interactions, training_marts
+from ml.evaluate import CrossDomainCheck, split_interactions, training_marts
 from ml.train import train_model
 from xrec.spans import spanned
 
@@ -42,6 +48,10 @@ CANDIDATE_COLUMNS = [
     "test_value",
     "is_selected",
     "fit_seconds",
+    "trained_epochs",
+    "stopped",
+    "curve",
+    "enough_epochs",
 ]
 
 
@@ -51,6 +61,7 @@ class Selection:
 
     candidates: pd.DataFrame
     chosen: ModelConfig
+    enough_epochs: int  # the chosen candidate's (see enough_epochs)
     persons: int  # persons the selection ran on (the sample)
     interactions: int
     seconds: float
@@ -72,38 +83,73 @@ def sample_marts(marts: Marts, persons: int, seed: int) -> Marts:
     )
 
 
-def _early_stopped(
-    config: ModelConfig, dataset: RecDataset, train: pd.DataFrame, split: TimeSplit, selection: SelectionConfig
-) -> dict:
-    """Fit `config` eval_every epochs at a time until validation stops improving; its row."""
-    started = time.perf_counter()
-    model, best, epochs, trained = None, None, 0, 0
-    while trained < selection.max_epochs:
-        step = min(selection.eval_every, selection.max_epochs - trained)
-        model = train_model(config, dataset, train, epochs=step, model=model)
-        trained += step
-        value = cross_domain_precision(
-            model_embeddings(model, dataset),
-            dataset,
-            split.validation,
-            selection.k,
-            selection.base.seed,
-            selection.score_threads,
-        )
-        log.info("candidate %s: validation %.4f after %d epochs", config.name, value, trained)
-        if best is not None and value <= best[0]:
-            break
-        best, epochs = (value, copy.deepcopy(model)), trained
-    validation = best[0]  # the best state's validation value, already measured: no second pass
-    test = cross_domain_precision(
-        model_embeddings(best[1], dataset),
-        dataset,
-        split.test,
-        selection.k,
-        selection.base.seed,
-        selection.score_threads,
-    )
-    final = replace(config, epochs=epochs)
+@dataclass(eq=False)  # compared by identity: the halving loop tracks which ones run on
+class _Candidate:
+    """One grid point during the search: its model, its validation curve, why it stopped."""
+
+    config: ModelConfig
+    dataset: RecDataset
+    check: CrossDomainCheck
+    model: LightFM | None = None
+    trained: int = 0
+    curve: dict[int, float] = field(default_factory=dict)  # epochs -> validation value
+    best: tuple[float, int, LightFM | None] = (-np.inf, 0, None)  # value, epochs, state
+    stopped: str = ""
+    seconds: float = 0.0
+
+    def advance(self, epochs: int, train: pd.DataFrame) -> float:
+        """Continue training up to `epochs` in all, then check it on validation."""
+        started = time.perf_counter()
+        self.model = train_model(self.config, self.dataset, train, epochs=epochs - self.trained, model=self.model)
+        self.trained = epochs
+        value = self.curve[epochs] = self.check(model_embeddings(self.model, self.dataset))
+        self.seconds += time.perf_counter() - started
+        log.info("candidate %s: validation %.4f after %d epochs", self.config.name, value, epochs)
+        return value
+
+
+def _halving(candidates: list[_Candidate], train: pd.DataFrame, selection: SelectionConfig) -> None:
+    """Successive halving with early stopping: at each check (SelectionConfig.check_epochs)
+    every running candidate is trained up to that many epochs and checked; one whose value did
+    not improve on its best stops (early stopping), and only the best `keep_fraction` of those
+    checked (at least one) go on to the next check. Ties keep grid order (the sort is stable).
+    Every candidate keeps its best state, so one ranked out early still competes with it."""
+    running = candidates
+    for epochs in selection.check_epochs():
+        values = [c.advance(epochs, train) for c in running]
+        order = np.argsort([-v for v in values], kind="stable")
+        keep = max(1, math.ceil(len(running) * selection.keep_fraction))
+        survivors = []
+        for rank, index in enumerate(order):
+            candidate, value = running[index], values[index]
+            improved = value > candidate.best[0]
+            continues = improved and rank < keep
+            if improved:  # a candidate that trains on needs a copy of this state; one that stops does not
+                candidate.best = (value, epochs, copy.deepcopy(candidate.model) if continues else candidate.model)
+            if continues:
+                survivors.append(candidate)
+            else:
+                candidate.stopped = (
+                    f"ranked {rank + 1} of {len(running)} at {epochs} epochs (kept {keep})"
+                    if improved
+                    else f"no improvement at {epochs} epochs"
+                )
+                candidate.model = None  # its best state is kept
+        running = [c for c in running if c in survivors]  # grid order
+    for candidate in running:
+        candidate.stopped = f"reached {candidate.trained} epochs (the most)"
+
+
+def enough_epochs(curve: dict[int, float], tolerance: float) -> int:
+    """The fewest checked epochs whose validation value is within `tolerance` (relative) of the
+    curve's best: where more training stopped paying (see ml.pipeline.published_epochs)."""
+    best = max(curve.values())
+    return min(epochs for epochs, value in curve.items() if value >= (1 - tolerance) * best)
+
+
+def _row(candidate: _Candidate, test: CrossDomainCheck, tolerance: float) -> dict:
+    value, epochs, state = candidate.best
+    final = replace(candidate.config, epochs=epochs)
     return {
         "candidate": final.name,
         "ranker": LIGHTFM,
@@ -112,9 +158,13 @@ def _early_stopped(
         "components": final.components,
         "learning_rate": final.learning_rate,
         "epochs": epochs,
-        "validation_value": validation,
-        "test_value": test,
-        "fit_seconds": time.perf_counter() - started,
+        "validation_value": value,
+        "test_value": test(model_embeddings(state, candidate.dataset)),
+        "fit_seconds": candidate.seconds,
+        "trained_epochs": candidate.trained,
+        "stopped": candidate.stopped,
+        "curve": json.dumps({str(e): round(v, 6) for e, v in candidate.curve.items()}),
+        "enough_epochs": enough_epochs(candidate.curve, tolerance),
         "config": final,
     }
 
@@ -127,24 +177,25 @@ def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Se
     split = split_interactions(interactions, marts.items, run_date, selection.holdout_days)
     train = split.validation.train
     features = training_marts(marts, train)
-    datasets: dict[str, RecDataset] = {}
-    rows = []
-    for config in selection.candidates():
-        if config.representation not in datasets:
-            datasets[config.representation] = build_dataset(features, train, config.representation)
-        rows.append(_early_stopped(config, datasets[config.representation], train, split, selection))
-    any_data = next(iter(datasets.values()))
-    popularity = (
-        cross_domain_precision(
-            popularity_embeddings(any_data.interaction_matrices(s.train)[0]),
-            any_data,
-            s,
-            selection.k,
-            selection.base.seed,
-            selection.score_threads,
+    checks: dict[str, tuple[RecDataset, CrossDomainCheck, CrossDomainCheck]] = {}
+    for representation in dict.fromkeys(c.representation for c in selection.candidates()):
+        dataset = build_dataset(features, train, representation)
+        validation, test = (
+            CrossDomainCheck(dataset, s, selection.k, selection.base.seed, selection.score_threads)
+            for s in (split.validation, split.test)
         )
-        for s in (split.validation, split.test)
-    )
+        checks[representation] = (dataset, validation, test)
+    candidates = [
+        _Candidate(config, checks[config.representation][0], checks[config.representation][1])
+        for config in selection.candidates()
+    ]
+    _halving(candidates, train, selection)
+    rows = [_row(c, checks[c.config.representation][2], selection.publish_tolerance) for c in candidates]
+    any_data, validation, test = next(iter(checks.values()))
+    popularity = [
+        check(popularity_embeddings(any_data.interaction_matrices(s.train)[0]))
+        for check, s in ((validation, split.validation), (test, split.test))
+    ]
     rows.append(
         {
             "candidate": POPULARITY,
@@ -154,9 +205,13 @@ def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Se
             "components": None,
             "learning_rate": None,
             "epochs": None,
-            "validation_value": next(popularity),
-            "test_value": next(popularity),
+            "validation_value": popularity[0],
+            "test_value": popularity[1],
             "fit_seconds": 0.0,
+            "trained_epochs": None,
+            "stopped": None,
+            "curve": None,
+            "enough_epochs": None,
             "config": None,
         }
     )
@@ -178,6 +233,7 @@ def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Se
     return Selection(
         candidates=frame[CANDIDATE_COLUMNS],
         chosen=chosen,
+        enough_epochs=int(frame.loc[best, "enough_epochs"]),
         persons=len(marts.persons),
         interactions=len(interactions),
         seconds=seconds,

@@ -129,6 +129,10 @@ MODEL_CANDIDATES = Table(
         ("partners", "VARCHAR"),
         ("selection_seconds", "DOUBLE"),
         ("learning_rate", "DOUBLE"),
+        ("trained_epochs", "INTEGER"),
+        ("stopped", "VARCHAR"),
+        ("curve", "JSON"),
+        ("enough_epochs", "INTEGER"),
     ),
 )
 DATA_QUALITY_RESULTS = Table(

@@ -1,9 +1,11 @@
+import json
 from dataclasses import replace
 from datetime import timedelta
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 
 from ml.config import POPULARITY
 from ml.gate import promotion_decision
@@ -42,13 +44,12 @@ def test_every_candidate_is_recorded_and_the_choice_is_the_best_on_validation(tr
     assert len(table[table["ranker"] == POPULARITY]) == 1 and table["is_selected"].sum() == 1
     chosen = table[table["is_selected"]].iloc[0]
     assert chosen["validation_value"] == lightfm["validation_value"].max()
-    assert (chosen["representation"], chosen["weighting"], chosen["learning_rate"], chosen["epochs"]) == (
+    assert (chosen["representation"], chosen["weighting"], chosen["learning_rate"]) == (
         run.params["representation"],
         run.params["weighting"],
         run.params["learning_rate"],
-        run.params["epochs"],
     )
-    assert (lightfm["epochs"] % 5 == 0).all() and (lightfm["epochs"] <= 20).all()  # early stopping
+    assert lightfm["epochs"].isin([3, 6, 10, 15, 20]).all()  # the checks (XREC_EPOCHS=20 here)
     assert table[["validation_value", "test_value"]].notna().all().all()
 
 
@@ -160,18 +161,55 @@ def test_when_popularity_wins_popularity_is_published_with_rules_and_ab_split(tm
     assert published and "popularity ranking" in sentence and "at least as good as LightFM" in sentence
 
 
-def test_published_epochs_scale_with_rows_for_features_only():
+def test_published_epochs_come_from_the_curve_and_scale_with_rows_for_features_only():
     from ml.config import ModelConfig
     from ml.pipeline import published_epochs
+    from ml.select import enough_epochs
 
+    # a validation curve that is within 2% of its best from 10 epochs on
+    curve = {5: 0.150, 10: 0.196, 15: 0.199, 20: 0.200, 25: 0.198}
+    assert enough_epochs(curve, 0.02) == 10 and enough_epochs(curve, 0.0) == 20
     features, hybrid = (
-        ModelConfig(representation="features", epochs=25),
-        ModelConfig(representation="hybrid", epochs=25),
+        ModelConfig(representation="features", epochs=20),
+        ModelConfig(representation="hybrid", epochs=20),
     )
-    assert published_epochs(features, 413_000, 5_543_000) == 2  # 1.86 rounded up: never fewer updates
-    assert published_epochs(features, 1_000, 1_000) == 25  # no sample: the chosen epochs
-    assert published_epochs(features, 10, 10_000_000) == 1
-    assert published_epochs(hybrid, 413_000, 5_543_000) == 25  # a person's own vector: epochs kept
+    assert published_epochs(hybrid, 10, 413_000, 5_543_000) == 10  # identity: the curve's count, not 20
+    assert published_epochs(features, 25, 413_000, 5_543_000) == 2  # 1.86 rounded up: never fewer updates
+    assert published_epochs(features, 25, 1_000, 1_000) == 25  # no sample: the curve's count
+    assert published_epochs(features, 10, 10, 10_000_000) == 1
+
+
+def test_selection_records_each_candidates_curve_and_why_it_stopped(trained):
+    settings, run, _ = trained
+    table = _candidates_table(settings)
+    lightfm = table[table["ranker"] == "lightfm"]
+    for row in lightfm.itertuples():
+        curve = {int(e): v for e, v in json.loads(row.curve).items()}
+        assert sorted(curve) == [e for e in (3, 6, 10, 15, 20) if e <= row.trained_epochs]  # every check it had
+        assert curve[row.epochs] == max(curve.values()) == pytest.approx(row.validation_value, abs=1e-6)
+        assert row.enough_epochs <= row.epochs and row.stopped
+    # successive halving: after the first check only the better half of the grid trains on
+    assert 0 < (lightfm["trained_epochs"] > 3).sum() <= len(lightfm) / 2
+    assert lightfm["stopped"].str.contains("ranked").any()
+    chosen = lightfm[lightfm["is_selected"]].iloc[0]
+    assert chosen["representation"] != "features"  # an identity choice publishes the curve's epochs
+    assert run.params["epochs"] == chosen["enough_epochs"] <= chosen["epochs"]
+
+
+def test_halving_keeps_the_best_candidate_of_the_full_grid(trained):
+    from ml.dataset import Marts
+    from ml.select import select_model
+    from xrec.steps.marts import load_marts
+    from xrec.steps.model import selection_config
+
+    settings, _, _ = trained
+    halved = _candidates_table(settings)
+    marts: Marts = load_marts(settings)
+    full = select_model(marts, RUN_DATE, replace(selection_config(settings), keep_fraction=1.0)).candidates
+    full_best = full.loc[full["ranker"] == "lightfm", "validation_value"].max()
+    chosen = halved.loc[halved["is_selected"], "validation_value"].iloc[0]
+    assert chosen >= 0.98 * full_best, (chosen, full_best)
+    assert halved["trained_epochs"].sum() < full["trained_epochs"].sum()
 
 
 def test_champion_is_evaluated_on_the_seeded_sample_and_the_published_fit_on_everyone(tmp_path):

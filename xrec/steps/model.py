@@ -89,19 +89,21 @@ def ranking(settings: Settings) -> Ranking:
     )
 
 
-def choose_config(settings: Settings, run_date: date, sample) -> tuple[ModelConfig, date, str]:
-    """(config, tuned_on, how): the stored choice when recent enough, else a tuning run now on
-    `sample` (the marts of the seeded person sample)."""
+def choose_config(settings: Settings, run_date: date, sample) -> tuple[ModelConfig, int, date, str]:
+    """(config, its enough_epochs, tuned_on, how): the stored choice when recent enough, else a
+    tuning run now on `sample` (the marts of the seeded person sample)."""
     selection = selection_config(settings)
     stored = stored_selection(settings, run_date, settings.tune_every_days, settings.partners)
     if stored is not None:
         tuned_on, choice = stored
+        enough = choice.pop("enough_epochs")
         config = replace(selection.base, **choice)
-        return config, tuned_on, f"reused the selection of {tuned_on} ({config.name})"
+        return config, enough, tuned_on, f"reused the selection of {tuned_on} ({config.name})"
     result = select_model(sample, run_date, selection)
     record_selection(settings, run_date, result, settings.partners)
     return (
         result.chosen,
+        result.enough_epochs,
         run_date,
         (
             f"selected {result.chosen.name} on validation among {len(result.candidates) - 1} LightFM candidates "
@@ -117,16 +119,19 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     # Selection and the champion evaluation run on the same seeded person sample, so neither
     # grows with the data (at M the champion on all 250k persons cost more than the selection).
     sample = sample_marts(marts, settings.tune_sample_persons, settings.seed)
-    config, tuned_on, chosen_how = choose_config(settings, run_date, sample)
+    config, enough, tuned_on, chosen_how = choose_config(settings, run_date, sample)
+    # The champion is measured as it is published: for the epochs the chosen candidate's
+    # validation curve needed (its `enough_epochs`), not the few more that gained < 2%.
+    evaluated = replace(config, epochs=enough)
     champion = evaluate_champion(
-        sample, run_date, config, settings.holdout_days, settings.top_k, scoring_threads(settings)
+        sample, run_date, evaluated, settings.holdout_days, settings.top_k, scoring_threads(settings)
     )
     previous = last_published(settings, run_date)
     previous_value = None if previous is None else previous.primary_value
     promoted, gate_reason = promotion_decision(champion.value, previous_value, settings.promotion_tolerance)
 
     tuned_rows, all_rows = len(known_interactions(sample)), len(known_interactions(marts))
-    published = replace(config, epochs=published_epochs(config, tuned_rows, all_rows))
+    published = replace(config, epochs=published_epochs(config, enough, tuned_rows, all_rows))
     params = {**published.as_dict(), "ranker": champion.ranker}
     version = model_version(run_date, data_fingerprint(marts), params)
     model, dataset = None, None
@@ -170,16 +175,17 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
         tuned_on=tuned_on,
         late_sources=",".join(source for source, _ in late),
         evaluation=(
-            f"metrics: {config.name} trained on the interactions of a seeded sample of "
-            f"{len(sample.persons)} of {len(marts.persons)} persons before the test window (the last "
-            f"{settings.holdout_days} days, fewer on a short history), measured on that window and the "
-            "sample's test cohort (the test split), popularity beside it on the same rows; the published "
-            "model is the same configuration trained on all interactions of all persons up to run_date"
+            f"metrics: {evaluated.name} (the chosen {config.name} for the {enough} epochs its validation curve "
+            f"needed to come within {selection_config(settings).publish_tolerance:.0%} of its best) trained on "
+            f"the interactions of a seeded sample of {len(sample.persons)} of {len(marts.persons)} persons "
+            f"before the test window (the last {settings.holdout_days} days, fewer on a short history), measured "
+            "on that window and the sample's test cohort (the test split), popularity beside it on the same rows; "
+            "the published model is the same configuration trained on all interactions of all persons up to "
+            f"run_date for {published.epochs} epochs"
             + (
                 ""
-                if published.epochs == config.epochs
-                else f", for {published.epochs} epochs instead of {config.epochs}: a features-only model's "
-                f"epochs scale with the rows they run over ({tuned_rows} in the sample, {all_rows} in all)"
+                if published.epochs == enough
+                else f" (features-only: {enough} scaled by the rows, {tuned_rows} in the sample, {all_rows} in all)"
             )
         ),
     )

@@ -243,8 +243,9 @@ def record_selection(settings: Settings, run_date: date, selection: Selection, p
 def stored_selection(
     settings: Settings, run_date: date, every_days: int, partners: tuple[str, ...]
 ) -> tuple[date, dict] | None:
-    """(tuned_on, the chosen candidate's representation/weighting/components/learning rate/epochs) of the
-    latest tuning run in the `every_days` before run_date for the same partners; None when this
+    """(tuned_on, the chosen candidate's representation/weighting/components/learning rate/epochs
+    and enough_epochs) of the latest tuning run in the `every_days` before run_date for the same
+    partners; None when this
     run must tune (a tuning day that is re-run tunes again, with the same result), including when
     the stored choice drifted: it beat popularity on the test window of its tuning day but no
     longer did on the last run before run_date (a choice that never beat it waits for the
@@ -254,7 +255,7 @@ def stored_selection(
     with connect(settings) as con:
         _ensure_tables(con)
         found = con.execute(
-            "select run_date, representation, weighting, components, learning_rate, epochs "
+            "select run_date, representation, weighting, components, learning_rate, epochs, enough_epochs "
             f"from {MODEL_CANDIDATES.relation} "
             "where is_selected and run_date < ? and run_date > ? and partners = ? "
             "order by run_date desc limit 1",
@@ -270,8 +271,8 @@ def stored_selection(
     if at_tuning and at_tuning[0] and last and not last[0]:
         log.info("the selection of %s beat popularity then but not on the last run: tuning again", found[0])
         return None
-    tuned_on, representation, weighting, components, learning_rate, epochs = found
-    if learning_rate is None:  # tuned before the learning rate was a choice: tune again
+    tuned_on, representation, weighting, components, learning_rate, epochs, enough = found
+    if learning_rate is None or enough is None:  # tuned before these were recorded: tune again
         return None
     return pd.Timestamp(tuned_on).date(), {
         "representation": representation,
@@ -279,4 +280,5 @@ def stored_selection(
         "components": int(components),
         "learning_rate": float(learning_rate),
         "epochs": int(epochs),
+        "enough_epochs": int(enough),
     }
