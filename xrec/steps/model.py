@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-import pandas as pd
+import pyarrow as pa
 
 from ml.baseline import popularity_embeddings
 from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
@@ -194,7 +195,7 @@ def score_candidates(settings: Settings, run_date: date) -> int:
         raise MartDataError(f"model_runs has no run for {run_date}: run train_and_evaluate first")
     if not run.is_promoted:
         log.warning("no candidates for %s: %s not promoted (%s)", run_date, run.model_version, run.decision_reason)
-        return write_candidates(settings, run_date, pd.DataFrame(columns=COLUMNS))
+        return write_candidates(settings, run_date, [])
     marts = load_marts(settings)
     if model_version(run_date, data_fingerprint(marts), run.params) != run.model_version:
         raise MartDataError(
@@ -210,7 +211,7 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     scorers = Scorers(
         model=published, popularity=popularity, ranker=run.ranker, explainer=model_explainer(model, dataset, owned)
     )
-    frame = score_all(
+    tables = score_all(
         ranking(settings),
         run_date,
         run.model_version,
@@ -219,23 +220,27 @@ def score_candidates(settings: Settings, run_date: date) -> int:
         build_rule_context(dataset, owned),
         marts.recipients,
     )
-    return write_candidates(settings, run_date, frame)
+    return write_candidates(settings, run_date, tables)
 
 
-@spanned("write_candidates")
-def write_candidates(settings: Settings, run_date: date, frame: pd.DataFrame) -> int:
-    """Replace the run_date partition of recommendation_candidates with `frame` (one transaction)."""
+# Ranking happens as the tables are written (score_all yields them block by block): one span.
+@spanned("rank_and_write")
+def write_candidates(settings: Settings, run_date: date, tables: Iterable[pa.Table]) -> int:
+    """Replace the run_date partition of recommendation_candidates with `tables` (COLUMNS each),
+    in one transaction."""
+    rows = 0
     with connect(settings) as con:
         con.execute(RECOMMENDATION_CANDIDATES.ddl())
         con.execute("begin transaction")
         con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
-        if len(frame):
-            con.register("candidates_frame", frame)
+        for table in tables:
+            con.register("candidates_table", table)
             con.execute(
                 f"insert into {RECOMMENDATION_CANDIDATES.relation} ({', '.join(COLUMNS)}) "
-                f"select {', '.join(COLUMNS)} from candidates_frame"
+                f"select {', '.join(COLUMNS)} from candidates_table"
             )
-            con.unregister("candidates_frame")
+            con.unregister("candidates_table")
+            rows += len(table)
         con.execute("commit")
-    log.info("recommendation_candidates for %s: %d rows written", run_date, len(frame))
-    return len(frame)
+    log.info("recommendation_candidates for %s: %d rows written", run_date, rows)
+    return rows
