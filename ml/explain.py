@@ -250,8 +250,14 @@ def _top_pairs(
     allowed_columns: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per candidate j, the (at most `top`) columns c of matrix row rows[j] with the largest
-    positive term (weight if `weighted`) * column_vectors[c] . targets[j]; -1 pads."""
+    positive term (weight if `weighted`) * column_vectors[c] . targets[j], ties broken by the
+    smaller column; -1 pads.
+
+    The pairs are gathered into buffers reused across chunks (fresh 60 MB arrays per chunk
+    cost as much in page faults as the gather), and each pick is a maximum per candidate
+    (reduceat) instead of a sort of all pairs."""
     result = np.full((len(rows), top), -1, np.int64)
+    buffers = _PairBuffers()
     for start in range(0, len(rows), CHUNK):
         chunk = slice(start, min(start + CHUNK, len(rows)))
         cand_rows = rows[chunk]
@@ -259,24 +265,51 @@ def _top_pairs(
         total = int(counts.sum())
         if total == 0:
             continue
+        first = np.cumsum(counts) - counts
         pair_cand = np.repeat(np.arange(len(cand_rows)), counts)
-        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        position = np.repeat(starts, counts) + offset
+        position = np.repeat(starts - first, counts) + np.arange(total)
         pair_col = matrix.indices[position]
-        terms = np.einsum("ij,ij->i", column_vectors[pair_col], targets[chunk][pair_cand])
+        columns, pair_targets = buffers.take(column_vectors, pair_col, targets[chunk], pair_cand)
+        terms = np.einsum("ij,ij->i", columns, pair_targets)
         if weighted:
             terms = terms * matrix.data[position]
-        keep = terms > 0
+        valid = terms > 0
         if allowed_columns is not None:
-            keep &= allowed_columns[pair_col]
-        pair_cand, pair_col, terms = pair_cand[keep], pair_col[keep], terms[keep]
-        order = np.lexsort((pair_col, -terms, pair_cand))  # ties broken by column: deterministic
-        pair_cand, pair_col = pair_cand[order], pair_col[order]
-        first = np.searchsorted(pair_cand, pair_cand, side="left")
-        rank = np.arange(len(pair_cand)) - first
-        chosen = rank < top
-        result[start + pair_cand[chosen], rank[chosen]] = pair_col[chosen]
+            valid &= allowed_columns[pair_col]
+        terms = np.where(valid, terms, -np.inf)
+        has_pairs = np.flatnonzero(counts)
+        group, sizes = first[has_pairs], counts[has_pairs]
+        for slot in range(top):
+            best = np.maximum.reduceat(terms, group)
+            found = best > -np.inf
+            if not found.any():
+                break
+            hit = terms == np.repeat(best, sizes)
+            column = np.minimum.reduceat(np.where(hit, pair_col, np.iinfo(pair_col.dtype).max), group)
+            result[start + has_pairs[found], slot] = column[found]
+            terms[hit & (pair_col == np.repeat(column, sizes))] = -np.inf
     return result
+
+
+class _PairBuffers:
+    """Two growing buffers of pairs x d that `_top_pairs` gathers into."""
+
+    def __init__(self) -> None:
+        self._columns: np.ndarray | None = None
+        self._targets: np.ndarray | None = None
+
+    def take(
+        self, column_vectors: np.ndarray, pair_col: np.ndarray, targets: np.ndarray, pair_cand: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(column_vectors[pair_col], targets[pair_cand]), views of the buffers."""
+        n = len(pair_col)
+        if self._columns is None or self._targets is None or n > len(self._columns):
+            self._columns = np.empty((n, column_vectors.shape[1]), column_vectors.dtype)
+            self._targets = np.empty((n, targets.shape[1]), targets.dtype)
+        columns, pair_targets = self._columns[:n], self._targets[:n]
+        np.take(column_vectors, pair_col, axis=0, out=columns)
+        np.take(targets, pair_cand, axis=0, out=pair_targets)
+        return columns, pair_targets
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
