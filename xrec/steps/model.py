@@ -226,21 +226,28 @@ def score_candidates(settings: Settings, run_date: date) -> int:
 # Ranking happens as the tables are written (score_all yields them block by block): one span.
 @spanned("rank_and_write")
 def write_candidates(settings: Settings, run_date: date, tables: Iterable[pa.Table]) -> int:
-    """Replace the run_date partition of recommendation_candidates with `tables` (COLUMNS each),
-    in one transaction."""
+    """Replace the run_date partition of recommendation_candidates with `tables` (COLUMNS each).
+
+    The blocks are committed one by one into a staging table, which then replaces the partition
+    in one transaction: DuckDB holds a transaction's appended rows in memory, so inserting the
+    blocks in that transaction took the score step at M to 13.9 GB; the final insert-select
+    streams. A staging table left by a failed run is replaced by the next one.
+    """
+    staging = f"main.recommendation_candidates_staging_{run_date:%Y%m%d}"
+    columns = ", ".join(COLUMNS)
     rows = 0
     with connect(settings) as con:
         con.execute(RECOMMENDATION_CANDIDATES.ddl())
-        con.execute("begin transaction")
-        con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
+        con.execute(f"create or replace table {staging} as select * from {RECOMMENDATION_CANDIDATES.relation} limit 0")
         for table in tables:
             con.register("candidates_table", table)
-            con.execute(
-                f"insert into {RECOMMENDATION_CANDIDATES.relation} ({', '.join(COLUMNS)}) "
-                f"select {', '.join(COLUMNS)} from candidates_table"
-            )
+            con.execute(f"insert into {staging} ({columns}) select {columns} from candidates_table")
             con.unregister("candidates_table")
             rows += len(table)
+        con.execute("begin transaction")
+        con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
+        con.execute(f"insert into {RECOMMENDATION_CANDIDATES.relation} ({columns}) select {columns} from {staging}")
+        con.execute(f"drop table {staging}")
         con.execute("commit")
     log.info("recommendation_candidates for %s: %d rows written", run_date, rows)
     return rows
