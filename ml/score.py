@@ -9,11 +9,13 @@ blocks and (for the rare rows the capped walk needs it) categories.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ml.ab import is_control
 from ml.config import POPULARITY
@@ -23,11 +25,13 @@ from ml.explain import Explainer
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
 from xrec.catalog import CONTROL, MODEL, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, RECOMMENDATION_CANDIDATES
 from xrec.config import PLATFORM
-from xrec.spans import spanned
 
 log = logging.getLogger(__name__)
 
 COLUMNS = RECOMMENDATION_CANDIDATES.column_names
+# Candidate tables are built per block of recipients: a block's reason strings are most of its
+# memory (~0.6 KB a row), so scoring holds one block of them at a time, never the whole table.
+FRAME_RECIPIENTS = 50_000
 
 
 @dataclass(frozen=True)
@@ -102,32 +106,36 @@ def _frame(
     explainer: Explainer,
     rules: RuleContext,
     sources: tuple[str, ...],
-) -> pd.DataFrame:
+) -> pa.Table:
     k = top.shape[1]
     flat_top, flat_scores = top.ravel(), scores.ravel()
     keep = np.isfinite(flat_scores)  # -inf only trails a row, so the kept ranks stay dense
-    items = dataset.items
+    recipient = np.repeat(np.arange(len(rows)), k)[keep]
     reasons = explainer.explain(
         rules.owned,
         dataset.user_features,
         dataset.persons["city"].to_numpy(object),
-        np.repeat(rows, k)[keep],
+        rows[recipient],
         flat_top[keep],
         by_popularity,
         sources,
     )
-    return pd.DataFrame(
+    return pa.table(
         {
-            "recipient_id": np.repeat(recipients["recipient_id"].to_numpy(object), k)[keep],
-            "person_id": np.repeat(recipients["person_id"].to_numpy(object), k)[keep],
-            "item_id": items["item_id"].to_numpy(object)[flat_top[keep]],
-            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(recipients))[keep],
+            "recipient_id": _strings(recipients["recipient_id"]).take(recipient),
+            "person_id": _strings(recipients["person_id"]).take(recipient),
+            "item_id": _strings(dataset.items["item_id"]).take(flat_top[keep]),
+            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(rows))[keep],
             "score": flat_scores[keep].astype(np.float64),
-            "variant": variant,
+            "variant": pa.repeat(pa.scalar(variant, pa.string()), int(keep.sum())),
             "reason": reasons.text,
-            "reason_items": reasons.items_json,
+            "reason_items": reasons.json_strings,
         }
     )
+
+
+def _strings(values: pd.Series) -> pa.Array:
+    return pa.array(values, pa.string())
 
 
 def score_direction(
@@ -139,35 +147,33 @@ def score_direction(
     items: slice,
     ranking: Ranking,
     sources: tuple[str, ...],
-) -> pd.DataFrame:
-    """Candidates for `recipients` (person_id, recipient_id) over the item range `items`;
-    reasons name history items of `sources` only."""
+) -> Iterator[pa.Table]:
+    """Candidates for `recipients` (person_id, recipient_id) over the item range `items`, a table
+    per block of FRAME_RECIPIENTS; reasons name history items of `sources` only."""
     rows = dataset.user_index(recipients["person_id"])
     control = is_control(partner, recipients["recipient_id"], ranking.control_share)
-    frames = []
     for variant, embeddings, chosen, by_popularity in (
         (MODEL, scorers.model, ~control, scorers.ranker == POPULARITY),
         (CONTROL, scorers.popularity, control, True),
     ):
         top, scores = recommend(embeddings, rows[chosen], items, rules, ranking.k, ranking.cap, ranking.threads)
-        frames.append(
-            _frame(
+        who = recipients[chosen]
+        for start in range(0, len(who), FRAME_RECIPIENTS):
+            block = slice(start, start + FRAME_RECIPIENTS)
+            yield _frame(
                 dataset,
-                recipients[chosen],
-                rows[chosen],
-                top,
-                scores,
+                who.iloc[block],
+                rows[chosen][block],
+                top[block],
+                scores[block],
                 variant,
                 by_popularity,
                 scorers.explainer,
                 rules,
                 sources,
             )
-        )
-    return pd.concat(frames, ignore_index=True)
 
 
-@spanned("rank")
 def score_all(
     ranking: Ranking,
     run_date: date,
@@ -176,15 +182,15 @@ def score_all(
     scorers: Scorers,
     rules: RuleContext,
     recipients: pd.DataFrame,
-) -> pd.DataFrame:
-    """Every candidate row of run_date: platform users -> each partner's items, and each
-    partner's customers -> platform courses."""
+) -> Iterator[pa.Table]:
+    """Every candidate row of run_date (COLUMNS), a table at a time: platform users -> each
+    partner's items, and each partner's customers -> platform courses."""
     known = dataset.user_index(recipients["person_id"]) >= 0
     if not known.all():
         log.warning("ml_recipients: %d rows name an unknown person; not scored", int((~known).sum()))
     recipients = recipients[known].sort_values(["recipient_source", "recipient_id"], ignore_index=True)
     platform_users = recipients[recipients["recipient_source"] == PLATFORM]
-    frames = []
+    generated_at = datetime.now(UTC).replace(tzinfo=None)
     for partner in ranking.partners:
         customers = recipients[recipients["recipient_source"] == partner]
         for direction, who, items in (
@@ -200,13 +206,19 @@ def score_all(
                     items.stop - items.start,
                 )
                 continue
-            frame = score_direction(
+            rows = 0
+            for table in score_direction(
                 dataset, scorers, rules, who, partner, items, ranking, reason_sources(direction, partner)
-            )
-            frames.append(frame.assign(direction=direction, partner=partner))
-            log.info("%s %s: %d rows for %d recipients", direction, partner, len(frame), len(who))
-    generated_at = datetime.now(UTC).replace(tzinfo=None)
-    if not frames:
-        return pd.DataFrame(columns=COLUMNS)
-    frame = pd.concat(frames, ignore_index=True)
-    return frame.assign(run_date=run_date, model_version=version, generated_at=generated_at)[COLUMNS]
+            ):
+                constant = {
+                    "run_date": pa.scalar(run_date, pa.date32()),
+                    "model_version": pa.scalar(version, pa.string()),
+                    "direction": pa.scalar(direction, pa.string()),
+                    "partner": pa.scalar(partner, pa.string()),
+                    "generated_at": pa.scalar(generated_at, pa.timestamp("us")),
+                }
+                for name, value in constant.items():
+                    table = table.append_column(name, pa.repeat(value, len(table)))
+                rows += len(table)
+                yield table.select(COLUMNS)
+            log.info("%s %s: %d rows for %d recipients", direction, partner, rows, len(who))

@@ -1,10 +1,14 @@
 -- Candidates of run_date with one boolean flag per business rule (true = rule kept), so a GX
--- expectation on each flag reports how many rows break it and which ones.
+-- expectation on each flag reports how many rows break it and which ones. Only the columns the
+-- rules check are read: the reason strings, most of the table's bytes, took the gate at M from
+-- 44 s to 329 s and 19.5 GB; the column-set rule sees every column in cross_recommendations.table.sql.
 with
 
 candidates as (
 
-    select * from main.recommendation_candidates where run_date = $run_date
+    select model_version, direction, partner, recipient_id, item_id, rank, score, generated_at, person_id, variant
+    from main.recommendation_candidates
+    where run_date = $run_date
 
 ),
 
@@ -54,4 +58,8 @@ final as (
 
 )
 
-select * from final
+select
+    model_version, direction, partner, recipient_id, item_id, rank, score, generated_at, person_id, variant,
+    rank_gap, score_is_finite, item_is_known, item_is_active, item_not_owned, within_risk_tolerance,
+    recipient_is_own, recipient_is_person
+from final

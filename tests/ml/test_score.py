@@ -101,3 +101,17 @@ def test_every_recipient_is_scored_including_cold_ones(trained):
     home = out[(out["direction"] == "partner_to_platform") & (out["partner"] == "home")]
     assert set(customers["recipient_id"]) == set(home["recipient_id"])
     assert set(cold["recipient_id"]) <= set(home["recipient_id"])
+
+
+def test_scoring_in_small_blocks_writes_the_same_rows(trained):
+    """Candidates are built and written a block of recipients at a time: the block size changes
+    neither the lists nor their reasons."""
+    from xrec.steps.model import score_candidates
+
+    settings, run, rows = trained
+    whole = candidates(settings).drop(columns="generated_at")
+    with patch("ml.score.FRAME_RECIPIENTS", 7):
+        assert score_candidates(settings, run.run_date) == rows
+    blocks = candidates(settings).drop(columns="generated_at")
+    pd.testing.assert_frame_equal(whole, blocks)
+    assert whole["reason"].str.len().min() > 0 and whole["reason_items"].str.startswith("[").all()

@@ -180,7 +180,15 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
         # the table checks' one row is not a row of the mart
         rows = len(job.frame) if job.scope == ROWS else 0
         results.append(
-            SuiteResult(job.suite.name, rows, outcome.evaluated, outcome.failures, job.quarantined_rows, note)
+            SuiteResult(
+                job.suite.name,
+                rows,
+                outcome.evaluated,
+                outcome.failures,
+                job.quarantined_rows,
+                note,
+                whole_table=job.scope == TABLE,
+            )
         )
         log.info(
             "%s %s: %d rows, %d expectations, %d failed (%d error) in %.2fs",

@@ -45,6 +45,8 @@ class SuiteResult:
     failures: tuple[Failure, ...] = ()
     quarantined_rows: int = 0
     note: str = ""
+    # A suite's one-row table checks (suites.TABLE) are merged with its row checks, not a chunk.
+    whole_table: bool = False
 
     @property
     def errors(self) -> tuple[Failure, ...]:
@@ -81,7 +83,9 @@ def _merged(parts: list[SuiteResult]) -> SuiteResult:
     return SuiteResult(
         suite=parts[0].suite,
         rows=sum(p.rows for p in parts),
-        evaluated=max(p.evaluated for p in parts),
+        # chunks run the same expectations; the table checks are others
+        evaluated=max((p.evaluated for p in parts if not p.whole_table), default=0)
+        + sum(p.evaluated for p in parts if p.whole_table),
         failures=tuple(merged),
         quarantined_rows=parts[0].quarantined_rows,
         note="; ".join(dict.fromkeys(p.note for p in parts if p.note)),

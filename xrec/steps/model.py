@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-import pandas as pd
+import pyarrow as pa
 
 from ml.baseline import popularity_embeddings
 from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
@@ -200,7 +201,7 @@ def score_candidates(settings: Settings, run_date: date) -> int:
         raise MartDataError(f"model_runs has no run for {run_date}: run train_and_evaluate first")
     if not run.is_promoted:
         log.warning("no candidates for %s: %s not promoted (%s)", run_date, run.model_version, run.decision_reason)
-        return write_candidates(settings, run_date, pd.DataFrame(columns=COLUMNS))
+        return write_candidates(settings, run_date, [])
     marts = load_marts(settings)
     if model_version(run_date, data_fingerprint(marts), run.params) != run.model_version:
         raise MartDataError(
@@ -216,7 +217,7 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     scorers = Scorers(
         model=published, popularity=popularity, ranker=run.ranker, explainer=model_explainer(model, dataset, owned)
     )
-    frame = score_all(
+    tables = score_all(
         ranking(settings),
         run_date,
         run.model_version,
@@ -225,23 +226,40 @@ def score_candidates(settings: Settings, run_date: date) -> int:
         build_rule_context(dataset, owned),
         marts.recipients,
     )
-    return write_candidates(settings, run_date, frame)
+    return write_candidates(settings, run_date, tables)
 
 
-@spanned("write_candidates")
-def write_candidates(settings: Settings, run_date: date, frame: pd.DataFrame) -> int:
-    """Replace the run_date partition of recommendation_candidates with `frame` (one transaction)."""
+# DuckDB caches the blocks it writes up to its memory limit (80% of RAM by default), so the score
+# step's RSS grew with the rows written; bounded, the cache is evicted instead (syn: 1.65 -> 1.44 GB).
+WRITE_MEMORY_LIMIT = "1GB"
+
+
+# Ranking happens as the tables are written (score_all yields them block by block): one span.
+@spanned("rank_and_write")
+def write_candidates(settings: Settings, run_date: date, tables: Iterable[pa.Table]) -> int:
+    """Replace the run_date partition of recommendation_candidates with `tables` (COLUMNS each).
+
+    The blocks are committed one by one into a staging table, which then replaces the partition
+    in one transaction: DuckDB holds a transaction's appended rows in memory, so inserting the
+    blocks in that transaction took the score step at M to 13.9 GB; the final insert-select
+    streams. A staging table left by a failed run is replaced by the next one.
+    """
+    staging = f"main.recommendation_candidates_staging_{run_date:%Y%m%d}"
+    columns = ", ".join(COLUMNS)
+    rows = 0
     with connect(settings) as con:
+        con.execute(f"set memory_limit = '{WRITE_MEMORY_LIMIT}'")
         con.execute(RECOMMENDATION_CANDIDATES.ddl())
+        con.execute(f"create or replace table {staging} as select * from {RECOMMENDATION_CANDIDATES.relation} limit 0")
+        for table in tables:
+            con.register("candidates_table", table)
+            con.execute(f"insert into {staging} ({columns}) select {columns} from candidates_table")
+            con.unregister("candidates_table")
+            rows += len(table)
         con.execute("begin transaction")
         con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
-        if len(frame):
-            con.register("candidates_frame", frame)
-            con.execute(
-                f"insert into {RECOMMENDATION_CANDIDATES.relation} ({', '.join(COLUMNS)}) "
-                f"select {', '.join(COLUMNS)} from candidates_frame"
-            )
-            con.unregister("candidates_frame")
+        con.execute(f"insert into {RECOMMENDATION_CANDIDATES.relation} ({columns}) select {columns} from {staging}")
+        con.execute(f"drop table {staging}")
         con.execute("commit")
-    log.info("recommendation_candidates for %s: %d rows written", run_date, len(frame))
-    return len(frame)
+    log.info("recommendation_candidates for %s: %d rows written", run_date, rows)
+    return rows
