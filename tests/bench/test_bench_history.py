@@ -9,16 +9,6 @@ from xrec_tools.bench.render import render_history_markdown
 from xrec_tools.bench.sizes import SIZES, parse_history_days, with_history
 from xrec_tools.bench.summary import history_growth
 
-MACHINE = {
-    "cpu_model": "AMD EPYC",
-    "logical_cores": 2,
-    "ram_gb": 23.4,
-    "python": "3.11.7",
-    "platform": "Linux",
-    "load_average_start": [1, 1, 1],
-    "load_average_end": [2, 2, 2],
-}
-
 
 def _history(days: int, seconds: dict[str, float]) -> dict:
     size = with_history(SIZES["S"], days)
@@ -51,7 +41,7 @@ def test_the_ratio_leaves_training_out_and_passes_up_to_1_3():
     assert worse["check"]["status"] == "MISS"  # 28 / 18
 
 
-def test_stages_one_history_skipped_are_left_out_of_both_sides():
+def test_stages_one_history_skipped_are_left_out_of_both_sides(machine):
     short, long = _history(7, {}), _history(60, {})
     for stage in ("score", "gate_outputs", "publish"):
         del long["stages"][stage]  # the long history's model was not promoted
@@ -60,7 +50,7 @@ def test_stages_one_history_skipped_are_left_out_of_both_sides():
     assert growth["job_without_training"]["short"] == growth["job_without_training"]["long"] == 6.0
     text = render_history_markdown(
         {
-            "machine": MACHINE,
+            "machine": machine,
             "size": "S",
             "created_at": "2026-12-01T05:00:00+00:00",
             "settings_overrides": {},
