@@ -85,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep each size's generated data and published model (for bench-serving)",
     )
 
+    bench.add_argument(
+        "--history-growth",
+        nargs="?",
+        const="",
+        metavar="SHORT,LONG",
+        help="instead: time the daily job after a short and a long history (default 7,60 days) "
+        "at each of --sizes; target: long/short <= 1.3 without model training",
+    )
+
     again = sub.add_parser(
         "bench-serving",
         help="only the serving stage, on the model a `bench --keep-scratch` run left in <out>/scratch/<size>/",
@@ -181,6 +190,16 @@ def main(argv: list[str] | None = None) -> int:
         # XREC_* settings in the environment (e.g. XREC_EPOCHS, XREC_THREADS) apply; the
         # benchmark replaces every path with its scratch folder and never uses the serving DSN.
         out = Path(args.out) if args.out else DEFAULT_OUT_DIR
+        if args.history_growth is not None:
+            from xrec_tools.bench.history import run_history_growth
+            from xrec_tools.bench.sizes import HISTORY_DAYS, parse_history_days
+
+            days = parse_history_days(args.history_growth) if args.history_growth else HISTORY_DAYS
+            for name in parse_sizes(args.sizes):
+                path = run_history_growth(name, out, days, settings.env())
+                print((path.parent / "history-latest.md").read_text())
+                print(f"results: {path}")
+            return 0
         path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env(), args.keep_scratch)
         print((path.parent / "latest.md").read_text())
         print(f"results: {path}")

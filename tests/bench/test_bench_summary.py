@@ -115,7 +115,7 @@ def test_targets_pass_miss_and_scaling_between_s_and_m():
     assert only_s[-1]["status"] == "n/a"
 
 
-def test_markdown_lists_every_stage_target_and_metric():
+def test_markdown_lists_every_stage_target_and_metric(machine):
     run = _run(1.0)
     size = {"spec": {"users": 500, "days": 5, "run_date": "2026-11-05"}, "runs": [run], "median": run}
     doc = {
@@ -123,15 +123,7 @@ def test_markdown_lists_every_stage_target_and_metric():
         "created_at": "2026-11-23T14:00:00+00:00",
         "repeats": 1,
         "settings_overrides": {},
-        "machine": {
-            "cpu_model": "AMD EPYC",
-            "logical_cores": 2,
-            "ram_gb": 23.4,
-            "python": "3.11.7",
-            "platform": "Linux",
-            "load_average_start": [1, 1, 1],
-            "load_average_end": [2, 2, 2],
-        },
+        "machine": machine,
         "sizes": {"T": size},
         "targets": check_targets({"T": run}),
     }

@@ -93,8 +93,12 @@ def data_counts(settings: Settings, run_date: date) -> dict:
             "select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
             "coalesce(sum(rows_quarantined), 0), count(*) from raw.load_audit"
         ).fetchone()
+        (read_on_run_date,) = con.execute(
+            "select coalesce(sum(rows_read), 0) from raw.load_audit where delivery_date = ?", [run_date]
+        ).fetchone()
         counts = {
             "raw_files": files,
+            "raw_rows_read_run_date": read_on_run_date,  # the day's own drops: what the day brings
             "raw_rows_read": read,
             "raw_rows_loaded": loaded,
             "raw_rows_quarantined": quarantined,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xrec_tools.bench.job import STAGES
+from xrec_tools.bench.summary import TRAINING_STAGE
 
 
 def _num(value, digits: int = 2) -> str:
@@ -33,6 +34,14 @@ def _headline(metrics: dict, partners: list[str], prefix: str = "") -> dict[str,
     return out
 
 
+def _machine_line(m: dict) -> str:
+    return (
+        f"Machine: {m['cpu_model']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM, "
+        f"Python {m['python']}, {m['platform']}. Load average (1/5/15 min) at start "
+        f"{m['load_average_start']}, at end {m['load_average_end']}."
+    )
+
+
 def render_markdown(doc: dict) -> str:
     """Date, machine, sizes, per-stage time/RSS, throughput, reference ratios, quality, targets."""
     m, sizes = doc["machine"], doc["sizes"]
@@ -40,9 +49,7 @@ def render_markdown(doc: dict) -> str:
     lines = [
         f"# xrec benchmark — {doc['created_at']}",
         "",
-        f"Machine: {m['cpu_model']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM, "
-        f"Python {m['python']}, {m['platform']}. Load average (1/5/15 min) at start "
-        f"{m['load_average_start']}, at end {m['load_average_end']}.",
+        _machine_line(m),
         f"Repeats: {doc['repeats']} (figures are medians). Settings overrides: "
         f"{doc['settings_overrides'] or 'none'}. Each step of the daily job runs the "
         "xrec.daily function the DAG's task calls, in a fresh process of its own as an Airflow task "
@@ -187,3 +194,59 @@ def render_markdown(doc: dict) -> str:
     lines += ["", "## Targets (set for size M)", ""]
     rows = [[t["size"], t["target"], _num(t["value"]), _num(t["limit"]), t["status"]] for t in doc["targets"]]
     return "\n".join(lines + _table(["size", "target", "value", "limit", "status"], rows)) + "\n"
+
+
+def render_history_markdown(doc: dict) -> str:
+    """The history growth document (xrec_tools.bench.history): the last day's volume and the
+    per-stage seconds after the short and the long history, their ratios, the target."""
+    growth, histories = doc["growth"], doc["histories"]
+    short, long = (histories[str(d)] for d in growth["days"])
+    names = [f"{h['spec']['days']} days (run {h['spec']['run_date']})" for h in (short, long)]
+    lines = [
+        f"# xrec history growth — size {doc['size']}, {doc['created_at']}",
+        "",
+        _machine_line(doc["machine"]),
+        f"Settings overrides: {doc['settings_overrides'] or 'none'}; both histories: "
+        f"{short['spec']['users']:,} users, seed {short['spec']['seed']}, settings {short['spec']['settings']}. "
+        "Each history runs the job for the day before its last (catch-up and model selection, "
+        "not compared); the daily run of the last day is timed.",
+        "",
+    ]
+    rows = [
+        [key, *(_num(h["counts"][key], 0) for h in (short, long))]
+        for key in ("raw_rows_read_run_date", "raw_rows_read", "ml_persons", "ml_items", "ml_interactions")
+    ]
+    lines += _table(["rows", *names], rows) + ["", "## Daily run of the last day (seconds)", ""]
+    rows = [
+        [stage, _num(f["short"]), _num(f["long"]), _num(f["ratio"])]
+        for stage, f in growth["stages"].items()
+        if stage != TRAINING_STAGE
+    ]
+    job = growth["job_without_training"]
+    rows.append([f"**job without {TRAINING_STAGE}**", _num(job["short"]), _num(job["long"]), _num(job["ratio"])])
+    training = growth["training"] or {}
+    rows.append(
+        [
+            f"{TRAINING_STAGE} (reported separately)",
+            _num(training.get("short")),
+            _num(training.get("long")),
+            _num(training.get("ratio")),
+        ]
+    )
+    rows.append(
+        [
+            "tuning run of the day before (catch-up + selection)",
+            *(_num(h["tuning"]["job_seconds"]) for h in (short, long)),
+            "",
+        ]
+    )
+    lines += _table(["stage", *names, "ratio"], rows)
+    if growth["skipped_stages"]:
+        lines += ["", f"Not compared (a history's model was not promoted): {', '.join(growth['skipped_stages'])}."]
+    t = growth["check"]
+    lines += ["", "## Target", ""]
+    lines += _table(
+        ["size", "target", "value", "limit", "status"],
+        [[t["size"], t["target"], _num(t["value"]), _num(t["limit"]), t["status"]]],
+    )
+    return "\n".join(lines) + "\n"

@@ -69,17 +69,35 @@ def _tuning_run(settings: Settings, size: BenchSize, sampler: RssSampler) -> dic
     }
 
 
-def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str]) -> dict:
+def timed_daily_run(
+    size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str], clock: StageClock
+) -> tuple[Settings, dict, bool]:
     """Generate `size` from scratch, run the daily job for the day before its last date (a tuning
-    run) and for its last date (a daily run reusing the stored choice), measure everything."""
+    run: the catch-up of every earlier drop plus the model selection) and time the daily run of
+    its last date (reusing the stored choice) on `clock`; returns the settings, the tuning run's
+    figures and whether the last day's model was promoted."""
     shutil.rmtree(scratch, ignore_errors=True)
     settings = scratch_settings(scratch, {**size.settings, **overrides})
+    with clock.stage("generate"):
+        generate(settings.landing, size.start, size.days, size.users, size.seed)
+    tuning = _tuning_run(settings, size, sampler)
+    return settings, tuning, run_daily_job(settings, size.run_date, clock)
+
+
+def failure(size: BenchSize, clock: StageClock, error: Exception, scratch: Path) -> BenchmarkFailed:
+    return BenchmarkFailed(
+        f"benchmark size {size.name} ({size.users} users, {size.days} days, run_date "
+        f"{size.run_date}) failed in stage {clock.current or 'measurement'}: "
+        f"{type(error).__name__}: {error}\nscratch data kept in {scratch}"
+    )
+
+
+def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str]) -> dict:
+    """The tuning run and the timed daily run of `size` (`timed_daily_run`), plus the references,
+    the serving API on the published model, row counts and quality."""
     clock = StageClock(sampler, label=size.name)
     try:
-        with clock.stage("generate"):
-            generate(settings.landing, size.start, size.days, size.users, size.seed)
-        tuning = _tuning_run(settings, size, sampler)
-        promoted = run_daily_job(settings, size.run_date, clock)
+        settings, tuning, promoted = timed_daily_run(size, scratch, sampler, overrides, clock)
         with clock.stage("reference"):
             reference = reference_figures(settings, size.run_date)
         # The API on what the job published (nothing to serve when the model was not promoted).
@@ -97,16 +115,12 @@ def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: di
             "reference": reference,
         }
     except Exception as error:
-        raise BenchmarkFailed(
-            f"benchmark size {size.name} ({size.users} users, {size.days} days, run_date "
-            f"{size.run_date}) failed in stage {clock.current or 'measurement'}: "
-            f"{type(error).__name__}: {error}\nscratch data kept in {scratch}"
-        ) from error
+        raise failure(size, clock, error, scratch) from error
     run["derived"] = derive(run, settings.epochs, list(settings.partners))
     return run
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -161,9 +175,9 @@ def run_benchmark(
     }
     text = json.dumps(doc, indent=2, default=str)
     path = out_dir / f"bench-{created:%Y%m%dT%H%M%SZ}.json"
-    _write_atomic(path, text)
-    _write_atomic(out_dir / "latest.json", text)
-    _write_atomic(out_dir / "latest.md", render_markdown(doc))
+    write_atomic(path, text)
+    write_atomic(out_dir / "latest.json", text)
+    write_atomic(out_dir / "latest.md", render_markdown(doc))
     scratch_root = out_dir / "scratch"
     if scratch_root.exists() and not any(scratch_root.iterdir()):
         scratch_root.rmdir()
@@ -190,5 +204,5 @@ def rerun_serving(size_name: str, out_dir: Path) -> Path:
         "targets": serving_checks(size_name, figures),
     }
     path = Path(out_dir) / f"serving-{size_name}-{created:%Y%m%dT%H%M%SZ}.json"
-    _write_atomic(path, json.dumps(doc, indent=2, default=str))
+    write_atomic(path, json.dumps(doc, indent=2, default=str))
     return path

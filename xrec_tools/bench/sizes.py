@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 START = date(2026, 11, 1)
@@ -44,3 +44,27 @@ def parse_sizes(text: str) -> list[str]:
     if unknown or not names:
         raise ValueError(f"unknown benchmark size(s) {unknown or text!r}; choose from {', '.join(SIZES)}")
     return names
+
+
+# The history growth measure (issue 17): the daily job after a short and after a long history.
+HISTORY_DAYS = (7, 60)
+# A 7-day holdout does not fit into a 7-day history; both histories use the same settings, so
+# that only the history differs.
+HISTORY_SETTINGS = {"XREC_HOLDOUT_DAYS": "2"}
+
+
+def with_history(size: BenchSize, days: int) -> BenchSize:
+    """`size` generated over `days` days (same users and seed); named e.g. 'S-60d'."""
+    return replace(size, name=f"{size.name}-{days}d", days=days, settings={**size.settings, **HISTORY_SETTINGS})
+
+
+def parse_history_days(text: str) -> tuple[int, int]:
+    """'7,60' -> (7, 60): a short and a longer history, each at least 3 days (a tuning day before
+    the measured one, and a holdout)."""
+    try:
+        short, long = (int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"history days must be two whole numbers SHORT,LONG, got {text!r}") from None
+    if not 3 <= short < long:
+        raise ValueError(f"history days need 3 <= SHORT < LONG, got {text!r}")
+    return short, long

@@ -158,3 +158,40 @@ def check_targets(medians: dict[str, dict]) -> list[dict]:
     else:
         checks.append(_check(f"{TARGET_SIZE}/S", "time ratio <= 1.2 x data ratio", None, SCALING_SLACK, None))
     return checks
+
+
+# History growth (issue 17): the daily job after the long history costs at most this much times
+# the daily job after the short one, model training excluded (its cost follows the model
+# selection and the interactions it fits, reported beside).
+HISTORY_GROWTH_MAX = 1.3
+TRAINING_STAGE = "train_evaluate"
+
+
+def history_growth(size: str, short: dict, long: dict) -> dict:
+    """Per-stage seconds of the two histories' daily runs and their ratio, the ratio of the job
+    without training (stages both ran; one skipped after a failed promotion is listed) and its
+    PASS/MISS against HISTORY_GROWTH_MAX."""
+    days = (short["spec"]["days"], long["spec"]["days"])
+    both = [s for s in JOB_STAGES if s in short["stages"] and s in long["stages"]]
+    stages = {}
+    for stage in both:
+        a, b = short["stages"][stage]["seconds"], long["stages"][stage]["seconds"]
+        stages[stage] = {"short": a, "long": b, "ratio": _ratio(b, a)}
+    measured = [s for s in both if s != TRAINING_STAGE]
+    without = {key: sum(stages[s][key] for s in measured) for key in ("short", "long")}
+    ratio = _ratio(without["long"], without["short"])
+    check = _check(
+        size,
+        f"daily job without {TRAINING_STAGE}, day {days[1]} / day {days[0]} <= {HISTORY_GROWTH_MAX:g}",
+        ratio,
+        HISTORY_GROWTH_MAX,
+        None if ratio is None else ratio <= HISTORY_GROWTH_MAX,
+    )
+    return {
+        "days": list(days),
+        "stages": stages,
+        "skipped_stages": [s for s in JOB_STAGES if s not in both],
+        "job_without_training": {**without, "ratio": ratio},
+        "training": stages.get(TRAINING_STAGE),
+        "check": check,
+    }
