@@ -13,7 +13,10 @@ from xrec.config import Settings
 
 
 def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; creates the file (and its folder) on first write."""
+    """Open the warehouse, its buffer pool bounded by XREC_DUCKDB_MEMORY_LIMIT; creates the file
+    (and its folder) on first write."""
     if not read_only:
         settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(settings.warehouse), read_only=read_only)
+    return duckdb.connect(
+        str(settings.warehouse), read_only=read_only, config={"memory_limit": settings.duckdb_memory_limit}
+    )

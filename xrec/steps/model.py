@@ -229,11 +229,6 @@ def score_candidates(settings: Settings, run_date: date) -> int:
     return write_candidates(settings, run_date, tables)
 
 
-# DuckDB caches the blocks it writes up to its memory limit (80% of RAM by default), so the score
-# step's RSS grew with the rows written; bounded, the cache is evicted instead (syn: 1.65 -> 1.44 GB).
-WRITE_MEMORY_LIMIT = "1GB"
-
-
 # Ranking happens as the tables are written (score_all yields them block by block): one span.
 @spanned("rank_and_write")
 def write_candidates(settings: Settings, run_date: date, tables: Iterable[pa.Table]) -> int:
@@ -248,7 +243,6 @@ def write_candidates(settings: Settings, run_date: date, tables: Iterable[pa.Tab
     columns = ", ".join(COLUMNS)
     rows = 0
     with connect(settings) as con:
-        con.execute(f"set memory_limit = '{WRITE_MEMORY_LIMIT}'")
         con.execute(RECOMMENDATION_CANDIDATES.ddl())
         con.execute(f"create or replace table {staging} as select * from {RECOMMENDATION_CANDIDATES.relation} limit 0")
         for table in tables:
