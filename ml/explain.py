@@ -175,26 +175,25 @@ class Explainer:
         def picks(name: str, rows: np.ndarray) -> pa.StringArray:
             return _take(strings[name], rows)
 
+        def listed(name: str, slots: np.ndarray, count: int, separator: str) -> pa.StringArray:
+            # slot 0, then every further filled slot after `separator` (empty slots add nothing)
+            text = picks(name, slots[:, 0])
+            for slot in range(1, count):
+                text = _concat(text, _prefixed(separator, picks(name, slots[:, slot])))
+            return text
+
         # history items: the slots of a row are filled from the first, so slot 0 starts the list
-        zh_items = _concat("因为你关注过", picks("item_zh", top_items[:, 0]))
-        en_items = _concat("because of ", picks("item_zh", top_items[:, 0]))
-        json_items = picks("item_json", top_items[:, 0])
-        for slot in range(1, TOP_ITEMS):
-            zh_items = _concat(zh_items, _prefixed("、", picks("item_zh", top_items[:, slot])))
-            en_items = _concat(en_items, _prefixed(", ", picks("item_zh", top_items[:, slot])))
-            json_items = _concat(json_items, _prefixed(",", picks("item_json", top_items[:, slot])))
+        zh_items = _concat("因为你关注过", listed("item_zh", top_items, TOP_ITEMS, "、"))
+        en_items = _concat("because of ", listed("item_zh", top_items, TOP_ITEMS, ", "))
+        json_items = listed("item_json", top_items, TOP_ITEMS, ",")
         zh_items = _concat(zh_items, picks("same_topic_zh", with_topic))
         en_items = _concat(en_items, " in your history", picks("same_topic_en", with_topic))
         json_items = _concat(json_items, _prefixed(",", picks("topic_json", with_topic)))
         # stated features
         features = np.where(has_features[:, None], top_features, -1)
-        zh_features = _concat("因为", picks("feature_zh", features[:, 0]))
-        en_features = _concat("because ", picks("feature_en", features[:, 0]))
-        json_features = picks("feature_json", features[:, 0])
-        for slot in range(1, TOP_FEATURES):
-            zh_features = _concat(zh_features, _prefixed("、", picks("feature_zh", features[:, slot])))
-            en_features = _concat(en_features, _prefixed(" and ", picks("feature_en", features[:, slot])))
-            json_features = _concat(json_features, _prefixed(",", picks("feature_json", features[:, slot])))
+        zh_features = _concat("因为", listed("feature_zh", features, TOP_FEATURES, "、"))
+        en_features = _concat("because ", listed("feature_en", features, TOP_FEATURES, " and "))
+        json_features = listed("feature_json", features, TOP_FEATURES, ",")
         # neither: the item's own topic (what every reason said before)
         zh_bare = _concat("主题：", picks("topic", items))
         en_bare = _concat("topic: ", picks("topic", items))
