@@ -26,8 +26,9 @@ PREFIX = "/v1/recommendations/"
 DIRECTIONS = frozenset((PLATFORM_TO_PARTNER, PARTNER_TO_PLATFORM))
 MAX_K = 100
 MAX_RECIPIENT_ID = 200  # the route's Path(max_length=...)
-# `k=<1..MAX_K>` written plainly; any other query string (k=05, k=1&k=2, k=0) is the route's to judge.
-K_QUERY = re.compile(rb"k=([1-9][0-9]?|100)")
+# `k=<n>` written plainly, n in 1..MAX_K; any other query string (k=05, k=1&k=2, k=0, k=101) is the
+# route's to judge.
+K_QUERY = re.compile(rb"k=([1-9][0-9]{0,2})")
 JSON_HEADER = (b"content-type", b"application/json")
 
 
@@ -91,7 +92,7 @@ class LookupFastPath:
         k = current.top_k
         if query:
             given = K_QUERY.fullmatch(query)
-            if given is None:
+            if given is None or int(given[1]) > MAX_K:
                 return None
             k = int(given[1])
         if partner not in current.partners:
