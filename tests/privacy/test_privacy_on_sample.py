@@ -122,6 +122,16 @@ def world(tmp_path_factory):
         _run_day(settings, RUN2)
         again = daily.erase(settings, RUN2)  # a rerun of the step finds nothing left to erase
         assert again["new"] == 0 and again["rows_removed"] == 0, again
+        # a re-delivered old drop brings a forgotten user back into raw: a day with no new
+        # request (which searches only raw) removes them again
+        with duckdb.connect(str(settings.warehouse)) as con:
+            con.execute(
+                "insert into raw.platform__users select * replace (? as user_id, null as email_sha256, "
+                "null as phone_sha256) from raw.platform__users limit 1",
+                [forgotten],
+            )
+        redelivered = daily.erase(settings, RUN2)
+        assert redelivered["new"] == 0 and redelivered["rows_removed"] == 1, redelivered
         yield {
             "settings": settings,
             "landing": landing,

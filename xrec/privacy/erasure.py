@@ -217,11 +217,14 @@ def predicate(columns: list[str], source: str | None = None) -> str | None:
     return " or ".join(rules) or None
 
 
-def _purge_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def _purge_warehouse(con: duckdb.DuckDBPyConnection, schemas: list[str] | None) -> dict[str, int]:
+    """Delete the person's rows from every table of `schemas` (None: of every schema)."""
     tables = con.execute(
         "select table_schema, table_name, list(column_name order by ordinal_position) "
         "from information_schema.columns join information_schema.tables using (table_catalog, table_schema, table_name) "
-        "where table_type = 'BASE TABLE' and table_catalog = current_database() group by all order by 1, 2"
+        "where table_type = 'BASE TABLE' and table_catalog = current_database() "
+        "and ($schemas is null or list_contains($schemas, table_schema)) group by all order by 1, 2",
+        {"schemas": schemas},
     ).fetchall()
     removed = {}
     for schema, name, cols in tables:
@@ -334,7 +337,10 @@ def erase(settings: Settings, run_date: date) -> dict:
         con.executemany(f"insert into {ERASE} values (?, ?, ?)", person.rows())
         con.begin()
         try:
-            warehouse = _purge_warehouse(con)
+            # Once every request in force has been applied, only ingest has added rows since (to
+            # raw: the step runs after ingest, and dbt rebuilds the rest from raw after it), so
+            # only raw is searched: at M that is 1 s instead of ~50 s over the whole warehouse.
+            warehouse = _purge_warehouse(con, None if pending else ["raw"])
             con.commit()
         except BaseException:
             con.rollback()
