@@ -5,7 +5,8 @@ import pandas as pd
 
 from xrec.cli import main
 from xrec.config import Settings
-from xrec.privacy.erasure import FORGET, Person, _purge_listings, predicate
+from xrec.privacy.erasure import ERASE, FORGET, Person, _purge_listings, predicate
+from xrec.publish.files import purge_snapshot, snapshot_path
 from xrec.quality.quarantine import write_listing
 
 
@@ -52,3 +53,25 @@ def test_rows_are_matched_by_identifier_columns_and_partner_scoped_customer_ids(
         # home's customer RC1 is another person: customer ids are only unique within a partner
         assert kept == [("home", "RC1"), ("realty", "U2")]
         assert predicate(["item_id", "title"]) is None
+
+
+def test_the_snapshot_loses_only_the_persons_rows_and_is_left_alone_without_them(tmp_path):
+    settings = Settings.from_env({"XREC_ARTIFACTS": str(tmp_path)})
+    path = snapshot_path(settings)
+    path.parent.mkdir(parents=True)
+    with duckdb.connect(str(path)) as snap:
+        snap.execute("""create table recs as select * from (values
+            ('realty', 'U1', 'I1'), ('realty', 'U2', 'I1'), ('home', 'U1', 'I2')) v(partner, recipient_id, item_id)""")
+        snap.execute("create table items as select * from (values ('I1'), ('I2')) v(item_id)")
+        snap.execute("create view realty_recs as select * from recs where partner = 'realty'")
+    with duckdb.connect() as con:
+        con.execute(f"create temp table {ERASE} (erase_kind varchar, erase_source varchar, erase_value varchar)")
+        con.executemany(f"insert into {ERASE} values (?, ?, ?)", Person(users={"U1"}).rows())
+        assert purge_snapshot(con, settings, predicate) == 2
+        inode = path.stat().st_ino
+        assert purge_snapshot(con, settings, predicate) == 0
+        assert path.stat().st_ino == inode  # nothing to delete: the file was not rewritten
+    with duckdb.connect(str(path), read_only=True) as snap:
+        assert snap.execute("select partner, recipient_id from recs").fetchall() == [("realty", "U2")]
+        assert snap.execute("select count(*) from items").fetchone() == (2,)
+        assert snap.execute("select recipient_id from realty_recs").fetchall() == [("U2",)]

@@ -5,8 +5,8 @@ an email or phone hash with them (directly or through another matched customer, 
 resolution links them). The daily run's ``erase`` step, after ingest and before dbt, deletes
 every row about the person from every table of the warehouse (raw, quarantine, staging,
 intermediate, marts, model inputs, published recommendations and candidates), from every table
-of the Postgres serving schema, the Parquet copies and the quarantine listings, rebuilds the
-read-only snapshot and blanks the person's ids in saved models' id maps. Earlier export folders are the partners'
+of the Postgres serving schema, the Parquet copies, the read-only snapshot and the quarantine
+listings, and blanks the person's ids in saved models' id maps. Earlier export folders are the partners'
 copies and are left alone; later exports cannot contain the person (they are built from the
 purged warehouse) and their manifests say nothing about erasures.
 
@@ -33,7 +33,7 @@ from xrec.catalog import LOAD_AUDIT
 from xrec.config import PLATFORM, Settings
 from xrec.privacy.audit import AUDIT, log_action
 from xrec.publish.atomic import replacing
-from xrec.publish.files import snapshot_path, write_snapshot
+from xrec.publish.files import purge_snapshot
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -345,23 +345,22 @@ def erase(settings: Settings, run_date: date) -> dict:
         except BaseException:
             con.rollback()
             raise
-        serving, parquet, models, listings = {}, {}, 0, 0
+        serving, parquet, snapshot, models, listings = {}, {}, 0, 0, 0
         if warehouse or pending:
             # Copies outside the warehouse: purged when something was found or a request is new.
             serving = _purge_serving(settings, person) if settings.serving_dsn else {}
             parquet = _purge_parquet(con, settings)
-            if snapshot_path(settings).exists():
-                write_snapshot(con, settings)
+            snapshot = purge_snapshot(con, settings, predicate)
             models = _scrub_models(settings, person)
             listings = _purge_listings(settings, person)
         if pending:
             con.executemany(f"insert into {DONE} values (?, ?)", [[u, run_date] for u in sorted(pending)])
-        rows = sum(warehouse.values()) + sum(serving.values()) + sum(parquet.values())
+        rows = sum(warehouse.values()) + sum(serving.values()) + sum(parquet.values()) + snapshot
         detail = (
             f"{len(users)} request(s) in force, {len(pending)} new; {len(person.customers)} linked partner "
             f"account(s); warehouse {sum(warehouse.values())} rows in {len(warehouse)} tables, "
             f"Postgres {sum(serving.values())} rows, Parquet {sum(parquet.values())} rows in "
-            f"{len(parquet)} files, {models} model id maps, {listings} quarantine listings"
+            f"{len(parquet)} files, snapshot {snapshot} rows, {models} model id maps, {listings} quarantine listings"
         )
         log_action(con, "erasure", run_date, "warehouse, serving, parquet, snapshot, models", rows, detail)
         con.execute(f"drop table {ERASE}")
