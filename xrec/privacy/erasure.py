@@ -6,7 +6,9 @@ resolution links them). The daily run's ``erase`` step, after ingest and before 
 every row about the person from every table of the warehouse (raw, quarantine, staging,
 intermediate, marts, model inputs, published recommendations and candidates), from every table
 of the Postgres serving schema, the Parquet copies, the read-only snapshot and the quarantine
-listings, and blanks the person's ids in saved models' id maps. Earlier export folders are the partners'
+listings, and blanks the person's ids in saved models' id maps. The API's serving bundles
+written before go: the older ones at once, the current one when the next publish replaces it
+(the daily publish follows this step). Earlier export folders are the partners'
 copies and are left alone; later exports cannot contain the person (they are built from the
 purged warehouse) and their manifests say nothing about erasures.
 
@@ -34,6 +36,7 @@ from xrec.config import PLATFORM, Settings
 from xrec.privacy.audit import AUDIT, log_action
 from xrec.publish.atomic import replacing
 from xrec.publish.files import purge_snapshot
+from xrec.publish.serving import retire_bundles
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -345,12 +348,13 @@ def erase(settings: Settings, run_date: date) -> dict:
         except BaseException:
             con.rollback()
             raise
-        serving, parquet, snapshot, models, listings = {}, {}, 0, 0, 0
+        serving, parquet, snapshot, bundles, models, listings = {}, {}, 0, 0, 0, 0
         if warehouse or pending:
             # Copies outside the warehouse: purged when something was found or a request is new.
             serving = _purge_serving(settings, person) if settings.serving_dsn else {}
             parquet = _purge_parquet(con, settings)
             snapshot = purge_snapshot(con, settings, predicate)
+            bundles = retire_bundles(settings)
             models = _scrub_models(settings, person)
             listings = _purge_listings(settings, person)
         if pending:
@@ -360,7 +364,8 @@ def erase(settings: Settings, run_date: date) -> dict:
             f"{len(users)} request(s) in force, {len(pending)} new; {len(person.customers)} linked partner "
             f"account(s); warehouse {sum(warehouse.values())} rows in {len(warehouse)} tables, "
             f"Postgres {sum(serving.values())} rows, Parquet {sum(parquet.values())} rows in "
-            f"{len(parquet)} files, snapshot {snapshot} rows, {models} model id maps, {listings} quarantine listings"
+            f"{len(parquet)} files, snapshot {snapshot} rows, {models} model id maps, {bundles} serving "
+            f"bundle(s) left until the next publish, {listings} quarantine listings"
         )
         log_action(con, "erasure", run_date, "warehouse, serving, parquet, snapshot, models", rows, detail)
         con.execute(f"drop table {ERASE}")

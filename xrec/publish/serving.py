@@ -8,7 +8,9 @@ server answers lookups from them, see xrec.serve.lists) and the model run (versi
 Each publication is a fresh folder `serving/<run_date>-<n>/`; `serving/current.json` then
 points at it (swapped atomically), which is what a running server polls. The previous folder is
 kept so a server still answering from it is never pulled from under its feet; older ones go.
-Erasure follows: a person deleted before a publish is absent from the next bundle.
+Erasure follows: a person deleted before a publish is absent from the next bundle, and the
+bundles written before it go (`retire_bundles`): the older ones at once, the current one when
+the next publish replaces it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from xrec.steps.marts import MART_SQL
 log = logging.getLogger(__name__)
 
 KEEP_BUNDLES = 2  # the current one and the one a server may still be answering from
+ERASED_MARKER = ".erased"  # in a bundle written before an erasure: never kept as the fallback
 
 
 def serving_root(settings: Settings) -> Path:
@@ -107,11 +110,35 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, params: list, path: Path) ->
     con.execute(f"copy ({sql}) to '{quoted}' (format parquet, compression zstd)", params)
 
 
+def _bundles(root: Path) -> list[Path]:
+    """The bundle folders, newest first."""
+    folders = (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.exists() else ()
+    return sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
 def _prune(root: Path, current: Path) -> None:
-    bundles = sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in [p for p in bundles if p != current][KEEP_BUNDLES - 1 :]:
+    older = [p for p in _bundles(root) if p != current]
+    for old in [p for p in older if (p / ERASED_MARKER).exists()] + older[KEEP_BUNDLES - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def retire_bundles(settings: Settings) -> int:
+    """After an erasure: delete every bundle but the current one, and mark the current one to be
+    deleted as soon as a publish replaces it (instead of being kept as the fallback). Its marts
+    are not edited in place: removing a person's rows would shift the person rows a collaborative
+    model's identity features are aligned with. Returns how many bundles hold erased persons now
+    (0 or 1: the current, until the next publish)."""
+    current = _current_folder(settings)
+    for bundle in _bundles(serving_root(settings)):
+        if bundle == current:
+            (bundle / ERASED_MARKER).touch()
+        else:
+            shutil.rmtree(bundle, ignore_errors=True)
+    return int(current is not None and current.exists())
+
+
+def _current_folder(settings: Settings) -> Path | None:
+    pointer = pointer_path(settings)
+    if not pointer.exists():
+        return None
+    return serving_root(settings) / json.loads(pointer.read_text())["bundle"]
