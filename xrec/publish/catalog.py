@@ -57,11 +57,16 @@ _CONTACT_COLUMN = re.compile(r"email|phone", re.IGNORECASE)
 
 
 def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]] | None:
-    """(name, DuckDB type) of ``relation`` in order, or None when it does not exist."""
+    """(name, DuckDB type) of ``relation`` in order, or None when it does not exist.
+
+    Only the connection's own database counts: the snapshot, attached while it is written,
+    holds tables of the same schema and name.
+    """
     schema, table = relation.split(".")
     rows = con.execute(
         "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
+        "where table_catalog = current_database() and table_schema = ? and table_name = ? "
+        "order by ordinal_position",
         [schema, table],
     ).fetchall()
     return rows or None
@@ -79,22 +84,23 @@ def served_columns(con: duckdb.DuckDBPyConnection, table: ServingTable) -> list[
 
 
 def select_sql(
-    con: duckdb.DuckDBPyConnection, table: ServingTable, run_dates: list[date] | None
+    con: duckdb.DuckDBPyConnection, table: ServingTable, run_dates: list[date] | None, ordered: bool = True
 ) -> tuple[str, list] | None:
-    """(SELECT, params) over the served columns of ``table``, in a stable row order.
+    """(SELECT, params) over the served columns of ``table``, in a stable row order if ``ordered``.
 
     With ``run_dates``, run_date-stamped tables are cut to those dates (per-date copies); with
     None the whole table is selected. Nested types become JSON text so every copy (CSV for
     Postgres, Parquet) reads them alike. None when the table does not exist yet (first day).
+    Unordered, rows come in the warehouse's order (a DuckDB copy needs no sort).
     """
     cols = served_columns(con, table)
     if cols is None:
         return None
     exprs = ", ".join(f'to_json("{name}") as "{name}"' if is_nested(dtype) else f'"{name}"' for name, dtype in cols)
-    order = ", ".join(f'"{name}"' for name, _ in cols)
+    order = " order by " + ", ".join(f'"{name}"' for name, _ in cols) if ordered else ""
     if run_dates is not None and table.scope is not Scope.SNAPSHOT:
-        return f"select {exprs} from {table.relation} where list_contains(?, run_date) order by {order}", [run_dates]
-    return f"select {exprs} from {table.relation} order by {order}", []
+        return f"select {exprs} from {table.relation} where list_contains(?, run_date){order}", [run_dates]
+    return f"select {exprs} from {table.relation}{order}", []
 
 
 def is_nested(dtype: str) -> bool:

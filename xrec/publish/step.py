@@ -11,7 +11,7 @@ from xrec.config import Settings
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, SERVING_TABLES
 from xrec.publish.current import publish_partition
 from xrec.publish.exports import ExportsFailed, write_partner_exports
-from xrec.publish.files import write_parquet, write_snapshot
+from xrec.publish.files import SnapshotWrite, write_parquet, write_snapshot
 from xrec.publish.postgres import load_serving
 from xrec.publish.serving import write_serving_bundle
 from xrec.warehouse import connect
@@ -27,7 +27,7 @@ class PublishSummary:
     model_versions: tuple[str, ...]
     current_run_date: date | None  # what cross_recommendations_current shows now
     parquet: dict[str, Path] = field(default_factory=dict)
-    snapshot: Path | None = None
+    snapshot: SnapshotWrite | None = None
     serving_rows: dict[str, int] | None = None  # None: no serving DSN configured
     exports: dict[str, Path] = field(default_factory=dict)  # partner -> manifest.json
     serving_bundle: Path | None = None  # what `xrec serve` switches to (None: unpublished)
@@ -48,7 +48,7 @@ def publish(settings: Settings, run_date: date) -> PublishSummary:
         # Unpublished: the run_date partition is not (re)written, so neither is its copy.
         tables = tuple(t for t in SERVING_TABLES if partition.rows or t is not CROSS_RECOMMENDATIONS)
         parquet = write_parquet(con, settings, run_date, tables)
-        snapshot = write_snapshot(con, settings)
+        snapshot = write_snapshot(con, settings, run_date)
         serving = load_serving(con, settings, run_date)
         bundle = write_serving_bundle(con, settings, run_date) if partition.rows else None
         try:
