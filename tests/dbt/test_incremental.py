@@ -33,18 +33,23 @@ def drop(landing: Path, source: str, day: date) -> Path:
     return landing / source / day.isoformat()
 
 
-def redeliver_old_days(landing: Path) -> str:
-    """Re-deliver days 1 and 2: day 1's events lose every third line and their first event, which
-    day 2 now delivers (so its first delivery moves to day 2); realty's day-2 interactions become
-    empty (the partition disappears). Returns the moved event_id."""
+def resend_first_event(landing: Path) -> str:
+    """Day 3's drop re-sends day 1's first event (a duplicate, as the contract allows); returns its id."""
+    header, first, *_ = (drop(landing, "platform", START) / "events.csv").read_text(encoding="utf-8").splitlines()
+    day3 = drop(landing, "platform", START + timedelta(days=2)) / "events.csv"
+    day3.write_text(day3.read_text(encoding="utf-8") + first + "\n", encoding="utf-8")
+    return first.split(",")[0]
+
+
+def redeliver_old_days(landing: Path) -> None:
+    """Re-deliver days 1 and 2: day 1's events lose every third line and their first event (whose
+    first delivery moves to day 3's re-send, a partition that did not change); realty's day-2
+    interactions become empty (the partition disappears)."""
     day1 = drop(landing, "platform", START) / "events.csv"
-    day2 = drop(landing, "platform", START + timedelta(days=1)) / "events.csv"
-    header, moved, *rest = day1.read_text(encoding="utf-8").splitlines()
+    header, _, *rest = day1.read_text(encoding="utf-8").splitlines()
     day1.write_text("\n".join([header, *(line for n, line in enumerate(rest) if n % 3)]) + "\n", encoding="utf-8")
-    day2.write_text(day2.read_text(encoding="utf-8") + moved + "\n", encoding="utf-8")
     interactions = drop(landing, "realty", START + timedelta(days=1)) / "interactions.csv"
     interactions.write_text(interactions.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
-    return moved.split(",")[0]
 
 
 def redeliver_outcomes(landing: Path, day: date) -> None:
@@ -159,8 +164,9 @@ def query(settings: Settings, sql: str, params: list | None = None) -> list[tupl
 def test_daily_incremental_runs_equal_a_full_refresh(tmp_path: Path, settings_in: Callable[[Path], Settings]) -> None:
     settings = settings_in(tmp_path / "daily")
     generate(settings.landing, START, DAYS, USERS, SEED)
+    moved = resend_first_event(settings.landing)
     late_marker = drop(settings.landing, *LATE) / "_SUCCESS"
-    moved = link = None
+    link = None
     for offset in range(DAYS):
         day = START + timedelta(days=offset)
         if day == LATE[1]:
@@ -168,7 +174,7 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path: Path, settings_in
         if day == LATE[1] + timedelta(days=1):
             late_marker.with_name("_SUCCESS.late").rename(late_marker)
         if day == LAST:
-            moved = redeliver_old_days(settings.landing)
+            redeliver_old_days(settings.landing)
             redeliver_outcomes(settings.landing, START + timedelta(days=2))
             link = link_a_partner_only_customer(settings, day)
             publish(settings, START, variant="control")  # day 1's partition re-published
@@ -181,9 +187,11 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path: Path, settings_in
             simulate_outcomes(settings, day)
 
     # the staged facts follow the re-deliveries
-    assert query(settings, "select _delivery_date from staging.stg_platform__events where event_id = ?", [moved]) == [
-        (START + timedelta(days=1),)
-    ]
+    for moved_rows in (
+        "select _delivery_date from staging.stg_platform__events where event_id = ?",
+        "select _delivery_date from intermediate.int_interactions_unified where interaction_key = 'platform:' || ?",
+    ):
+        assert query(settings, moved_rows, [moved]) == [(START + timedelta(days=2),)]
     assert query(
         settings,
         "select count(*) from staging.stg_partners__interactions where partner = 'realty' and _delivery_date = ?",
@@ -204,7 +212,9 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path: Path, settings_in
     erased = [f"platform:{user_id}" for (user_id,) in query(settings, "select user_id from raw.erasures_done")]
     assert len(erased) == 3
     assert query(
-        settings, "select count(*) from intermediate.int_interactions_unified where list_contains(?, person_id)", [erased]
+        settings,
+        "select count(*) from intermediate.int_interactions_unified where list_contains(?, person_id)",
+        [erased],
     ) == [(0,)]
     assert query(
         settings,
