@@ -186,7 +186,7 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path: Path, settings_in
             publish(settings, day)
             simulate_outcomes(settings, day)
 
-    # the staged facts follow the re-deliveries
+    # day 1's first event now comes from its re-send on day 3, realty's day 2 is gone
     for moved_rows in (
         "select _delivery_date from staging.stg_platform__events where event_id = ?",
         "select _delivery_date from intermediate.int_interactions_unified where interaction_key = 'platform:' || ?",
