@@ -15,6 +15,12 @@
     post-hook drop_stale_deliveries deletes stale rows whose key has no delivery left.
     Changing one of these models needs a run with full_refresh. -#}
 
+{#- is_incremental() on a table that already has `column`, the version the run compares: a table
+    built before the column existed is rebuilt whole (on_schema_change adds the column). -#}
+{% macro incremental_with(column) -%}
+    {{- return(is_incremental() and column in (adapter.get_columns_in_relation(this) | map(attribute='name') | list)) -}}
+{%- endmacro %}
+
 {#- (source, _delivery_date, _loaded_at) of every partition of `relation` as of run_date. -#}
 {% macro delivery_partitions(source_name, entity, relation) -%}
     {%- set audit = adapter.get_relation(database=relation.database or target.database, schema='raw', identifier='load_audit') if execute else none -%}
@@ -68,8 +74,7 @@
 {#- Filter on the staged rows `rows` (a CTE with `keys`, _delivery_date, _loaded_at) keeping,
     in an incremental run, only the keys to recompute; nothing in a full build. -#}
 {% macro keys_to_recompute(rows, keys, partitions, source_column) -%}
-    {#- a table staged before _loaded_at existed is restaged whole (on_schema_change adds the column) -#}
-    {%- if is_incremental() and '_loaded_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+    {%- if incremental_with('_loaded_at') -%}
     and ({{ keys | join(', ') }}) in (
         -- keys delivered in a partition version the table does not hold yet
         select {{ keys | join(', ') }} from {{ rows }} as delivered

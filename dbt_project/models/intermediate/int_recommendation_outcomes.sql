@@ -2,32 +2,53 @@
     Delivered partner_to_platform recommendations (published before run_date) are matched to the
     partners' outcomes on (partner, customer, course, delivery date). Outcomes that match no
     delivered recommendation are kept as rows with is_delivered = false so they are counted,
-    never silently dropped. -#}
-{%- set published = source('outputs', 'cross_recommendations') -%}
+    never silently dropped.
+
+    Incremental by recommended_date (macros/incremental_intermediate.sql): a date's rows depend
+    only on its delivered partition and the outcomes reported for it, digested in
+    _inputs_version. A run recomputes the dates whose digest the table does not hold (the
+    partition published by the previous run, dates with new, re-delivered or erased outcomes, a
+    re-published partition); delete+insert on recommended_date replaces them, the post-hook
+    deletes dates left without inputs. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    unique_key='recommended_date',
+    post_hook="{{ drop_dates_without_inputs() }}",
+) }}
+{%- set incremental = incremental_with('_inputs_version') %}
 with
 
 delivered as (
 
-    {% if execute and load_relation(published) is none -%}
-    -- nothing published yet (the first run): no recommendation has been delivered
-    select null::date as run_date, null::varchar as partner, null::varchar as recipient_id,
-           null::varchar as item_id, null::varchar as model_version, null::varchar as variant,
-           null::integer as rank
-    where false
-    {%- else -%}
-    -- a partition reaches the partners after its run: it is "delivered" from the next run_date on,
-    -- so every build for a given run_date sees the same recommendations, re-runs included
-    select run_date, partner, recipient_id, item_id, model_version, variant, rank
-    from {{ published }}
-    where direction = 'partner_to_platform'
-      and run_date < {{ run_date() }}
-    {%- endif %}
+    {{ delivered_recommendations() }}
 
 ),
 
 outcomes as (
 
     select * from {{ ref('stg_partners__outcomes') }}
+
+),
+
+input_versions as (
+
+    {{ recommendation_input_versions() }}
+
+),
+
+-- the dates this run computes: all of them in a full build
+dates_to_compute as (
+
+    select * from input_versions
+    {% if incremental %}
+    where not exists (
+        select 1 from {{ this }} as held
+        where held.recommended_date = input_versions.recommended_date
+          and held._inputs_version = input_versions._inputs_version
+    )
+    {% endif %}
 
 ),
 
@@ -46,11 +67,19 @@ reported as (
         min(occurred_at) as first_outcome_at,
         max(_delivery_date) as last_delivery_date
     from outcomes
+    where recommended_date in (select recommended_date from dates_to_compute)
     group by partner, customer_id, item_id, recommended_date
 
 ),
 
-final as (
+delivered_to_compute as (
+
+    select * from delivered
+    where run_date in (select recommended_date from dates_to_compute)
+
+),
+
+matched as (
 
     select
         coalesce(delivered.run_date, reported.recommended_date) as recommended_date,
@@ -72,12 +101,20 @@ final as (
         coalesce(reported.conversion_events, 0) > 0 as was_converted,
         reported.first_outcome_at,
         reported.last_delivery_date
-    from delivered
+    from delivered_to_compute as delivered
     full outer join reported
         on delivered.partner = reported.partner
         and delivered.recipient_id = reported.recipient_id
         and delivered.item_id = reported.item_id
         and delivered.run_date = reported.recommended_date
+
+),
+
+final as (
+
+    select matched.*, dates_to_compute._inputs_version
+    from matched
+    inner join dates_to_compute on matched.recommended_date = dates_to_compute.recommended_date
 
 )
 
