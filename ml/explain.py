@@ -253,7 +253,7 @@ def _top_pairs(
 ) -> np.ndarray:
     """Per candidate j, the (at most `top`) columns c of matrix row rows[j] with the largest
     positive term (weight if `weighted`) * column_vectors[c] . targets[j], ties broken by the
-    smaller column; -1 pads. `matrix` has sorted column indices (canonical CSR).
+    smaller column; -1 pads. `matrix` has no duplicate entries in a row.
 
     A person's candidates come in a run (their k items), and all share the person's row: the
     terms are computed per run, the row's column vectors gathered once for the run instead of
@@ -264,6 +264,8 @@ def _top_pairs(
     result = np.full((len(rows), top), -1, np.int64)
     if len(rows) == 0:
         return result
+    if not matrix.has_sorted_indices:  # the first of equal terms must be the smaller column
+        matrix = matrix.sorted_indices()
     starts, lengths = _runs(rows)
     run_rows = rows[starts]
     counts = matrix.indptr[run_rows + 1] - matrix.indptr[run_rows]

@@ -127,6 +127,18 @@ def test_top_pairs_of_a_persons_candidates_equal_the_plain_pairs_bit_for_bit():
     targets = rng.normal(size=(len(rows), d)).astype(np.float32)
     targets[::3] = 1.0
     allowed = rng.random(n_columns) < 0.9
+    # the same rows with their columns stored in reverse order (a CSR matrix need not sort them)
+    reversed_rows = matrix.copy()
+    for row in range(n_rows):
+        stored = slice(matrix.indptr[row], matrix.indptr[row + 1])
+        reversed_rows.indices[stored], reversed_rows.data[stored] = (
+            matrix.indices[stored][::-1],
+            matrix.data[stored][::-1],
+        )
+    reversed_rows.has_sorted_indices = False
     for weighted, top, allowed_columns in ((False, 3, None), (True, 2, allowed)):
         got = _top_pairs(matrix, rows, targets, columns, weighted, top, allowed_columns)
+        assert (
+            got.tolist() == _top_pairs(reversed_rows, rows, targets, columns, weighted, top, allowed_columns).tolist()
+        )
         assert got.tolist() == _plain_top_pairs(matrix, rows, targets, columns, weighted, top, allowed_columns).tolist()
