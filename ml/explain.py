@@ -32,9 +32,12 @@ from ml.embeddings import model_embeddings
 TOP_ITEMS = 3
 TOP_FEATURES = 2
 MIN_CITY_USERS = 3
-# Candidate rows per chunk when pairing candidates with history items: the pair arrays hold
-# chunk x history-length x d floats twice (200k rows peaked at 1.4 GB at S; 20k: ~0.2 GB).
-CHUNK = 20_000
+# A person's candidates are paired with their history RUN at a time (k = 10 in a daily run; an
+# API request may ask for more of one person).
+RUN = 16
+# Runs per batch are chosen so a batch holds about this many (run, column) slots: its gathered
+# vectors are PADDED_CELLS x d floats (64 MB at d = 64).
+PADDED_CELLS = 1 << 18
 _ZH_FAMILY = {"city": "你在{}", "topic": "你对{}感兴趣"}
 _EN_FAMILY = {"city": "you are in {}", "topic": "you are interested in {}"}
 
@@ -250,65 +253,99 @@ def _top_pairs(
 ) -> np.ndarray:
     """Per candidate j, the (at most `top`) columns c of matrix row rows[j] with the largest
     positive term (weight if `weighted`) * column_vectors[c] . targets[j], ties broken by the
-    smaller column; -1 pads.
+    smaller column; -1 pads. `matrix` has no duplicate entries in a row.
 
-    The pairs are gathered into buffers reused across chunks (fresh 60 MB arrays per chunk
-    cost as much in page faults as the gather), and each pick is a maximum per candidate
-    (reduceat) instead of a sort of all pairs."""
+    A person's candidates come in a run (their k items), and all share the person's row: the
+    terms are computed per run, the row's column vectors gathered once for the run instead of
+    once per candidate (at M 24 history items per candidate: 8.4x less CPU than gathering every
+    (candidate, column) pair, 6.5 s -> 0.8 s per 500k candidates). Runs are padded to a power of
+    two of columns, so padding at most doubles the work.
+    """
     result = np.full((len(rows), top), -1, np.int64)
-    buffers = _PairBuffers()
-    for start in range(0, len(rows), CHUNK):
-        chunk = slice(start, min(start + CHUNK, len(rows)))
-        cand_rows = rows[chunk]
-        starts, counts = matrix.indptr[cand_rows], matrix.indptr[cand_rows + 1] - matrix.indptr[cand_rows]
-        total = int(counts.sum())
-        if total == 0:
-            continue
-        first = np.cumsum(counts) - counts
-        pair_cand = np.repeat(np.arange(len(cand_rows)), counts)
-        position = np.repeat(starts - first, counts) + np.arange(total)
-        pair_col = matrix.indices[position]
-        columns, pair_targets = buffers.take(column_vectors, pair_col, targets[chunk], pair_cand)
-        terms = np.einsum("ij,ij->i", columns, pair_targets)
-        if weighted:
-            terms = terms * matrix.data[position]
-        valid = terms > 0
-        if allowed_columns is not None:
-            valid &= allowed_columns[pair_col]
-        terms = np.where(valid, terms, -np.inf)
-        has_pairs = np.flatnonzero(counts)
-        group, sizes = first[has_pairs], counts[has_pairs]
-        for slot in range(top):
-            best = np.maximum.reduceat(terms, group)
-            found = best > -np.inf
-            if not found.any():
-                break
-            hit = terms == np.repeat(best, sizes)
-            column = np.minimum.reduceat(np.where(hit, pair_col, np.iinfo(pair_col.dtype).max), group)
-            result[start + has_pairs[found], slot] = column[found]
-            terms[hit & (pair_col == np.repeat(column, sizes))] = -np.inf
+    if len(rows) == 0:
+        return result
+    if not matrix.has_sorted_indices:  # the first of equal terms must be the smaller column
+        matrix = matrix.sorted_indices()
+    starts, lengths = _runs(rows)
+    run_rows = rows[starts]
+    counts = matrix.indptr[run_rows + 1] - matrix.indptr[run_rows]
+    width = np.where(counts > 0, 2 ** np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64), 0)
+    for size in np.unique(width[width > 0]):
+        in_width = np.flatnonzero(width == size)
+        step = max(1, PADDED_CELLS // int(size))
+        for first in range(0, len(in_width), step):
+            runs = in_width[first : first + step]
+            top_of_runs = _top_of_runs(
+                matrix, starts[runs], lengths[runs], run_rows[runs], int(size), targets, column_vectors, weighted
+            )
+            _pick_top(*top_of_runs, top, allowed_columns, result)
     return result
 
 
-class _PairBuffers:
-    """Two growing buffers of pairs x d that `_top_pairs` gathers into."""
+def _runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of each run of equal consecutive rows, runs cut to at most RUN long."""
+    new = np.ones(len(rows), bool)
+    new[1:] = rows[1:] != rows[:-1]
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, len(rows)))
+    pieces = -(-lengths // RUN)
+    run = np.repeat(np.arange(len(starts)), pieces)
+    offset = (np.arange(len(run)) - np.repeat(np.cumsum(pieces) - pieces, pieces)) * RUN
+    return starts[run] + offset, np.minimum(lengths[run] - offset, RUN)
 
-    def __init__(self) -> None:
-        self._columns: np.ndarray | None = None
-        self._targets: np.ndarray | None = None
 
-    def take(
-        self, column_vectors: np.ndarray, pair_col: np.ndarray, targets: np.ndarray, pair_cand: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(column_vectors[pair_col], targets[pair_cand]), views of the buffers."""
-        n = len(pair_col)
-        if self._columns is None or self._targets is None or n > len(self._columns):
-            self._columns = np.empty((n, column_vectors.shape[1]), column_vectors.dtype)
-            self._targets = np.empty((n, targets.shape[1]), targets.dtype)
-        columns, pair_targets = self._columns[:n], self._targets[:n]
-        np.take(column_vectors, pair_col, axis=0, out=columns)
-        np.take(targets, pair_cand, axis=0, out=pair_targets)
-        return columns, pair_targets
+def _top_of_runs(
+    matrix: sp.csr_matrix,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    run_rows: np.ndarray,
+    size: int,
+    targets: np.ndarray,
+    column_vectors: np.ndarray,
+    weighted: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(terms runs x candidates x size, columns runs x size, candidate index runs x candidates,
+    has candidate runs x candidates) for runs whose rows hold at most `size` columns; padding
+    columns and candidates have term -inf.
+
+    The terms use np.einsum like a product of gathered pairs ("ij,ij->i"): its inner loop is a
+    dot over d either way, so every term is bit for bit the same (a BLAS matmul is not).
+    """
+    slot = np.arange(size)
+    present = slot[None, :] < (matrix.indptr[run_rows + 1] - matrix.indptr[run_rows])[:, None]
+    position = np.where(present, matrix.indptr[run_rows][:, None] + slot[None, :], 0)
+    columns = np.where(present, matrix.indices[position], 0)
+    has_candidate = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
+    candidates = np.where(has_candidate, starts[:, None] + np.arange(has_candidate.shape[1])[None, :], starts[:, None])
+    terms = np.einsum("rmd,rcd->rmc", targets[candidates], column_vectors[columns])
+    if weighted:
+        terms = terms * matrix.data[position][:, None, :]
+    valid = (terms > 0) & present[:, None, :]
+    return np.where(valid, terms, -np.inf), columns, candidates, has_candidate
+
+
+def _pick_top(
+    terms: np.ndarray,
+    columns: np.ndarray,
+    candidates: np.ndarray,
+    has_candidate: np.ndarray,
+    top: int,
+    allowed_columns: np.ndarray | None,
+    result: np.ndarray,
+) -> None:
+    """Write into `result` each candidate's `top` columns by largest term: argmax takes the first
+    of equal terms, which is the smaller column since a row's columns are sorted."""
+    if allowed_columns is not None:
+        terms[~np.broadcast_to(allowed_columns[columns][:, None, :], terms.shape)] = -np.inf
+    run = np.arange(len(terms))[:, None]
+    candidate = np.arange(terms.shape[1])[None, :]
+    for slot in range(top):
+        best = terms.argmax(axis=2)
+        found = (terms[run, candidate, best] > -np.inf) & has_candidate
+        if not found.any():
+            break
+        result[candidates[found], slot] = columns[np.broadcast_to(run, best.shape)[found], best[found]]
+        terms[run, candidate, best] = -np.inf
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:

@@ -97,3 +97,48 @@ def test_top_pairs_keeps_the_largest_positive_terms_ties_to_the_smaller_column()
         ranked = sorted((-t, c) for t, c in zip(terms, cols) if t > 0 and allowed[c])
         expected = [c for _, c in ranked[:3]] + [-1] * (3 - min(3, len(ranked)))
         assert got[j].tolist() == expected
+
+
+def _plain_top_pairs(matrix, rows, targets, columns, weighted, top, allowed):
+    """One (candidate, column) pair at a time: what the per-person batching must equal exactly."""
+    expected = np.full((len(rows), top), -1)
+    for j, row in enumerate(rows):
+        cols = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+        terms = np.einsum("ij,ij->i", columns[cols], np.repeat(targets[j : j + 1], len(cols), axis=0))
+        if weighted:
+            terms = terms * matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]]
+        ranked = sorted((-t, c) for t, c in zip(terms, cols) if t > 0 and (allowed is None or allowed[c]))
+        expected[j, : min(top, len(ranked))] = [c for _, c in ranked[:top]]
+    return expected
+
+
+def test_top_pairs_of_a_persons_candidates_equal_the_plain_pairs_bit_for_bit():
+    # Candidates come in runs of one person (k items each, some longer than a batch's run), rows
+    # hold 0 to 120 columns; full-precision vectors whose terms differ in the last bits, and
+    # vectors that are permutations of each other (equal terms but for the order of the sum).
+    rng = np.random.default_rng(5)
+    n_rows, n_columns, d = 40, 300, 64
+    density = np.linspace(0, 0.4, n_rows)
+    matrix = sp.csr_matrix((rng.random((n_rows, n_columns)) < density[:, None]) * rng.random((n_rows, n_columns)))
+    matrix = matrix.astype(np.float32)
+    columns = rng.normal(size=(n_columns, d)).astype(np.float32)
+    columns[1::2] = rng.permuted(columns[::2], axis=1)[: n_columns // 2]
+    rows = np.repeat(rng.integers(0, n_rows, 60), rng.integers(1, 40, 60))
+    targets = rng.normal(size=(len(rows), d)).astype(np.float32)
+    targets[::3] = 1.0
+    allowed = rng.random(n_columns) < 0.9
+    # the same rows with their columns stored in reverse order (a CSR matrix need not sort them)
+    reversed_rows = matrix.copy()
+    for row in range(n_rows):
+        stored = slice(matrix.indptr[row], matrix.indptr[row + 1])
+        reversed_rows.indices[stored], reversed_rows.data[stored] = (
+            matrix.indices[stored][::-1],
+            matrix.data[stored][::-1],
+        )
+    reversed_rows.has_sorted_indices = False
+    for weighted, top, allowed_columns in ((False, 3, None), (True, 2, allowed)):
+        got = _top_pairs(matrix, rows, targets, columns, weighted, top, allowed_columns)
+        assert (
+            got.tolist() == _top_pairs(reversed_rows, rows, targets, columns, weighted, top, allowed_columns).tolist()
+        )
+        assert got.tolist() == _plain_top_pairs(matrix, rows, targets, columns, weighted, top, allowed_columns).tolist()

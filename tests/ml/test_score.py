@@ -2,10 +2,11 @@ from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_info
 
 from ml.ab import is_control
 from ml.dataset import build_dataset, known_interactions
-from ml.embeddings import model_embeddings
+from ml.embeddings import map_blocks, model_embeddings, row_blocks
 from ml.rules import build_rule_context
 from ml.score import recommend
 from tests.ml.conftest import candidates
@@ -43,6 +44,18 @@ def test_ranking_on_several_threads_gives_the_same_lists(trained):
         one = recommend(embeddings, users, items, rules, k=10, cap=4, threads=1)
         three = recommend(embeddings, users, items, rules, k=10, cap=4, threads=3)
     assert np.array_equal(one[0], three[0]) and np.array_equal(one[1], three[1])
+
+
+def _blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_blocks_ranked_on_several_threads_use_one_blas_thread_each():
+    # our threads and OpenBLAS's (one per CPU) beside them oversubscribed the cores at M
+    before = _blas_threads()
+    seen = map_blocks(lambda block: _blas_threads(), row_blocks(6, 1 << 23), threads=2)
+    assert seen == [[1] * len(before)] * 3
+    assert _blas_threads() == before
 
 
 def test_candidates_respect_business_rules(trained):
