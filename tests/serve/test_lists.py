@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from xrec.serve.lists import PublishedLists
 
@@ -75,3 +76,20 @@ def test_a_reason_that_does_not_split_into_two_languages_is_left_to_render(tmp_p
     # u4's reason holds the separator twice: no middle one, so no payload; the server renders it.
     assert lists.recommendations_json(P2P, "realty", "u4", 10) is None
     assert lists.lookup(P2P, "realty", "u4", 10).item_rows.tolist() == [1]
+
+
+def test_lists_in_the_scores_order_load_and_a_split_list_is_refused(tmp_path):
+    _, frame = _bundle_lists(tmp_path)
+    items = pd.Index([f"realty:r{n}" for n in range(len(TITLES))], dtype=object)
+    titles = np.array(TITLES, object)
+    # The score writes model lists, then control lists: keys grouped but not sorted.
+    grouped = frame.iloc[[5, 0, 1, 2, 6, 3, 4]]
+    grouped.to_parquet(tmp_path / "grouped.parquet")
+    lists = PublishedLists.read(tmp_path / "grouped.parquet", items, titles)
+    assert [r["item_id"] for r in json.loads(lists.recommendations_json(P2P, "realty", "u1", 10))] == ["r0", "r1", "r2"]
+    assert [r["item_id"] for r in json.loads(lists.recommendations_json(P2P, "realty", "u2", 10))] == ["r3", "r0"]
+
+    split = frame.iloc[[0, 1, 5, 2, 3, 4, 6]]  # u1's third row after u3's list
+    split.to_parquet(tmp_path / "split.parquet")
+    with pytest.raises(ValueError, match="split.parquet: the published lists are not grouped by key in rank order"):
+        PublishedLists.read(tmp_path / "split.parquet", items, titles)

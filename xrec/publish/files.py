@@ -22,6 +22,7 @@ from xrec.publish.catalog import (
     CROSS_RECOMMENDATIONS,
     CURRENT_VIEW,
     SERVING_TABLES,
+    Scope,
     ServingTable,
     is_nested,
     select_sql,
@@ -59,7 +60,13 @@ def write_parquet(
     """Write run_date's Parquet copy of each served table that exists; returns name -> path."""
     written = {}
     for table in tables:
-        query = select_sql(con, table, [run_date])
+        # A day's recommendations keep the warehouse's order, which is the score's (per partner and
+        # direction, each recipient's list together and in rank order), the same on every re-run:
+        # sorting it by every column cost 3x the copy (9.2M rows shaped like an M day, EPYC: 15.3 s
+        # wall / 29 s CPU sorted, 5.4 s / 10.3 s as stored) for nothing a reader relies on.
+        # The other tables come from hash joins in an order that varies: sorting those few rows
+        # keeps a re-published day's files byte for byte the same.
+        query = select_sql(con, table, [run_date], ordered=table.scope is not Scope.PARTITION)
         if query is None:
             log.info("parquet %s: %s does not exist yet; skipped", run_date, table.relation)
             continue

@@ -71,10 +71,11 @@ def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run
     try:
         for name, sql in MART_SQL.items():
             _copy(con, sql, [], tmp / f"{name}.parquet")
+        # No sort: the partition holds the score's order, each recipient's list together and in
+        # rank order, which is all the API's loader needs (it checks, and refuses a bundle without).
         _copy(
             con,
-            f"select {', '.join(LIST_COLUMNS)} from {CROSS_RECOMMENDATIONS.relation} where run_date = ? "
-            "order by direction, partner, recipient_id, rank",
+            f"select {', '.join(LIST_COLUMNS)} from {CROSS_RECOMMENDATIONS.relation} where run_date = ?",
             [run_date],
             tmp / "recommendations.parquet",
         )

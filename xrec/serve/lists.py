@@ -61,8 +61,8 @@ class PublishedLists:
 
     @classmethod
     def read(cls, path: Path, item_index: pd.Index, titles: np.ndarray) -> PublishedLists:
-        """The bundle's lists (sorted by key and rank, as xrec.publish.serving writes them);
-        `titles` per item row of `item_index`, as the API names items."""
+        """The bundle's lists (each key's rows together and in rank order, as xrec.publish.serving
+        writes them); `titles` per item row of `item_index`, as the API names items."""
         frame = pd.read_parquet(path, columns=list(KEY_COLUMNS))
         key = (frame["direction"] + "|" + frame["partner"] + "|" + frame["recipient_id"].astype(str)).to_numpy(object)
         boundary = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
@@ -70,7 +70,7 @@ class PublishedLists:
         within = np.ones(len(key), bool)
         within[boundary] = False
         if not keys.is_unique or not (np.diff(frame["rank"].to_numpy(), prepend=0)[within] > 0).all():
-            raise ValueError(f"{path}: the published lists are not sorted by key and rank")
+            raise ValueError(f"{path}: the published lists are not grouped by key in rank order")
         source = np.where(frame["direction"] == PLATFORM_TO_PARTNER, frame["partner"], PLATFORM).astype(object)
         item_rows = item_index.get_indexer(pd.Series(source, dtype=object) + ":" + frame["item_id"].astype(str))
         if (item_rows < 0).any():
