@@ -81,11 +81,12 @@ def _contents(path: Path) -> dict[str, tuple[str, list[tuple]]]:
         return {name: (kind, snap.execute(f'select * from "{name}" order by all').fetchall()) for name, kind in objects}
 
 
-def _updated_and_rebuilt(settings: Settings) -> tuple[dict, dict]:
+def _updated_and_rebuilt(settings: Settings, run_date: date) -> tuple[dict, dict]:
     """What the published snapshot holds, then what a rebuild from the warehouse holds."""
     updated = _contents(snapshot_path(settings))
+    snapshot_path(settings).unlink()
     with connect(settings) as con:
-        assert write_snapshot(con, settings).rebuilt is not None
+        assert write_snapshot(con, settings, run_date).rebuilt == "no previous snapshot"
     return updated, _contents(snapshot_path(settings))
 
 
@@ -98,7 +99,7 @@ def test_daily_publishes_update_the_snapshot_to_what_a_rebuild_holds(settings, w
     rebuilt.append(publish(settings, D2).snapshot.rebuilt)
 
     assert rebuilt == ["no previous snapshot", None, None, None, None]
-    updated, full = _updated_and_rebuilt(settings)
+    updated, full = _updated_and_rebuilt(settings, D2)
     assert updated == full
     assert updated["cross_recommendations_current"][0] == "VIEW"
     assert {row[1] for row in updated["cross_recommendations_current"][1]} == {"v4"}
@@ -153,5 +154,5 @@ def test_history_drift_rebuilds_the_snapshot(settings, warehouse, drift):
     warehouse(D3, "v3")
 
     assert "differ from the warehouse" in publish(settings, D3).snapshot.rebuilt
-    updated, full = _updated_and_rebuilt(settings)
+    updated, full = _updated_and_rebuilt(settings, D3)
     assert updated == full

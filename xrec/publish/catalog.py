@@ -56,18 +56,18 @@ CURRENT_VIEW = "cross_recommendations_current"
 _CONTACT_COLUMN = re.compile(r"email|phone", re.IGNORECASE)
 
 
-def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]] | None:
+def columns(con: duckdb.DuckDBPyConnection, relation: str, database: str | None = None) -> list[tuple[str, str]] | None:
     """(name, DuckDB type) of ``relation`` in order, or None when it does not exist.
 
-    Only the connection's own database counts: the snapshot, attached while it is written,
-    holds tables of the same schema and name.
+    Only one database counts, the connection's own unless ``database`` names an attached one:
+    the snapshot, attached while it is written, holds tables of the same schema and name.
     """
     schema, table = relation.split(".")
     rows = con.execute(
         "select column_name, data_type from information_schema.columns "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ? "
+        "where table_catalog = coalesce(?, current_database()) and table_schema = ? and table_name = ? "
         "order by ordinal_position",
-        [schema, table],
+        [database, schema, table],
     ).fetchall()
     return rows or None
 

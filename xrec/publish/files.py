@@ -24,6 +24,7 @@ from xrec.publish.catalog import (
     SERVING_TABLES,
     Scope,
     ServingTable,
+    columns,
     is_nested,
     select_sql,
     served_columns,
@@ -62,8 +63,8 @@ def write_parquet(
     for table in tables:
         # A day's recommendations keep the warehouse's order, which is the score's (per partner and
         # direction, each recipient's list together and in rank order), the same on every re-run:
-        # sorting it by every column cost 3x the copy (9.2M rows shaped like an M day, EPYC: 15.3 s
-        # wall / 29 s CPU sorted, 5.4 s / 10.3 s as stored) for nothing a reader relies on.
+        # sorting it by every column cost 3x the copy (M, 9.2M rows: 92-104 s of CPU sorted, 32-38 s
+        # as stored) for nothing a reader relies on.
         # The other tables come from hash joins in an order that varies: sorting those few rows
         # keeps a re-published day's files byte for byte the same.
         query = select_sql(con, table, [run_date], ordered=table.scope is not Scope.PARTITION)
@@ -80,21 +81,20 @@ def write_parquet(
 
 
 @spanned("snapshot")
-def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date | None = None) -> SnapshotWrite:
+def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date) -> SnapshotWrite:
     """Swap in a read-only DuckDB copy of the served tables as the warehouse holds them now.
 
-    BI tools open the snapshot read-only while the pipeline keeps writing the warehouse. With
-    ``run_date`` (the daily publish) a copy of the previous snapshot gets only what that day
-    changes: its cross_recommendations partition replaced and the small tables rewritten; the
+    BI tools open the snapshot read-only while the pipeline keeps writing the warehouse. A copy
+    of the previous snapshot gets only what ``run_date``'s publish changes: its cross_recommendations partition replaced and the small tables rewritten; the
     history of the other days (most of the file: ~4.7 GB at M) is carried over as it is. Rows
     keep the warehouse's order: a reader's query states its own, and sorting a 9.2M-row day
     (M) by every column took 3.5 GB and twice the time of the unsorted insert (performance log).
-    The snapshot is rebuilt instead when there is none, when its history no longer matches the
-    warehouse's, and without ``run_date``. Readers see the previous file or the new one; a failure leaves the previous one.
+    The snapshot is rebuilt instead when there is none or when its history no longer matches
+    the warehouse's. Readers see the previous file or the new one; a failure leaves the previous one.
     """
     path = snapshot_path(settings)
     with replacing(path) as tmp:
-        rebuilt = "asked for: no run_date" if run_date is None else _update(con, path, tmp, run_date)
+        rebuilt = _update(con, path, tmp, run_date)
         if rebuilt is not None:
             tmp.unlink(missing_ok=True)
             with _attached(con, tmp):
@@ -141,8 +141,8 @@ def _per_table(con: duckdb.DuckDBPyConnection, rule: Callable[[list[str]], str |
         [SNAPSHOT],
     ).fetchall()
     total = 0
-    for name, columns in tables:
-        where = rule(columns)
+    for name, names in tables:
+        where = rule(names)
         if where is not None:
             total += con.execute(f'{statement} {SNAPSHOT}.main."{name}" where {where}').fetchone()[0]
     return total
@@ -179,12 +179,7 @@ def _stale_history(con: duckdb.DuckDBPyConnection, run_date: date) -> str | None
     """
     served = served_columns(con, CROSS_RECOMMENDATIONS) or []
     wanted = [(name, "JSON" if is_nested(dtype) else dtype) for name, dtype in served]
-    held = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_catalog = ? and table_schema = 'main' and table_name = ? order by ordinal_position",
-        [SNAPSHOT, CROSS_RECOMMENDATIONS.name],
-    ).fetchall()
-    if held != wanted:
+    if columns(con, f"main.{CROSS_RECOMMENDATIONS.name}", SNAPSHOT) != wanted:
         return f"{CROSS_RECOMMENDATIONS.name} columns differ from the warehouse's"
     history = f"{SNAPSHOT}.main.{CROSS_RECOMMENDATIONS.name}"
     if _partitions(con, history, run_date) != _partitions(con, CROSS_RECOMMENDATIONS.relation, run_date):
