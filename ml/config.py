@@ -106,7 +106,9 @@ class SelectionConfig:
     sample_persons: int = 20_000  # tuning runs on a seeded sample of persons (0 = everyone)
     holdout_days: int = 7  # test = last window before run_date, validation = the window before it
     k: int = 10
-    score_threads: int = 1  # threads ranking blocks of users in evaluation (results do not depend on it)
+    # Candidates trained and checked at once (LightFM's fit releases the GIL; each candidate
+    # trains on one thread with its own random state, so results do not depend on it).
+    threads: int = 1
 
     def check_epochs(self) -> list[int]:
         """Epoch counts at which candidates are checked on validation: the early checks, then

@@ -11,9 +11,10 @@ a new item starts as an average item of its catalogue, moved by what its feature
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from contextvars import copy_context
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from ml.dataset import RecDataset
 
+A = TypeVar("A")
 T = TypeVar("T")
 # Rows per block are chosen so a block holds about this many float32 scores (~64 MB).
 BLOCK_CELLS = 1 << 24
@@ -75,17 +77,23 @@ def model_embeddings(model: LightFM, dataset: RecDataset) -> Embeddings:
     return Embeddings(users=np.ascontiguousarray(users), items=np.ascontiguousarray(items))
 
 
-def map_blocks(function: Callable[[slice], T], blocks: list[slice], threads: int) -> list[T]:
+def map_blocks(function: Callable[[A], T], blocks: Sequence[A], threads: int) -> list[T]:
     """`function` of each block, in block order, on `threads` threads: numpy releases the GIL in
-    the matmul, masking and partitioning that dominate a block, so blocks run in parallel.
+    the matmul, masking and partitioning that dominate a block of rows, LightFM in its fit, so
+    blocks (row ranges, or the selection's candidates) run in parallel.
 
     With more than one thread each block's matmul runs on one BLAS thread: OpenBLAS's own
     threads (one per CPU) beside ours oversubscribed the cores (M, 50k recipients x one partner,
     2 threads: 13.6 CPU s / 27 s wall with OpenBLAS on 2 threads, 11.5 / 11.9 on 1; same ranks,
-    as a matmul splits rows and columns across its threads, never the sum)."""
+    as a matmul splits rows and columns across its threads, never the sum). The limit is
+    process-wide, so a function run here must not call map_blocks on more than one thread itself
+    (two limits entered and left by different threads can leave BLAS at the wrong count).
+    Each block runs in a copy of the caller's context, so timing spans (xrec.spans) inside it
+    report as the caller's would."""
     one_blas_thread = threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext()
     with one_blas_thread, ThreadPoolExecutor(max(1, threads)) as pool:
-        return list(pool.map(function, blocks))
+        futures = [pool.submit(copy_context().run, function, block) for block in blocks]
+        return [future.result() for future in futures]
 
 
 def row_blocks(n_rows: int, n_items: int) -> list[slice]:

@@ -29,7 +29,7 @@ from lightfm import LightFM
 from ml.baseline import popularity_embeddings
 from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
 from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
-from ml.embeddings import model_embeddings
+from ml.embeddings import map_blocks, model_embeddings
 from ml.evaluate import CrossDomainCheck, split_interactions, training_marts
 from ml.train import train_model
 from xrec.spans import spanned
@@ -110,13 +110,14 @@ class _Candidate:
 
 def _halving(candidates: list[_Candidate], train: pd.DataFrame, selection: SelectionConfig) -> None:
     """Successive halving with early stopping: at each check (SelectionConfig.check_epochs)
-    every running candidate is trained up to that many epochs and checked; one whose value did
+    every running candidate is trained up to that many epochs and checked (SelectionConfig.threads
+    candidates at a time); one whose value did
     not improve on its best stops (early stopping), and only the best `keep_fraction` of those
     checked (at least one) go on to the next check. Ties keep grid order (the sort is stable).
     Every candidate keeps its best state, so one ranked out early still competes with it."""
     running = candidates
     for epochs in selection.check_epochs():
-        values = [c.advance(epochs, train) for c in running]
+        values = map_blocks(lambda candidate: candidate.advance(epochs, train), running, selection.threads)
         order = np.argsort([-v for v in values], kind="stable")
         keep = max(1, math.ceil(len(running) * selection.keep_fraction))
         survivors = []
@@ -180,9 +181,10 @@ def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Se
     checks: dict[str, tuple[RecDataset, CrossDomainCheck, CrossDomainCheck]] = {}
     for representation in dict.fromkeys(c.representation for c in selection.candidates()):
         dataset = build_dataset(features, train, representation)
+        # One thread per check: the parallelism is across candidates (see map_blocks), and a
+        # check is small (the validation cohort, not everyone).
         validation, test = (
-            CrossDomainCheck(dataset, s, selection.k, selection.base.seed, selection.score_threads)
-            for s in (split.validation, split.test)
+            CrossDomainCheck(dataset, s, selection.k, selection.base.seed) for s in (split.validation, split.test)
         )
         checks[representation] = (dataset, validation, test)
     candidates = [
@@ -190,7 +192,11 @@ def select_model(marts: Marts, run_date: date, selection: SelectionConfig) -> Se
         for config in selection.candidates()
     ]
     _halving(candidates, train, selection)
-    rows = [_row(c, checks[c.config.representation][2], selection.publish_tolerance) for c in candidates]
+    rows = map_blocks(
+        lambda c: _row(c, checks[c.config.representation][2], selection.publish_tolerance),
+        candidates,
+        selection.threads,
+    )
     any_data, validation, test = next(iter(checks.values()))
     popularity = [
         check(popularity_embeddings(any_data.interaction_matrices(s.train)[0]))

@@ -30,10 +30,21 @@ def test_spans_report_outermost_calls_with_units_only_while_recording():
     assert len(seen) == 3
 
 
-def test_a_recorder_hears_only_its_own_thread():
+def test_a_recorder_does_not_hear_a_thread_it_did_not_start_work_on():
     seen: list[str] = []
     with recording(lambda name, seconds, units: seen.append(name)):
         other = threading.Thread(target=work, args=([1],))
         other.start()
         other.join()
     assert seen == []
+
+
+def test_work_the_recorder_hands_to_map_blocks_is_heard_and_inner_spans_stay_inside():
+    from ml.embeddings import map_blocks
+
+    seen: list[tuple[str, int]] = []
+    with recording(lambda name, seconds, units: seen.append((name, units))):
+        assert map_blocks(lambda rows: work(rows, epochs=2), [[1], [2, 3]], threads=2) == [2, 4]
+        with span("block"):
+            map_blocks(work, [[1], [2]], threads=2)
+    assert sorted(seen) == [("block", 0), ("work", 2), ("work", 4)]

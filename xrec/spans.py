@@ -3,12 +3,14 @@
 A function is marked where it is defined (``@spanned("fit")``), so renaming or moving it keeps its
 span. Nothing is measured unless a recorder listens (the benchmark, ``recording``); a span inside
 another span is part of the outer one and is not reported on its own (model selection's fits are
-"select", not "fit"). The recorder sees only the spans of its own thread.
+"select", not "fit"). The recorder sees the spans of its own thread and of the threads
+ml.embeddings.map_blocks runs for it (they run in a copy of its context); reports are serialised.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ Recorder = Callable[[str, float, int], None]
 
 _recorder: ContextVar[Recorder | None] = ContextVar("xrec_span_recorder", default=None)
 _inside: ContextVar[bool] = ContextVar("xrec_inside_span", default=False)
+_reporting = threading.Lock()  # a recorder adds to its totals: one report at a time
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -48,7 +51,8 @@ def span(name: str, units: int = 0) -> Iterator[None]:
         yield
     finally:
         _inside.reset(token)
-    recorder(name, time.perf_counter() - started, units)
+    with _reporting:
+        recorder(name, time.perf_counter() - started, units)
 
 
 def spanned(name: str, units: Callable[..., int] | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -21,7 +21,7 @@ import pyarrow as pa
 from ml.baseline import popularity_embeddings
 from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
 from ml.dataset import MartDataError, build_dataset, data_window, known_interactions
-from ml.embeddings import model_embeddings
+from ml.embeddings import map_blocks, model_embeddings
 from ml.evaluate import PRIMARY_METRIC
 from ml.explain import model_explainer
 from ml.gate import promotion_decision
@@ -76,7 +76,7 @@ def selection_config(settings: Settings) -> SelectionConfig:
         sample_persons=settings.tune_sample_persons,
         holdout_days=settings.holdout_days,
         k=settings.top_k,
-        score_threads=scoring_threads(settings),
+        threads=scoring_threads(settings),
     )
 
 
@@ -124,22 +124,27 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     # The champion is measured as it is published: for the epochs the chosen candidate's
     # validation curve needed (its `enough_epochs`), not the few more that gained < 2%.
     evaluated = replace(config, epochs=enough)
-    champion = evaluate_champion(
-        sample, run_date, evaluated, settings.holdout_days, settings.top_k, scoring_threads(settings)
+    tuned_rows, all_rows = len(known_interactions(sample)), len(known_interactions(marts))
+    published = replace(config, epochs=published_epochs(config, enough, tuned_rows, all_rows))
+    # Neither needs the other, and each fits on one thread: the champion evaluation and the
+    # published fit run side by side (XREC_SCORE_THREADS). The published model is fitted whatever
+    # the champion is; a day popularity wins discards it (its dataset is what that day needs).
+    champion, (model, dataset) = map_blocks(
+        lambda task: task(),
+        [
+            lambda: evaluate_champion(sample, run_date, evaluated, settings.holdout_days, settings.top_k),
+            lambda: fit_published(marts, published),
+        ],
+        scoring_threads(settings),
     )
     previous = last_published(settings, run_date)
     previous_value = None if previous is None else previous.primary_value
     promoted, gate_reason = promotion_decision(champion.value, previous_value, settings.promotion_tolerance)
 
-    tuned_rows, all_rows = len(known_interactions(sample)), len(known_interactions(marts))
-    published = replace(config, epochs=published_epochs(config, enough, tuned_rows, all_rows))
     params = {**published.as_dict(), "ranker": champion.ranker}
     version = model_version(run_date, data_fingerprint(marts), params)
-    model, dataset = None, None
-    if champion.ranker == LIGHTFM:
-        model, dataset = fit_published(marts, published)
-    else:
-        dataset = build_dataset(marts, known_interactions(marts), config.representation)
+    if champion.ranker != LIGHTFM:
+        model = None
     artifact = save_artifact(
         settings,
         version,
