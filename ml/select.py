@@ -117,7 +117,9 @@ def _halving(candidates: list[_Candidate], train: pd.DataFrame, selection: Selec
     Every candidate keeps its best state, so one ranked out early still competes with it."""
     running = candidates
     for epochs in selection.check_epochs():
-        values = map_blocks(lambda candidate, epochs=epochs: candidate.advance(epochs, train), running, selection.threads)
+        values = map_blocks(
+            lambda candidate, epochs=epochs: candidate.advance(epochs, train), running, selection.threads
+        )
         order = np.argsort([-v for v in values], kind="stable")
         keep = max(1, math.ceil(len(running) * selection.keep_fraction))
         survivors = []
