@@ -111,15 +111,16 @@ class _Candidate:
 def _halving(candidates: list[_Candidate], train: pd.DataFrame, selection: SelectionConfig) -> None:
     """Successive halving with early stopping: at each check (SelectionConfig.check_epochs)
     every running candidate is trained up to that many epochs and checked (SelectionConfig.threads
-    candidates at a time); one whose value did
-    not improve on its best stops (early stopping), and only the best `keep_fraction` of those
-    checked (at least one) go on to the next check. Ties keep grid order (the sort is stable).
+    candidates at a time); one whose value did not improve on its best stops (early stopping), and
+    only the best `keep_fraction` of those checked (at least one) go on to the next check. Ties keep grid order (the sort is stable).
     Every candidate keeps its best state, so one ranked out early still competes with it."""
     running = candidates
     for epochs in selection.check_epochs():
-        values = map_blocks(
-            lambda candidate, epochs=epochs: candidate.advance(epochs, train), running, selection.threads
-        )
+
+        def advance(candidate: _Candidate, epochs: int = epochs) -> float:
+            return candidate.advance(epochs, train)
+
+        values = map_blocks(advance, running, selection.threads)
         order = np.argsort([-v for v in values], kind="stable")
         keep = max(1, math.ceil(len(running) * selection.keep_fraction))
         survivors = []

@@ -15,17 +15,19 @@ import os
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import cast
 
 import pyarrow as pa
+from lightfm import LightFM
 
 from ml.baseline import popularity_embeddings
 from ml.config import LIGHTFM, POPULARITY, ModelConfig, SelectionConfig
-from ml.dataset import MartDataError, build_dataset, data_window, known_interactions
+from ml.dataset import MartDataError, RecDataset, build_dataset, data_window, known_interactions
 from ml.embeddings import map_blocks, model_embeddings
 from ml.evaluate import PRIMARY_METRIC
 from ml.explain import model_explainer
 from ml.gate import promotion_decision
-from ml.pipeline import evaluate_champion, fit_published, published_epochs
+from ml.pipeline import Champion, evaluate_champion, fit_published, published_epochs
 from ml.rules import build_rule_context
 from ml.score import COLUMNS, Ranking, Scorers, score_all
 from ml.select import sample_marts, select_model
@@ -129,7 +131,7 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
     # Neither needs the other, and each fits on one thread: the champion evaluation and the
     # published fit run side by side (XREC_SCORE_THREADS). The published model is fitted whatever
     # the champion is; a day popularity wins discards it (its dataset is what that day needs).
-    champion, (model, dataset) = map_blocks(
+    side_by_side = map_blocks(
         lambda task: task(),
         [
             lambda: evaluate_champion(sample, run_date, evaluated, settings.holdout_days, settings.top_k),
@@ -137,6 +139,8 @@ def train_and_evaluate(settings: Settings, run_date: date) -> ModelRun:
         ],
         scoring_threads(settings),
     )
+    champion = cast(Champion, side_by_side[0])
+    model, dataset = cast(tuple[LightFM | None, RecDataset], side_by_side[1])
     previous = last_published(settings, run_date)
     previous_value = None if previous is None else previous.primary_value
     promoted, gate_reason = promotion_decision(champion.value, previous_value, settings.promotion_tolerance)
