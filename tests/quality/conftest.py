@@ -206,6 +206,7 @@ def marts(settings: Settings) -> Settings:
             "event_count": [2, 1],
             "first_at": pd.to_datetime(["2024-03-01 10:00", "2024-03-09 10:00"]),
             "last_at": pd.to_datetime(["2024-03-05 10:00", "2024-03-10 23:00"]),
+            "delivered_date": [date(2024, 3, 5), RUN_DATE],
         }
     )
     person_features = pd.DataFrame(

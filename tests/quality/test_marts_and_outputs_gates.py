@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
 from conftest import RUN_DATE, candidates, read_sql, write_table
+
+from tests.marts import write_marts
 
 from xrec.quality import QualityGateFailed, validate_marts, validate_outputs
 from xrec.warehouse import connect
@@ -148,9 +151,62 @@ def test_fact_marts_validate_what_was_delivered_since_the_last_passed_gate(marts
     # broken is not validated again row by row
     fct = _set(_set(stale, 1, delivered_date=pd.Timestamp(later)), 0, event_type=None)
     write_table(marts, "marts.fct_interactions", fct)
+    pairs = read_sql(marts, "select * from marts.ml_interactions order by person_id")
+    with connect(marts) as con:
+        write_marts(con, {"ml_interactions": _set(pairs, 1, delivered_date=pd.Timestamp(later))})
 
     result = validate_marts(marts, later)
 
     rows = {suite.suite: suite.rows for suite in result.suites}
     assert rows["marts.fct_interactions"] == 1 and rows["marts.ml_interactions"] == 1
     # (a duplicate key anywhere in the table is dbt's unique test: tests/dbt/test_transform.py)
+
+
+def _days_of_broken_facts(marts) -> None:
+    """A first run's facts over three delivered days (1, 1 and 2 rows), broken on two of them."""
+    day = [date(2024, 3, 8), date(2024, 3, 9), RUN_DATE, RUN_DATE]
+    fct = pd.DataFrame(
+        {
+            "interaction_key": [f"platform:e{i}" for i in range(4)],
+            "person_id": ["P1", "P1", "P2", "P3"],
+            "item_key": ["platform:k1", "platform:k2", "realty:r1", "platform:k9"],
+            "source": ["platform", "platform", "realty", "platform"],
+            "event_type": [None, "view", "view", None],
+            "rating": [None] * 4,
+            "amount": [None] * 4,
+            "occurred_at": pd.to_datetime(["2024-03-08 10:00", "2024-03-09 10:00", "2024-03-10 23:00", "2024-03-10 9:00"]),
+            "delivered_date": day,
+        }
+    )
+    write_table(marts, "marts.fct_interactions", fct)
+    pairs = fct.assign(weight=1.0, event_count=1, first_at=fct["occurred_at"], last_at=fct["occurred_at"])
+    pairs.loc[3, "item_key"] = "platform:k2"
+    pairs.loc[1, "person_id"] = "P9"
+    with connect(marts) as con:
+        write_marts(con, {"ml_interactions": pairs[["person_id", "item_key", "weight", "event_count", "first_at", "last_at", "delivered_date"]]})
+
+
+def _outcome(settings) -> dict:
+    with pytest.raises(QualityGateFailed) as caught:
+        validate_marts(settings, RUN_DATE)
+    return {
+        suite.suite: (suite.rows, sorted((f.expectation, f.severity, f.unexpected_count, sorted(f.sample)) for f in suite.failures))
+        for suite in caught.value.result.suites
+    }
+
+
+def test_a_first_run_is_validated_in_chunks_of_delivered_days_with_the_result_of_one_frame(marts):
+    _days_of_broken_facts(marts)
+    whole = _outcome(marts)
+
+    chunked = _outcome(dataclasses.replace(marts, quality_chunk_rows=2))
+
+    assert chunked == whole
+    assert whole["marts.fct_interactions"][0] == 4 and whole["marts.ml_interactions"][0] == 4
+    failed = {(suite, f[0]) for suite, (_, failures) in whole.items() for f in failures}
+    assert ("marts.fct_interactions", "expect_column_values_to_not_be_null(event_type)") in failed
+    assert ("marts.ml_interactions", "expect_column_values_to_be_in_set(person_is_known)") in failed
+    # days 8 and 9 (one row each) are one chunk, day 10 (two rows) another
+    docs = " ".join(path.read_text() for path in (marts.artifacts / "data_docs").rglob("*.html"))
+    for table in ("fct_interactions", "ml_interactions"):
+        assert f"marts.{table}.2024-03-08..2024-03-09" in docs and f"marts.{table}.2024-03-10" in docs

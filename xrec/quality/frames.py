@@ -89,23 +89,50 @@ def _derived(column: str, kind: str) -> list[str]:
     ]
 
 
+# A ``meta.chunk_keys`` column that counts each key's frame rows instead of naming a key.
+CHUNK_ROWS = "frame_rows"
+# chunk column -> (first, last) key of the chunk, both included
+Chunk = dict[str, tuple[Any, Any]]
+
+
 def sql_frame(
-    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], chunk: Mapping[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], chunk: Chunk | None = None
 ) -> pd.DataFrame:
-    """Run a suite's frame query, binding only the ``$name`` parameters it uses; ``chunk``
-    (column -> value) keeps the rows of one chunk (DuckDB pushes the filter into the query)."""
+    """Run a suite's frame query, binding only the ``$name`` parameters it uses; ``chunk`` keeps
+    the rows of one chunk (DuckDB pushes the filter into the query, and into the scan)."""
     if chunk:
-        conditions = " and ".join(f"{quote(column)} = $chunk_{i}" for i, column in enumerate(chunk))
+        conditions = " and ".join(
+            f"{quote(column)} between $chunk_{i}_first and $chunk_{i}_last" for i, column in enumerate(chunk)
+        )
         sql = f"select * from ({sql}) as frame where {conditions}"
-        parameters = {**parameters, **{f"chunk_{i}": value for i, value in enumerate(chunk.values())}}
+        bounds = {f"chunk_{i}_{end}": key for i, keys in enumerate(chunk.values()) for end, key in zip(("first", "last"), keys)}
+        parameters = {**parameters, **bounds}
     return local_naive(con.execute(sql, _bound(sql, parameters)).df())
 
 
-def chunk_keys(con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The chunks a suite's ``meta.chunk_keys`` query lists: one {column: value} per row."""
+def chunk_keys(
+    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], max_rows: int
+) -> list[Chunk]:
+    """The chunks a suite's ``meta.chunk_keys`` query lists, in its order: one per row, or, when
+    it also counts each key's rows (``frame_rows``; one key column, ascending), runs of
+    consecutive keys of up to ``max_rows`` rows (a larger key is a chunk of its own)."""
     result = con.execute(sql, _bound(sql, parameters))
     columns = [column[0] for column in result.description]
-    return [dict(zip(columns, row)) for row in result.fetchall()]
+    rows = result.fetchall()
+    if CHUNK_ROWS not in columns:
+        return [{column: (key, key) for column, key in zip(columns, row)} for row in rows]
+    keys = [c for c in columns if c != CHUNK_ROWS]
+    if len(keys) != 1:
+        raise ValueError(f"a chunk_keys query counting {CHUNK_ROWS} lists one key column, not {keys}: {sql}")
+    key_at, rows_at = columns.index(keys[0]), columns.index(CHUNK_ROWS)
+    runs: list[list[Any]] = []  # [first key, last key, rows]
+    for row in rows:
+        key, count = row[key_at], row[rows_at]
+        if runs and runs[-1][2] + count <= max_rows:
+            runs[-1][1:] = [key, runs[-1][2] + count]
+        else:
+            runs.append([key, key, count])
+    return [{keys[0]: (first, last)} for first, last, _ in runs]
 
 
 def _bound(sql: str, parameters: Mapping[str, Any]) -> dict[str, Any]:

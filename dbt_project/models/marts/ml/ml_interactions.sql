@@ -25,7 +25,9 @@ final as (
         {{ round_significant('sum(interactions.weight)') }} as weight,
         count(*)::integer as event_count,
         min(interactions.occurred_at) as first_at,
-        max(interactions.occurred_at) as last_at
+        max(interactions.occurred_at) as last_at,
+        -- the marts gate validates the pairs delivered since its last pass (a plain filtered scan)
+        max(interactions._delivery_date) as delivered_date
     from interactions
     inner join items on interactions.item_key = items.item_key
     group by interactions.person_id, interactions.item_key
