@@ -10,7 +10,6 @@ import pytest
 from conftest import RUN_DATE, candidates, read_sql, write_table
 
 from tests.marts import write_marts
-
 from xrec.quality import QualityGateFailed, validate_marts, validate_outputs
 from xrec.warehouse import connect
 
@@ -174,7 +173,9 @@ def _days_of_broken_facts(marts) -> None:
             "event_type": [None, "view", "view", None],
             "rating": [None] * 4,
             "amount": [None] * 4,
-            "occurred_at": pd.to_datetime(["2024-03-08 10:00", "2024-03-09 10:00", "2024-03-10 23:00", "2024-03-10 9:00"]),
+            "occurred_at": pd.to_datetime(
+                ["2024-03-08 10:00", "2024-03-09 10:00", "2024-03-10 23:00", "2024-03-10 9:00"]
+            ),
             "delivered_date": day,
         }
     )
@@ -183,14 +184,24 @@ def _days_of_broken_facts(marts) -> None:
     pairs.loc[3, "item_key"] = "platform:k2"
     pairs.loc[1, "person_id"] = "P9"
     with connect(marts) as con:
-        write_marts(con, {"ml_interactions": pairs[["person_id", "item_key", "weight", "event_count", "first_at", "last_at", "delivered_date"]]})
+        write_marts(
+            con,
+            {
+                "ml_interactions": pairs[
+                    ["person_id", "item_key", "weight", "event_count", "first_at", "last_at", "delivered_date"]
+                ]
+            },
+        )
 
 
 def _outcome(settings) -> dict:
     with pytest.raises(QualityGateFailed) as caught:
         validate_marts(settings, RUN_DATE)
     return {
-        suite.suite: (suite.rows, sorted((f.expectation, f.severity, f.unexpected_count, sorted(f.sample)) for f in suite.failures))
+        suite.suite: (
+            suite.rows,
+            sorted((f.expectation, f.severity, f.unexpected_count, sorted(f.sample)) for f in suite.failures),
+        )
         for suite in caught.value.result.suites
     }
 

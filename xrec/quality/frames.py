@@ -105,14 +105,16 @@ def sql_frame(
             f"{quote(column)} between $chunk_{i}_first and $chunk_{i}_last" for i, column in enumerate(chunk)
         )
         sql = f"select * from ({sql}) as frame where {conditions}"
-        bounds = {f"chunk_{i}_{end}": key for i, keys in enumerate(chunk.values()) for end, key in zip(("first", "last"), keys)}
+        bounds = {
+            f"chunk_{i}_{end}": key
+            for i, keys in enumerate(chunk.values())
+            for end, key in zip(("first", "last"), keys)
+        }
         parameters = {**parameters, **bounds}
     return local_naive(con.execute(sql, _bound(sql, parameters)).df())
 
 
-def chunk_keys(
-    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], max_rows: int
-) -> list[Chunk]:
+def chunk_keys(con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], max_rows: int) -> list[Chunk]:
     """The chunks a suite's ``meta.chunk_keys`` query lists, in its order: one per row, or, when
     it also counts each key's rows (``frame_rows``; one key column, ascending), runs of
     consecutive keys of up to ``max_rows`` rows (a larger key is a chunk of its own)."""

@@ -146,7 +146,7 @@ def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -
             sql = suite.frame_sql or f"select * from {table}"
             # An empty frame has no chunks and is validated whole (its row-count rule fails).
             keys_sql = suite.meta.get("chunk_keys")
-            chunks = (frames.chunk_keys(con, keys_sql, parameters, settings.quality_chunk_rows) if keys_sql else [])
+            chunks = frames.chunk_keys(con, keys_sql, parameters, settings.quality_chunk_rows) if keys_sql else []
             for chunk in chunks or [{}]:
                 asset_name = ".".join([table, *(_span(*keys) for keys in chunk.values())])
                 frame = frames.sql_frame(con, sql, parameters, chunk)
