@@ -133,24 +133,37 @@ class Explainer:
 
     @cached_property
     def _strings(self) -> dict[str, pa.StringArray]:
-        """The phrases reasons are assembled from, as Arrow strings (built once per explainer)."""
+        """The phrases reasons are assembled from, as Arrow strings (built once per explainer);
+        `next_*` carry the separator that precedes a further slot of a list."""
         topics = self.topics.astype(str)
         cities = self.city_index.to_numpy(object).astype(str)
         city_json = np.array([json.dumps(c, ensure_ascii=False) for c in cities], object).astype(str)
+        item_zh, item_json = self.item_zh.astype(str), self.item_json.astype(str)
+        feature_zh, feature_en = self.feature_zh.astype(str), self.feature_en.astype(str)
+        feature_json = self.feature_json.astype(str)
 
         def strings(values: np.ndarray) -> pa.StringArray:
             return pa.array(values.astype(str).tolist(), pa.string())
 
+        titles = strings(item_zh)
         return {
-            "item_zh": strings(self.item_zh),
-            "item_json": strings(self.item_json),
+            "item_zh": titles,
+            "item_en": titles,  # titles are named as they are in both languages
+            "next_item_zh": strings("、" + item_zh),
+            "next_item_en": strings(", " + item_zh),
+            "item_json": strings(item_json),
+            "next_item_json": strings("," + item_json),
             "topic": strings(topics),
             "topic_json": strings(self.topic_json),
+            "next_topic_json": strings("," + self.topic_json.astype(str)),
             "same_topic_zh": strings("（同一主题：" + topics + "）"),
             "same_topic_en": strings(" (same topic: " + topics + ")"),
-            "feature_zh": strings(self.feature_zh),
-            "feature_en": strings(self.feature_en),
-            "feature_json": strings(self.feature_json),
+            "feature_zh": strings(feature_zh),
+            "next_feature_zh": strings("、" + feature_zh),
+            "feature_en": strings(feature_en),
+            "next_feature_en": strings(" and " + feature_en),
+            "feature_json": strings(feature_json),
+            "next_feature_json": strings("," + feature_json),
             "popular_zh": strings("在" + cities + "很受欢迎"),
             "popular_en": strings("popular with people in " + cities),
             "popular_json": strings('[{"kind":"popular","city":' + city_json + "}]"),
@@ -163,8 +176,10 @@ class Explainer:
         return np.where(self.topics == "", -1, codes)
 
     def _render(self, items: np.ndarray, top_items: np.ndarray, top_features: np.ndarray) -> Reasons:
-        """The three kinds of reason are assembled for every row by Arrow kernels and each row
-        keeps its own kind: history items, else stated features, else the item's own topic."""
+        """Each row's reason is of one kind: history items, else stated features, else the item's
+        own topic. The rows of a kind are assembled together, each column by one Arrow join of its
+        phrases (an absent slot adds nothing), and the kinds are put back in row order by one take:
+        building every kind for every row and choosing by if_else cost 3x the string work."""
         strings = self._strings
         has_items = top_items[:, 0] >= 0
         has_features = ~has_items & (top_features[:, 0] >= 0)
@@ -173,43 +188,43 @@ class Explainer:
         for slot in range(TOP_ITEMS):
             picked = top_items[:, slot]
             shared |= (picked >= 0) & (self._topic_codes[np.maximum(picked, 0)] == topic) & (topic >= 0)
-        with_topic = np.where(has_items & shared, items, -1)
+        with_topic = np.where(shared, items, -1)
+        on_items = np.flatnonzero(has_items)
+        on_features = np.flatnonzero(has_features)
+        bare = np.flatnonzero(~has_items & ~has_features)
 
-        def picks(name: str, rows: np.ndarray) -> pa.StringArray:
-            return _take(strings[name], rows)
+        def listed(name: str, slots: np.ndarray) -> list[pa.StringArray]:
+            # slot 0, then every further slot with its separator (the slots of a row are filled
+            # from the first, so slot 0 starts the list)
+            return [_take(strings[name], slots[:, 0])] + [
+                _take(strings[f"next_{name}"], slots[:, slot]) for slot in range(1, slots.shape[1])
+            ]
 
-        def listed(name: str, slots: np.ndarray, count: int, separator: str) -> pa.StringArray:
-            # slot 0, then every further filled slot after `separator` (empty slots add nothing)
-            text = picks(name, slots[:, 0])
-            for slot in range(1, count):
-                text = _concat(text, _prefixed(separator, picks(name, slots[:, slot])))
-            return text
-
-        # history items: the slots of a row are filled from the first, so slot 0 starts the list
-        zh_items = _concat("因为你关注过", listed("item_zh", top_items, TOP_ITEMS, "、"))
-        en_items = _concat("because of ", listed("item_zh", top_items, TOP_ITEMS, ", "))
-        json_items = listed("item_json", top_items, TOP_ITEMS, ",")
-        zh_items = _concat(zh_items, picks("same_topic_zh", with_topic))
-        en_items = _concat(en_items, " in your history", picks("same_topic_en", with_topic))
-        json_items = _concat(json_items, _prefixed(",", picks("topic_json", with_topic)))
-        # stated features
-        features = np.where(has_features[:, None], top_features, -1)
-        zh_features = _concat("因为", listed("feature_zh", features, TOP_FEATURES, "、"))
-        en_features = _concat("because ", listed("feature_en", features, TOP_FEATURES, " and "))
-        json_features = listed("feature_json", features, TOP_FEATURES, ",")
-        # neither: the item's own topic (what every reason said before)
-        zh_bare = _concat("主题：", picks("topic", items))
-        en_bare = _concat("topic: ", picks("topic", items))
-        json_bare = picks("topic_json", items)
-
-        def kind(on_items: pa.StringArray, on_features: pa.StringArray, bare: pa.StringArray) -> pa.StringArray:
-            return pc.if_else(has_items, on_items, pc.if_else(has_features, on_features, bare))
-
-        return Reasons(
-            zh_strings=kind(zh_items, zh_features, zh_bare),
-            en_strings=kind(en_items, en_features, en_bare),
-            json_strings=_concat("[", kind(json_items, json_features, json_bare), "]"),
+        chosen = top_items[on_items]
+        topic_of_items = with_topic[on_items]
+        features = top_features[on_features]
+        topic_of_bare = _take(strings["topic"], items[bare])
+        zh = (
+            ["因为你关注过", *listed("item_zh", chosen), _take(strings["same_topic_zh"], topic_of_items)],
+            ["因为", *listed("feature_zh", features)],
+            ["主题：", topic_of_bare],
         )
+        en = (
+            ["because of ", *listed("item_en", chosen), " in your history", _take(strings["same_topic_en"], topic_of_items)],
+            ["because ", *listed("feature_en", features)],
+            ["topic: ", topic_of_bare],
+        )
+        json_parts = (
+            ["[", *listed("item_json", chosen), _take(strings["next_topic_json"], topic_of_items), "]"],
+            ["[", *listed("feature_json", features), "]"],
+            ["[", _take(strings["topic_json"], items[bare]), "]"],
+        )
+        order = np.argsort(np.concatenate([on_items, on_features, bare]), kind="stable")
+
+        def assembled(kinds: tuple[list, ...]) -> pa.StringArray:
+            return pa.concat_arrays([_concat(*parts) for parts in kinds]).take(order)
+
+        return Reasons(zh_strings=assembled(zh), en_strings=assembled(en), json_strings=assembled(json_parts))
 
     def _popular(self, cities: np.ndarray, items: np.ndarray) -> Reasons:
         code = self.city_index.get_indexer(pd.Index(cities, dtype=object))
@@ -235,11 +250,6 @@ def _concat(*parts: pa.StringArray | str) -> pa.StringArray:
     """Element-wise concatenation; a null part adds nothing. (Not null_handling="skip": pyarrow
     26 drops the rows whose every part is null.)"""
     return pc.binary_join_element_wise(*parts, "", null_handling="replace")
-
-
-def _prefixed(prefix: str, part: pa.StringArray) -> pa.StringArray:
-    """prefix + part, null where part is null (a separator only before a present slot)."""
-    return pc.binary_join_element_wise(prefix, part, "")
 
 
 def _top_pairs(
