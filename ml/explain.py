@@ -210,7 +210,12 @@ class Explainer:
             ["主题：", topic_of_bare],
         )
         en = (
-            ["because of ", *listed("item_en", chosen), " in your history", _take(strings["same_topic_en"], topic_of_items)],
+            [
+                "because of ",
+                *listed("item_en", chosen),
+                " in your history",
+                _take(strings["same_topic_en"], topic_of_items),
+            ],
             ["because ", *listed("feature_en", features)],
             ["topic: ", topic_of_bare],
         )
