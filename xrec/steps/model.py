@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import cast
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from lightfm import LightFM
 
 from ml.baseline import popularity_embeddings
@@ -243,26 +244,40 @@ def score_candidates(settings: Settings, run_date: date) -> int:
 def write_candidates(settings: Settings, run_date: date, tables: Iterable[pa.Table]) -> int:
     """Replace the run_date partition of recommendation_candidates with `tables` (COLUMNS each).
 
-    The blocks are committed one by one into a staging table, which then replaces the partition
-    in one transaction: DuckDB holds a transaction's appended rows in memory, so inserting the
-    blocks in that transaction took the score step at M to 13.9 GB; the final insert-select
-    streams. A staging table left by a failed run is replaced by the next one.
+    The blocks are written one by one to a Parquet file beside the warehouse, which then
+    replaces the partition in one transaction, in the blocks' order (publish keeps it). DuckDB
+    holds a transaction's appended rows in memory, so inserting the blocks in that transaction
+    took the score step at M to 13.9 GB; the final insert-select streams. A DuckDB staging table
+    instead of the file cost the rows' compression twice (9.2M rows: 102 s CPU and 4.6 GB
+    against 69 s and 3.6 GB). The file is removed even when the step fails: it names persons,
+    and erasure looks only into the warehouse.
     """
-    staging = f"main.recommendation_candidates_staging_{run_date:%Y%m%d}"
+    staging = settings.warehouse.with_name(f"recommendation_candidates_staging_{run_date:%Y%m%d}.parquet")
     columns = ", ".join(COLUMNS)
     rows = 0
-    with connect(settings) as con:
-        con.execute(RECOMMENDATION_CANDIDATES.ddl())
-        con.execute(f"create or replace table {staging} as select * from {RECOMMENDATION_CANDIDATES.relation} limit 0")
+    writer: pq.ParquetWriter | None = None
+    try:
         for table in tables:
-            con.register("candidates_table", table)
-            con.execute(f"insert into {staging} ({columns}) select {columns} from candidates_table")
-            con.unregister("candidates_table")
+            if writer is None:
+                writer = pq.ParquetWriter(staging, table.schema)
+            writer.write_table(table)
             rows += len(table)
-        con.execute("begin transaction")
-        con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
-        con.execute(f"insert into {RECOMMENDATION_CANDIDATES.relation} ({columns}) select {columns} from {staging}")
-        con.execute(f"drop table {staging}")
-        con.execute("commit")
+        if writer is not None:
+            writer.close()
+        with connect(settings) as con:
+            con.execute(RECOMMENDATION_CANDIDATES.ddl())
+            con.execute("begin transaction")
+            con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
+            if writer is not None:
+                con.execute(
+                    f"insert into {RECOMMENDATION_CANDIDATES.relation} ({columns}) "
+                    f"select {columns} from read_parquet(?)",
+                    [str(staging)],
+                )
+            con.execute("commit")
+    finally:
+        if writer is not None:
+            writer.close()
+        staging.unlink(missing_ok=True)
     log.info("recommendation_candidates for %s: %d rows written", run_date, rows)
     return rows
