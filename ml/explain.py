@@ -42,20 +42,39 @@ _ZH_FAMILY = {"city": "你在{}", "topic": "你对{}感兴趣"}
 _EN_FAMILY = {"city": "you are in {}", "topic": "you are interested in {}"}
 
 
+# What a phrase of a reason is: one string for every row, or one per row (null: adds nothing).
+Phrase = pa.StringArray | str
+
+
 @dataclass(frozen=True)
 class Reasons:
     """Per candidate row: Chinese text, English text, reason_items JSON, as Arrow strings. They are
     built by Arrow kernels, never as a Python string per row: at M (9.2M rows) object arrays of
-    them took the score step to 16.9 GB and most of its time."""
+    them took the score step to 16.9 GB and most of its time.
 
-    zh_strings: pa.StringArray
-    en_strings: pa.StringArray
-    json_strings: pa.StringArray
+    Each is held as its phrases and joined when asked for, in one Arrow join, so the score step
+    builds only the `reason` column and the JSON, not the two languages on their own first."""
+
+    zh_phrases: tuple[Phrase, ...]
+    en_phrases: tuple[Phrase, ...]
+    json_phrases: tuple[Phrase, ...]
 
     @property
     def text(self) -> pa.StringArray:
         """The `reason` column: both languages in one string."""
-        return _concat(self.zh_strings, " | ", self.en_strings)
+        return _concat(*self.zh_phrases, " | ", *self.en_phrases)
+
+    @property
+    def zh_strings(self) -> pa.StringArray:
+        return _concat(*self.zh_phrases)
+
+    @property
+    def en_strings(self) -> pa.StringArray:
+        return _concat(*self.en_phrases)
+
+    @property
+    def json_strings(self) -> pa.StringArray:
+        return _concat(*self.json_phrases)
 
     # Object arrays for the API, which renders a few rows per request.
     @property
@@ -177,21 +196,26 @@ class Explainer:
 
     def _render(self, items: np.ndarray, top_items: np.ndarray, top_features: np.ndarray) -> Reasons:
         """Each row's reason is of one kind: history items, else stated features, else the item's
-        own topic. The rows of a kind are assembled together, each column by one Arrow join of its
-        phrases (an absent slot adds nothing), and the kinds are put back in row order by one take:
-        building every kind for every row and choosing by if_else cost 3x the string work."""
+        own topic. Every kind's phrases are null on the rows of the other kinds, so one join of
+        all of them in a fixed order reads each row's own: building every kind for every row and
+        choosing by if_else cost 3x the string work, and assembling each kind on its rows and
+        putting them back in order took a copy per column."""
         strings = self._strings
         has_items = top_items[:, 0] >= 0
         has_features = ~has_items & (top_features[:, 0] >= 0)
+        bare = ~has_items & ~has_features
         topic = self._topic_codes[items]
         shared = np.zeros(len(items), bool)
         for slot in range(TOP_ITEMS):
             picked = top_items[:, slot]
             shared |= (picked >= 0) & (self._topic_codes[np.maximum(picked, 0)] == topic) & (topic >= 0)
         with_topic = np.where(shared, items, -1)
-        on_items = np.flatnonzero(has_items)
-        on_features = np.flatnonzero(has_features)
-        bare = np.flatnonzero(~has_items & ~has_features)
+        chosen = np.where(has_items[:, None], top_items, -1)
+        features = np.where(has_features[:, None], top_features, -1)
+        kind = np.where(has_items, 0, np.where(has_features, 1, 2))  # index of the kind's fixed words
+
+        def words(*per_kind: str | None) -> pa.StringArray:
+            return pa.array(per_kind, pa.string()).take(kind)
 
         def listed(name: str, slots: np.ndarray) -> list[pa.StringArray]:
             # slot 0, then every further slot with its separator (the slots of a row are filled
@@ -200,36 +224,35 @@ class Explainer:
                 _take(strings[f"next_{name}"], slots[:, slot]) for slot in range(1, slots.shape[1])
             ]
 
-        chosen = top_items[on_items]
-        topic_of_items = with_topic[on_items]
-        features = top_features[on_features]
-        topic_of_bare = _take(strings["topic"], items[bare])
-        zh = (
-            ["因为你关注过", *listed("item_zh", chosen), _take(strings["same_topic_zh"], topic_of_items)],
-            ["因为", *listed("feature_zh", features)],
-            ["主题：", topic_of_bare],
+        titles = _take(strings["item_zh"], chosen[:, 0])  # named alike in both languages
+        bare_topic = _take(strings["topic"], np.where(bare, items, -1))
+        return Reasons(
+            zh_phrases=(
+                words("因为你关注过", "因为", "主题："),
+                titles,
+                *listed("item_zh", chosen)[1:],
+                _take(strings["same_topic_zh"], with_topic),
+                *listed("feature_zh", features),
+                bare_topic,
+            ),
+            en_phrases=(
+                words("because of ", "because ", "topic: "),
+                titles,
+                *listed("item_en", chosen)[1:],
+                words(" in your history", None, None),
+                _take(strings["same_topic_en"], with_topic),
+                *listed("feature_en", features),
+                bare_topic,
+            ),
+            json_phrases=(
+                "[",
+                *listed("item_json", chosen),
+                _take(strings["next_topic_json"], with_topic),
+                *listed("feature_json", features),
+                _take(strings["topic_json"], np.where(bare, items, -1)),
+                "]",
+            ),
         )
-        en = (
-            [
-                "because of ",
-                *listed("item_en", chosen),
-                " in your history",
-                _take(strings["same_topic_en"], topic_of_items),
-            ],
-            ["because ", *listed("feature_en", features)],
-            ["topic: ", topic_of_bare],
-        )
-        json_parts = (
-            ["[", *listed("item_json", chosen), _take(strings["next_topic_json"], topic_of_items), "]"],
-            ["[", *listed("feature_json", features), "]"],
-            ["[", _take(strings["topic_json"], items[bare]), "]"],
-        )
-        order = np.argsort(np.concatenate([on_items, on_features, bare]), kind="stable")
-
-        def assembled(kinds: tuple[list, ...]) -> pa.StringArray:
-            return pa.concat_arrays([_concat(*parts) for parts in kinds]).take(order)
-
-        return Reasons(zh_strings=assembled(zh), en_strings=assembled(en), json_strings=assembled(json_parts))
 
     def _popular(self, cities: np.ndarray, items: np.ndarray) -> Reasons:
         code = self.city_index.get_indexer(pd.Index(cities, dtype=object))
@@ -240,9 +263,9 @@ class Explainer:
         local = np.where(known & (users >= MIN_CITY_USERS), code, -1)
         strings = self._strings
         return Reasons(
-            zh_strings=pc.fill_null(_take(strings["popular_zh"], local), "大家都在看"),
-            en_strings=pc.fill_null(_take(strings["popular_en"], local), "popular with everyone"),
-            json_strings=pc.fill_null(_take(strings["popular_json"], local), '[{"kind":"popular"}]'),
+            zh_phrases=(pc.fill_null(_take(strings["popular_zh"], local), "大家都在看"),),
+            en_phrases=(pc.fill_null(_take(strings["popular_en"], local), "popular with everyone"),),
+            json_phrases=(pc.fill_null(_take(strings["popular_json"], local), '[{"kind":"popular"}]'),),
         )
 
 
