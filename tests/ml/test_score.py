@@ -2,6 +2,8 @@ from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pytest
 from threadpoolctl import threadpool_info
 
 from ml.ab import is_control
@@ -128,3 +130,21 @@ def test_scoring_in_small_blocks_writes_the_same_rows(trained):
     blocks = candidates(settings).drop(columns="generated_at")
     pd.testing.assert_frame_equal(whole, blocks)
     assert whole["reason"].str.len().min() > 0 and whole["reason_items"].str.startswith("[").all()
+
+
+def test_a_failed_scoring_keeps_the_day_and_leaves_no_staged_file(trained):
+    """Blocks are staged in a file beside the warehouse: a run failing midway leaves the day's
+    candidates as they were and removes the file (it names persons, and erasure never sees it)."""
+    from xrec.steps.model import write_candidates
+
+    settings, run, _ = trained
+    before = candidates(settings)
+
+    def failing():
+        yield pa.Table.from_pandas(before.head(3), preserve_index=False)
+        raise RuntimeError("ranking failed")
+
+    with pytest.raises(RuntimeError, match="ranking failed"):
+        write_candidates(settings, run.run_date, failing())
+    pd.testing.assert_frame_equal(candidates(settings), before)
+    assert list(settings.warehouse.parent.glob("recommendation_candidates_staging_*")) == []
