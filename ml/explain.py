@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ _EN_FAMILY = {"city": "you are in {}", "topic": "you are interested in {}"}
 
 
 # What a phrase of a reason is: one string for every row, or one per row (null: adds nothing).
-Phrase = pa.StringArray | str
+Phrase: TypeAlias = pa.StringArray | str
 
 
 @dataclass(frozen=True)
