@@ -28,6 +28,7 @@ from xrec.config import Settings
 from xrec.publish.atomic import replacing
 from xrec.publish.catalog import CROSS_RECOMMENDATIONS, exists
 from xrec.serve.lists import COLUMNS as LIST_COLUMNS
+from xrec.spans import spanned
 from xrec.steps.marts import MART_SQL
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def pointer_path(settings: Settings) -> Path:
     return serving_root(settings) / "current.json"
 
 
+@spanned("serving_bundle")
 def write_serving_bundle(con: duckdb.DuckDBPyConnection, settings: Settings, run_date: date) -> Path | None:
     """Write run_date's bundle and point `current.json` at it; None when run_date has no
     published model run or no ML marts (nothing changes then)."""
