@@ -22,6 +22,7 @@ import pandas as pd
 
 from xrec.catalog import LOAD_AUDIT, QUARANTINE
 from xrec.config import BUSINESS_TIME_ZONE
+from xrec.spans import spanned
 
 LOCAL_TZ = BUSINESS_TIME_ZONE
 # Same parsing as ingest (xrec.ingest.checks): trimmed, empty = NULL, DuckDB TRY_CAST.
@@ -51,6 +52,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     )
 
 
+@spanned("read_frame")
 def raw_frame(
     con: duckdb.DuckDBPyConnection, table: str, deliveries: list[date], casts: Mapping[str, str]
 ) -> pd.DataFrame:
@@ -95,6 +97,7 @@ CHUNK_ROWS = "frame_rows"
 Chunk = dict[str, tuple[Any, Any]]
 
 
+@spanned("read_frame")
 def sql_frame(
     con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], chunk: Chunk | None = None
 ) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from xrec.quality.results import (
 )
 from xrec.quality.suites import ROWS, TABLE, Suite, load_suites
 from xrec.quality.validation import Validator
+from xrec.spans import span
 from xrec.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,8 @@ def _span(first: Any, last: Any) -> str:
 def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs: Iterable[_Job]) -> GateResult:
     run_id = uuid.uuid4().hex
     run_name = f"{layer}-{source}-{run_date.isoformat()}-{run_id[:8]}"
-    validator = Validator(settings.artifacts / "gx", settings.artifacts / "data_docs")
+    with span("gx_context"):
+        validator = Validator(settings.artifacts / "gx", settings.artifacts / "data_docs")
     results = []
     for job in jobs:
         if job.settled is not None:
@@ -171,16 +173,17 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
             continue
         started = time.perf_counter()
         selection = job.suite.applicable(job.source, set(job.frame.columns), job.parameters, job.scope)
-        outcome = validator.validate(
-            suite_name=job.suite.name,
-            gx_suite_name=job.gx_suite_name,
-            asset_name=job.asset_name,
-            frame=job.frame,
-            expectations=selection.expectations,
-            parameters=job.parameters,
-            key_columns=job.suite.key_columns,
-            run_name=run_name,
-        )
+        with span("validate", len(job.frame)):
+            outcome = validator.validate(
+                suite_name=job.suite.name,
+                gx_suite_name=job.gx_suite_name,
+                asset_name=job.asset_name,
+                frame=job.frame,
+                expectations=selection.expectations,
+                parameters=job.parameters,
+                key_columns=job.suite.key_columns,
+                run_name=run_name,
+            )
         note = "; ".join(f"skipped {name}: {reason}" for name, reason in selection.skipped)
         # the table checks' one row is not a row of the mart
         rows = len(job.frame) if job.scope == ROWS else 0
@@ -205,9 +208,11 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
             len(results[-1].errors),
             time.perf_counter() - started,
         )
-    validator.build_docs(run_name)
+    with span("data_docs"):
+        validator.build_docs(run_name)
     result = GateResult(layer, source, run_date, run_id, merge_chunks(results))
-    record(settings, result)
+    with span("record"):
+        record(settings, result)
     for failure in result.failures:
         log.warning("%s gate %s %s: %s", layer, source, run_date, failure.describe())
     if not result.passed:
