@@ -11,9 +11,8 @@ a new item starts as an average item of its catalogue, moved by what its feature
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from contextvars import copy_context
 from dataclasses import dataclass
@@ -79,39 +78,22 @@ def model_embeddings(model: LightFM, dataset: RecDataset) -> Embeddings:
 
 
 def map_blocks(function: Callable[[A], T], blocks: Sequence[A], threads: int) -> list[T]:
-    """`function` of each block, in block order, on `threads` threads (see `imap_blocks`)."""
-    return list(imap_blocks(function, blocks, threads, window=len(blocks)))
-
-
-def imap_blocks(function: Callable[[A], T], blocks: Iterable[A], threads: int, window: int) -> Iterator[T]:
-    """`function` of each block, yielded in block order, on `threads` threads, at most `window`
-    blocks begun and not yet handed on (the one the caller holds included): so the caller
-    consumes block n while blocks n+1... are computed, and the memory of their results stays
-    bounded. numpy releases the GIL in the matmul, masking and partitioning that dominate a
-    block of rows, LightFM in its fit, so blocks (row ranges, or the selection's candidates) run
-    in parallel.
+    """`function` of each block, in block order, on `threads` threads: numpy releases the GIL in
+    the matmul, masking and partitioning that dominate a block of rows, LightFM in its fit, so
+    blocks (row ranges, or the selection's candidates) run in parallel.
 
     With more than one thread each block's matmul runs on one BLAS thread: OpenBLAS's own
     threads (one per CPU) beside ours oversubscribed the cores (M, 50k recipients x one partner,
     2 threads: 13.6 CPU s / 27 s wall with OpenBLAS on 2 threads, 11.5 / 11.9 on 1; same ranks,
     as a matmul splits rows and columns across its threads, never the sum). The limit is
-    process-wide and holds until the iterator is exhausted or closed, so a function run here
-    must not call map_blocks on more than one thread itself (two limits entered and left by
-    different threads can leave BLAS at the wrong count). Blocks not begun when the caller stops
-    (or a block fails) are cancelled. Each block runs in a copy of the caller's context, so timing
-    spans (xrec.spans) inside it report as the caller's would."""
+    process-wide, so a function run here must not call map_blocks on more than one thread itself
+    (two limits entered and left by different threads can leave BLAS at the wrong count).
+    Each block runs in a copy of the caller's context, so timing spans (xrec.spans) inside it
+    report as the caller's would."""
     one_blas_thread = threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext()
     with one_blas_thread, ThreadPoolExecutor(max(1, threads)) as pool:
-        begun: deque[Future[T]] = deque()
-        try:
-            for block in blocks:
-                begun.append(pool.submit(copy_context().run, function, block))
-                if len(begun) >= max(1, window):
-                    yield begun.popleft().result()
-            while begun:
-                yield begun.popleft().result()
-        finally:
-            pool.shutdown(cancel_futures=True)
+        futures = [pool.submit(copy_context().run, function, block) for block in blocks]
+        return [future.result() for future in futures]
 
 
 def row_blocks(n_rows: int, n_items: int) -> list[slice]:

@@ -2,9 +2,8 @@
 
 Blocks of recipients, on XREC_SCORE_THREADS threads: a matmul against the target catalogue
 (biases folded in, see ml.embeddings), the business rules as -inf masks, a top-k capped per
-category (ml.rules), then the block's candidate table with its reasons (ml.explain). No Python
-loop over recipients or items; the only loops are over partners, blocks and (for the rare rows
-the capped walk needs it) categories.
+category (ml.rules). No Python loop over recipients or items; the only loops are over partners,
+blocks and (for the rare rows the capped walk needs it) categories.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import pyarrow as pa
 from ml.ab import is_control
 from ml.config import POPULARITY
 from ml.dataset import RecDataset
-from ml.embeddings import Embeddings, imap_blocks, map_blocks, row_blocks
+from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.explain import Explainer
 from ml.rules import RuleContext, capped_top_k, mask_ineligible
 from xrec.catalog import CONTROL, MODEL, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, RECOMMENDATION_CANDIDATES
@@ -31,8 +30,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = RECOMMENDATION_CANDIDATES.column_names
 # Candidate tables are built per block of recipients: a block's reason strings are most of its
-# memory (~0.6 KB a row), so scoring holds a few blocks of them at a time (see score_all), never
-# the whole table.
+# memory (~0.6 KB a row), so scoring holds one block of them at a time, never the whole table.
 FRAME_RECIPIENTS = 50_000
 
 
@@ -63,7 +61,7 @@ class Ranking:
     k: int = 10
     cap: int = 4  # items of one category per list
     control_share: float = 0.10  # recipients per partner in the popularity control group
-    threads: int = 1  # blocks of recipients scored in parallel (results do not depend on it)
+    threads: int = 1  # blocks of users ranked in parallel (results do not depend on it)
 
 
 def recommend(
@@ -140,25 +138,59 @@ def _strings(values: pd.Series) -> pa.Array:
     return pa.array(values, pa.string())
 
 
-@dataclass(frozen=True)
-class _Block:
-    """A block of at most FRAME_RECIPIENTS recipients of one direction, partner and variant."""
+def score_direction(
+    dataset: RecDataset,
+    scorers: Scorers,
+    rules: RuleContext,
+    recipients: pd.DataFrame,
+    partner: str,
+    items: slice,
+    ranking: Ranking,
+    sources: tuple[str, ...],
+) -> Iterator[pa.Table]:
+    """Candidates for `recipients` (person_id, recipient_id) over the item range `items`, a table
+    per block of FRAME_RECIPIENTS; reasons name history items of `sources` only."""
+    rows = dataset.user_index(recipients["person_id"])
+    control = is_control(partner, recipients["recipient_id"], ranking.control_share)
+    for variant, embeddings, chosen, by_popularity in (
+        (MODEL, scorers.model, ~control, scorers.ranker == POPULARITY),
+        (CONTROL, scorers.popularity, control, True),
+    ):
+        top, scores = recommend(embeddings, rows[chosen], items, rules, ranking.k, ranking.cap, ranking.threads)
+        who = recipients[chosen]
+        for start in range(0, len(who), FRAME_RECIPIENTS):
+            block = slice(start, start + FRAME_RECIPIENTS)
+            yield _frame(
+                dataset,
+                who.iloc[block],
+                rows[chosen][block],
+                top[block],
+                scores[block],
+                variant,
+                by_popularity,
+                scorers.explainer,
+                rules,
+                sources,
+            )
 
-    direction: str
-    partner: str
-    variant: str
-    recipients: pd.DataFrame  # person_id, recipient_id
-    rows: np.ndarray  # their person rows
-    embeddings: Embeddings
-    by_popularity: bool
-    items: slice
 
-
-def _blocks(dataset: RecDataset, scorers: Scorers, recipients: pd.DataFrame, ranking: Ranking) -> Iterator[_Block]:
-    """Every block to score, in the order the candidates are written: platform users -> each
-    partner's items, and each partner's customers -> platform courses; in each, the model's
-    recipients, then the control group's."""
+def score_all(
+    ranking: Ranking,
+    run_date: date,
+    version: str,
+    dataset: RecDataset,
+    scorers: Scorers,
+    rules: RuleContext,
+    recipients: pd.DataFrame,
+) -> Iterator[pa.Table]:
+    """Every candidate row of run_date (COLUMNS), a table at a time: platform users -> each
+    partner's items, and each partner's customers -> platform courses."""
+    known = dataset.user_index(recipients["person_id"]) >= 0
+    if not known.all():
+        log.warning("ml_recipients: %d rows name an unknown person; not scored", int((~known).sum()))
+    recipients = recipients[known].sort_values(["recipient_source", "recipient_id"], ignore_index=True)
     platform_users = recipients[recipients["recipient_source"] == PLATFORM]
+    generated_at = datetime.now(UTC).replace(tzinfo=None)
     for partner in ranking.partners:
         customers = recipients[recipients["recipient_source"] == partner]
         for direction, who, items in (
@@ -174,85 +206,19 @@ def _blocks(dataset: RecDataset, scorers: Scorers, recipients: pd.DataFrame, ran
                     items.stop - items.start,
                 )
                 continue
-            rows = dataset.user_index(who["person_id"])
-            control = is_control(partner, who["recipient_id"], ranking.control_share)
-            for variant, embeddings, chosen, by_popularity in (
-                (MODEL, scorers.model, ~control, scorers.ranker == POPULARITY),
-                (CONTROL, scorers.popularity, control, True),
+            rows = 0
+            for table in score_direction(
+                dataset, scorers, rules, who, partner, items, ranking, reason_sources(direction, partner)
             ):
-                chosen_who, chosen_rows = who[chosen], rows[chosen]
-                for start in range(0, len(chosen_who), FRAME_RECIPIENTS):
-                    block = slice(start, start + FRAME_RECIPIENTS)
-                    yield _Block(
-                        direction,
-                        partner,
-                        variant,
-                        chosen_who.iloc[block],
-                        chosen_rows[block],
-                        embeddings,
-                        by_popularity,
-                        items,
-                    )
-
-
-def score_all(
-    ranking: Ranking,
-    run_date: date,
-    version: str,
-    dataset: RecDataset,
-    scorers: Scorers,
-    rules: RuleContext,
-    recipients: pd.DataFrame,
-) -> Iterator[pa.Table]:
-    """Every candidate row of run_date (COLUMNS), a table per block of recipients (`_blocks`'
-    order, whatever the thread count).
-
-    Each block is ranked and its table built on one of `ranking.threads` threads, while the
-    caller writes the table before it: building a table (reasons, Arrow strings) had run on one
-    thread after the ranker's two, and most of it releases the GIL. At most one block more than
-    there are threads is held (the caller's included), so memory grows by a few blocks' tables,
-    not with the recipients."""
-    known = dataset.user_index(recipients["person_id"]) >= 0
-    if not known.all():
-        log.warning("ml_recipients: %d rows name an unknown person; not scored", int((~known).sum()))
-    recipients = recipients[known].sort_values(["recipient_source", "recipient_id"], ignore_index=True)
-    constant = {
-        "run_date": pa.scalar(run_date, pa.date32()),
-        "model_version": pa.scalar(version, pa.string()),
-        "generated_at": pa.scalar(datetime.now(UTC).replace(tzinfo=None), pa.timestamp("us")),
-    }
-
-    def score(block: _Block) -> pa.Table:
-        # ranked on this thread: the blocks are the parallelism (imap_blocks must not nest)
-        top, scores = recommend(block.embeddings, block.rows, block.items, rules, ranking.k, ranking.cap)
-        sources = reason_sources(block.direction, block.partner)
-        table = _frame(
-            dataset,
-            block.recipients,
-            block.rows,
-            top,
-            scores,
-            block.variant,
-            block.by_popularity,
-            scorers.explainer,
-            rules,
-            sources,
-        )
-        per_block = {
-            "direction": pa.scalar(block.direction, pa.string()),
-            "partner": pa.scalar(block.partner, pa.string()),
-        }
-        for name, value in {**constant, **per_block}.items():
-            table = table.append_column(name, pa.repeat(value, len(table)))
-        log.info(
-            "%s %s %s: %d rows for %d recipients",
-            block.direction,
-            block.partner,
-            block.variant,
-            len(table),
-            len(block.recipients),
-        )
-        return table.select(COLUMNS)
-
-    blocks = _blocks(dataset, scorers, recipients, ranking)
-    yield from imap_blocks(score, blocks, ranking.threads, window=ranking.threads + 1)
+                constant = {
+                    "run_date": pa.scalar(run_date, pa.date32()),
+                    "model_version": pa.scalar(version, pa.string()),
+                    "direction": pa.scalar(direction, pa.string()),
+                    "partner": pa.scalar(partner, pa.string()),
+                    "generated_at": pa.scalar(generated_at, pa.timestamp("us")),
+                }
+                for name, value in constant.items():
+                    table = table.append_column(name, pa.repeat(value, len(table)))
+                rows += len(table)
+                yield table.select(COLUMNS)
+            log.info("%s %s: %d rows for %d recipients", direction, partner, rows, len(who))

@@ -4,8 +4,7 @@ A function is marked where it is defined (``@spanned("fit")``), so renaming or m
 span. Nothing is measured unless a recorder listens (the benchmark, ``recording``); a span inside
 another span is part of the outer one and is not reported on its own (model selection's fits are
 "select", not "fit"). The recorder sees the spans of its own thread and of the threads
-ml.embeddings.imap_blocks (and map_blocks) runs for it (they run in a copy of its context);
-reports are serialised.
+ml.embeddings.map_blocks runs for it (they run in a copy of its context); reports are serialised.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-import time
-from dataclasses import replace
 from unittest.mock import patch
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -11,7 +8,7 @@ from threadpoolctl import threadpool_info
 
 from ml.ab import is_control
 from ml.dataset import build_dataset, known_interactions
-from ml.embeddings import imap_blocks, map_blocks, model_embeddings, row_blocks
+from ml.embeddings import map_blocks, model_embeddings, row_blocks
 from ml.rules import build_rule_context
 from ml.score import recommend
 from tests.ml.conftest import candidates
@@ -61,44 +58,6 @@ def test_blocks_ranked_on_several_threads_use_one_blas_thread_each():
     seen = map_blocks(lambda block: _blas_threads(), row_blocks(6, 1 << 23), threads=2)
     assert seen == [[1] * len(before)] * 3
     assert _blas_threads() == before
-
-
-def test_blocks_are_handed_on_in_order_at_most_a_window_ahead():
-    """The first of every five blocks is the slowest, so later ones finish first: the caller
-    still takes every block once, in order, and no block is begun more than `window` ahead of
-    what it has taken (what bounds the memory of the scored tables)."""
-    drawn: list[int] = []
-
-    def blocks():
-        for block in range(12):
-            drawn.append(block)
-            yield block
-
-    def work(block: int) -> int:
-        time.sleep(0.01 * (5 - block % 5))
-        return block
-
-    taken: list[int] = []
-    for result in imap_blocks(work, blocks(), threads=3, window=4):
-        assert len(drawn) <= len(taken) + 4
-        taken.append(result)
-    assert taken == list(range(12))
-
-
-def test_a_failed_block_stops_the_blocks_after_it():
-    begun: list[int] = []
-
-    def work(block: int) -> int:
-        begun.append(block)
-        if block == 3:
-            raise RuntimeError("block 3 failed")
-        return block
-
-    taken: list[int] = []
-    with pytest.raises(RuntimeError, match="block 3 failed"):
-        for result in imap_blocks(work, range(100), threads=2, window=3):
-            taken.append(result)
-    assert taken == [0, 1, 2] and max(begun) < 3 + 3
 
 
 def test_candidates_respect_business_rules(trained):
@@ -171,22 +130,6 @@ def test_scoring_in_small_blocks_writes_the_same_rows(trained):
     blocks = candidates(settings).drop(columns="generated_at")
     pd.testing.assert_frame_equal(whole, blocks)
     assert whole["reason"].str.len().min() > 0 and whole["reason_items"].str.startswith("[").all()
-
-
-def test_blocks_scored_on_several_threads_are_written_in_order(trained):
-    """Blocks are scored on several threads while earlier ones are written: the partition holds
-    the same rows in the same order (publish keeps it) as scoring on one thread."""
-    from xrec.steps.model import score_candidates
-
-    settings, run, rows = trained
-
-    def written(threads: int) -> pd.DataFrame:
-        with patch("ml.score.FRAME_RECIPIENTS", 7):  # many blocks, of uneven work
-            assert score_candidates(replace(settings, score_threads=threads), run.run_date) == rows
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            return con.execute("select * exclude (generated_at) from main.recommendation_candidates").df()
-
-    pd.testing.assert_frame_equal(written(1), written(3))
 
 
 def test_a_failed_scoring_keeps_the_day_and_leaves_no_staged_file(trained):
