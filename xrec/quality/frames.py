@@ -13,6 +13,7 @@ contract's zone, so they compare with ``run_end`` (midnight after run_date, loca
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -78,7 +79,12 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, parameters: Any = None
     """A query's rows as the frame DuckDB's ``.df()`` makes, built through Arrow in half its time
     (495k output-gate rows at M50: 0.8 s against 2.0 s): dates as datetime64[us], decimals as
     float64 (through Python's Decimal, as DuckDB rounds), integers with NULLs as pandas' nullable integers, all-NULL (or no) strings as object."""
-    table = con.execute(sql, parameters).to_arrow_table()
+    # DuckDB warns that Arrow from execute() copies the rows once more and suggests con.sql(),
+    # which refuses while another result of the connection is open; measured the same (2M rows
+    # of 0.5 KB strings: 1.4 s CPU against 1.3 s), so the warning is silenced here, only here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        table = con.execute(sql, parameters).to_arrow_table()
     casts = {field.name: pa.timestamp("us") for field in table.schema if pa.types.is_date(field.type)}
     if casts:
         table = table.cast(pa.schema([pa.field(f.name, casts.get(f.name, f.type)) for f in table.schema]))
@@ -87,8 +93,7 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, parameters: Any = None
         column = table.column(field.name)
         if pa.types.is_decimal(field.type):  # Arrow's own cast to double rounds differently
             frame[field.name] = frame[field.name].astype("float64")
-            continue
-        if pa.types.is_string(field.type) and column.null_count == len(column):
+        elif pa.types.is_string(field.type) and column.null_count == len(column):
             frame[field.name] = frame[field.name].astype(object)
         elif pa.types.is_integer(field.type) and column.null_count:
             frame[field.name] = column.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
