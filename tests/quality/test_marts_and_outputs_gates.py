@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, timedelta
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 from conftest import RUN_DATE, candidates, read_sql, write_table
 
 from tests.marts import write_marts
-from xrec.quality import QualityGateFailed, validate_marts, validate_outputs
+from xrec.quality import QualityGateFailed, validate_marts, validate_outputs, validation
 from xrec.warehouse import connect
 
 
@@ -129,8 +130,15 @@ def test_outputs_are_validated_per_partner_chunk_and_recorded_as_one_result(mart
     assert any("partner=finance" in row for row in failure.sample)
     recorded = read_sql(marts, "select suite from data_quality_results where layer = 'outputs'")
     assert recorded["suite"].tolist() == ["outputs.cross_recommendations"]
-    docs = (marts.artifacts / "data_docs").rglob("*.html")
-    assert any("recommendation_candidates.partner_to_platform.finance" in path.read_text() for path in docs)
+    # one GX asset for the table; the page of each chunk's result names the run_date and chunk
+    # (validations/<suite>/<run name>/<run time>/<datasource>-<asset>.html)
+    pages = list((marts.artifacts / "data_docs" / "validations").rglob("*.html"))
+    assert {page.name for page in pages} == {
+        "xrec-main.recommendation_candidates.html",
+        "xrec-main.recommendation_candidates.table.html",
+    }
+    chunks = {m for page in pages for m in re.findall(r"outputs-all-2024-03-10-\w{8}\.(\w+\.\w+)", page.read_text())}
+    assert chunks == {f"{d}.{p}" for d in ("platform_to_partner", "partner_to_platform") for p in ("realty", "finance")}
 
 
 def test_a_day_without_candidates_fails_the_output_gate(marts):
@@ -219,5 +227,42 @@ def test_a_first_run_is_validated_in_chunks_of_delivered_days_with_the_result_of
     assert ("marts.ml_interactions", "expect_column_values_to_be_in_set(person_is_known)") in failed
     # days 8 and 9 (one row each) are one chunk, day 10 (two rows) another
     docs = " ".join(path.read_text() for path in (marts.artifacts / "data_docs").rglob("*.html"))
-    for table in ("fct_interactions", "ml_interactions"):
-        assert f"marts.{table}.2024-03-08..2024-03-09" in docs and f"marts.{table}.2024-03-10" in docs
+    for chunk in ("2024-03-08..2024-03-09", "2024-03-10"):
+        assert re.search(rf"marts-all-2024-03-10-\w{{8}}\.{re.escape(chunk)}", docs)
+
+
+def test_daily_gates_leave_the_gx_project_config_the_same_size(marts):
+    """Each day's fact-mart chunk is a batch of the table's one asset, not an asset of its own."""
+    config = marts.artifacts / "gx" / "gx" / "great_expectations.yml"
+    definitions = marts.artifacts / "gx" / "gx" / "validation_definitions"
+    write_table(marts, "main.recommendation_candidates", candidates())
+    sizes = []
+    for day in range(4):
+        run_date = RUN_DATE + timedelta(days=day)
+        with connect(marts) as con:
+            con.execute("update marts.fct_interactions set delivered_date = ?", [run_date])
+            con.execute("update marts.ml_interactions set delivered_date = ?", [run_date])
+        validate_marts(marts, run_date)
+        validate_outputs(marts, RUN_DATE)
+        sizes.append((config.read_text(), sorted(p.name for p in definitions.iterdir())))
+
+    assert all(size == sizes[0] for size in sizes[1:])
+    assert "2024-03-1" not in sizes[0][0]  # no dated asset or batch definition
+    docs = " ".join(p.read_text() for p in (marts.artifacts / "data_docs" / "validations").rglob("*.html"))
+    assert "marts-all-2024-03-13-" in docs and "marts-all-2024-03-10-" in docs
+
+
+def test_data_docs_render_what_the_gate_validated_and_index_the_newest(marts, monkeypatch):
+    monkeypatch.setattr(validation, "INDEX_RESULTS", 3)  # fewer than a marts gate validates
+    docs = marts.artifacts / "data_docs"
+    validate_marts(marts, RUN_DATE)
+    first = {page: page.stat().st_mtime_ns for page in (docs / "validations").rglob("*.html")}
+
+    validate_marts(marts, RUN_DATE)
+
+    after = {page: page.stat().st_mtime_ns for page in (docs / "validations").rglob("*.html")}
+    assert len(after) == 2 * len(first) > 6  # every result of each call has its page
+    assert all(after[page] == built for page, built in first.items())  # kept, not rendered again
+    # the index lists the newest results, here all of the last call's (more than the limit)
+    linked = {docs / link for link in re.findall(r"(validations/[^\"'#?]+\.html)", (docs / "index.html").read_text())}
+    assert linked == after.keys() - first.keys()

@@ -46,7 +46,9 @@ class _Job:
     suite: Suite
     source: str
     gx_suite_name: str
+    # one GX asset per table; the run_date and the chunk are in the result's run name
     asset_name: str
+    chunk: str = ""
     frame: pd.DataFrame | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     scope: str = ROWS
@@ -149,9 +151,9 @@ def _table_jobs(settings: Settings, layer: str, parameters: Mapping[str, Any]) -
             keys_sql = suite.meta.get("chunk_keys")
             chunks = frames.chunk_keys(con, keys_sql, parameters, settings.quality_chunk_rows) if keys_sql else []
             for chunk in chunks or [{}]:
-                asset_name = ".".join([table, *(_span(*keys) for keys in chunk.values())])
+                label = ".".join(_span(*keys) for keys in chunk.values())
                 frame = frames.sql_frame(con, sql, parameters, chunk)
-                yield _Job(**{**job.__dict__, "asset_name": asset_name, "frame": frame})
+                yield _Job(**{**job.__dict__, "chunk": label, "frame": frame})
             if suite.table_sql:
                 frame = frames.sql_frame(con, suite.table_sql, parameters)
                 yield _Job(**{**job.__dict__, "asset_name": f"{table}.table", "frame": frame, "scope": TABLE})
@@ -182,7 +184,7 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
                 expectations=selection.expectations,
                 parameters=job.parameters,
                 key_columns=job.suite.key_columns,
-                run_name=run_name,
+                run_name=f"{run_name}.{job.chunk}" if job.chunk else run_name,
             )
         note = "; ".join(f"skipped {name}: {reason}" for name, reason in selection.skipped)
         # the table checks' one row is not a row of the mart
@@ -201,7 +203,7 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
         log.info(
             "%s %s: %d rows, %d expectations, %d failed (%d error) in %.2fs",
             job.suite.name,
-            job.asset_name,
+            f"{job.asset_name} {job.chunk}".strip(),
             len(job.frame),
             outcome.evaluated,
             len(outcome.failures),
@@ -209,7 +211,7 @@ def _run_gate(settings: Settings, layer: str, source: str, run_date: date, jobs:
             time.perf_counter() - started,
         )
     with span("data_docs"):
-        validator.build_docs(run_name)
+        validator.build_docs()
     result = GateResult(layer, source, run_date, run_id, merge_chunks(results))
     with span("record"):
         record(settings, result)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -30,7 +30,10 @@ from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 from great_expectations.data_context.types.resource_identifiers import (  # noqa: E402
     ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
 )
+from great_expectations.data_context.util import instantiate_class_from_config  # noqa: E402
+from great_expectations.datasource.fluent import PandasDatasource  # noqa: E402
 from great_expectations.expectations.expectation_configuration import (  # noqa: E402
     ExpectationConfiguration,
 )
@@ -44,6 +47,9 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 DATASOURCE = "xrec"
 SITE = "xrec"
+# Validation results the Data Docs index lists, newest first (about a week of daily runs); older
+# results keep their pages.
+INDEX_RESULTS = 300
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,9 @@ class Validator:
         gx_root.mkdir(parents=True, exist_ok=True)
         self._lock_path = gx_root / ".lock"
         self._docs_dir = docs_dir
-        self._built: list[Any] = []
+        # What this gate call validated: the only pages build_docs renders.
+        self._suites: list[ExpectationSuiteIdentifier] = []
+        self._results: list[ValidationResultIdentifier] = []
         with self._locked():
             is_new = not (gx_root / "gx" / "great_expectations.yml").exists()
             self._context = gx.get_context(mode="file", project_root_dir=str(gx_root))
@@ -81,7 +89,12 @@ class Validator:
                         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                     },
                 )
-            self._datasource = self._context.data_sources.add_or_update_pandas(DATASOURCE)
+            # Got, not add_or_update'd: that rewrote great_expectations.yml on every gate call,
+            # with new ids for the assets.
+            if DATASOURCE in self._context.data_sources.all():
+                self._datasource = cast(PandasDatasource, self._context.data_sources.get(DATASOURCE))
+            else:
+                self._datasource = self._context.data_sources.add_pandas(DATASOURCE)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -104,7 +117,11 @@ class Validator:
         key_columns: Sequence[str],
         run_name: str,
     ) -> Outcome:
-        """Validate ``frame`` against ``expectations`` and store the result for Data Docs."""
+        """Validate ``frame`` against ``expectations`` and store the result for Data Docs.
+
+        ``asset_name`` is one per table (the project config stays the same size whatever the
+        history); ``run_name`` says which run_date, and chunk, the result is of.
+        """
         # Built whole, not by add_expectation: on a suite already in the store each of those
         # rewrites the stored suite (3 s per chunk of the output gate, 25 expectations).
         suite = gx.ExpectationSuite(
@@ -125,31 +142,61 @@ class Validator:
             result_format["unexpected_index_column_names"] = index_columns
         with self._locked():
             suite = self._context.suites.add_or_update(suite)
-            asset = next((a for a in self._datasource.assets if a.name == asset_name), None)
-            asset = asset or self._datasource.add_dataframe_asset(asset_name)
+            asset = (
+                # get_asset ties the asset to the datasource (a loaded datasource's .assets lack
+                # the context a batch needs)
+                self._datasource.get_asset(asset_name)
+                if asset_name in self._datasource.get_asset_names()
+                else self._datasource.add_dataframe_asset(asset_name)
+            )
             batch = next((b for b in asset.batch_definitions if b.name == "whole"), None)
             batch = batch or asset.add_batch_definition_whole_dataframe("whole")
             definition = self._context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=f"{gx_suite_name}@{asset_name}", data=batch, suite=suite)
             )
+            run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
             result = definition.run(
                 batch_parameters={"dataframe": frame},
                 expectation_parameters=dict(parameters),
                 result_format=result_format,
-                run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
+                run_id=run_id,
             )
-        self._built.append(ExpectationSuiteIdentifier(name=gx_suite_name))
+        # The key ValidationDefinition.run stored the result under (listing the store to find it
+        # reads every result ever stored).
+        suite_id = ExpectationSuiteIdentifier(name=gx_suite_name)
+        self._suites.append(suite_id)
+        self._results.append(ValidationResultIdentifier(suite_id, run_id, result.batch_id))
         failures = tuple(_failure(suite_name, r) for r in result.results if not r.success)
         return Outcome(evaluated=len(result.results), failures=failures)
 
-    def build_docs(self, run_name: str) -> Path:
-        """Render the suites and the validation results of ``run_name``, and the index."""
+    def build_docs(self) -> Path:
+        """Render the suites and validation results of this gate call, and the index.
+
+        Pages of earlier results stay as they were built. The index lists the newest
+        INDEX_RESULTS results: GX reads every result it lists, so an index of all of them made
+        each gate's Data Docs step grow with the history (the project's site config, which
+        ``context.build_data_docs()`` uses for a full rebuild, still lists all).
+        """
+        # GX applies the index's limit to the results it renders too: never fewer than this call's.
+        limit = max(INDEX_RESULTS, len(self._results))
+        site = {
+            **self._context.list_data_docs_sites()[SITE],
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": limit},
+            # its pages are of profiler runs, which xrec has none of; off, it lists no store
+            "site_section_builders": {"profiling": "None"},
+        }
         with self._locked():
-            store = self._context.validation_results_store
-            # GX types the store's keys as the base DataContextKey; these are validation result keys.
-            results = [k for k in store.list_keys() if k.run_id.run_name == run_name]  # type: ignore[attr-defined]
-            self._context.build_data_docs(site_names=[SITE], resource_identifiers=[*self._built, *results])
-        log.info("data docs: %d validation result(s) rendered to %s", len(results), self._docs_dir)
+            builder = instantiate_class_from_config(
+                config=site,
+                runtime_environment={
+                    "data_context": self._context,
+                    "root_directory": self._context.root_directory,
+                    "site_name": SITE,
+                },
+                config_defaults={"module_name": "great_expectations.render.renderer.site_builder"},
+            )
+            builder.build(resource_identifiers=[*self._suites, *self._results])
+        log.info("data docs: %d validation result(s) rendered to %s", len(self._results), self._docs_dir)
         return self._docs_dir / "index.html"
 
 
