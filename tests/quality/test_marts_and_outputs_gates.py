@@ -266,3 +266,4 @@ def test_data_docs_render_what_the_gate_validated_and_index_the_newest(marts, mo
     # the index lists the newest results, here all of the last call's (more than the limit)
     linked = {docs / link for link in re.findall(r"(validations/[^\"'#?]+\.html)", (docs / "index.html").read_text())}
     assert linked == after.keys() - first.keys()
+    assert "expectations/marts/dim_item.html" in (docs / "index.html").read_text()  # and every suite

@@ -32,12 +32,12 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
-from great_expectations.data_context.util import instantiate_class_from_config  # noqa: E402
 from great_expectations.datasource.fluent import PandasDatasource  # noqa: E402
 from great_expectations.expectations.expectation_configuration import (  # noqa: E402
     ExpectationConfiguration,
 )
 
+from xrec.quality import data_docs  # noqa: E402
 from xrec.quality.results import SAMPLE_SIZE, Failure  # noqa: E402
 from xrec.quality.suites import label, severity  # noqa: E402
 
@@ -78,6 +78,7 @@ class Validator:
                 self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
                 self._context.variables.save()
             if SITE not in self._context.get_site_names():
+                # the site a full rebuild (context.build_data_docs()) renders, every result
                 self._context.add_data_docs_site(
                     SITE,
                     {
@@ -170,32 +171,10 @@ class Validator:
         return Outcome(evaluated=len(result.results), failures=failures)
 
     def build_docs(self) -> Path:
-        """Render the suites and validation results of this gate call, and the index.
-
-        Pages of earlier results stay as they were built. The index lists the newest
-        INDEX_RESULTS results: GX reads every result it lists, so an index of all of them made
-        each gate's Data Docs step grow with the history (the project's site config, which
-        ``context.build_data_docs()`` uses for a full rebuild, still lists all).
-        """
-        # GX applies the index's limit to the results it renders too: never fewer than this call's.
-        limit = max(INDEX_RESULTS, len(self._results))
-        site = {
-            **self._context.list_data_docs_sites()[SITE],
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": limit},
-            # its pages are of profiler runs, which xrec has none of; off, it lists no store
-            "site_section_builders": {"profiling": "None"},
-        }
+        """Render the suites and validation results of this gate call, and an index of the newest
+        INDEX_RESULTS results; pages of earlier results stay as they were built."""
         with self._locked():
-            builder = instantiate_class_from_config(
-                config=site,
-                runtime_environment={
-                    "data_context": self._context,
-                    "root_directory": self._context.root_directory,
-                    "site_name": SITE,
-                },
-                config_defaults={"module_name": "great_expectations.render.renderer.site_builder"},
-            )
-            builder.build(resource_identifiers=[*self._suites, *self._results])
+            data_docs.build(self._context, SITE, self._docs_dir, [*self._suites, *self._results], INDEX_RESULTS)
         log.info("data docs: %d validation result(s) rendered to %s", len(self._results), self._docs_dir)
         return self._docs_dir / "index.html"
 
