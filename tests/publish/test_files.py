@@ -122,6 +122,8 @@ def test_a_failed_update_leaves_the_previous_snapshot_in_place(settings, warehou
         with pytest.raises(duckdb.ConversionException):
             write_snapshot(con, settings, D2)
         assert _contents(snapshot_path(settings)) == before
+        # The snapshot's forced zstd storage ends with it: the warehouse's writes choose their own.
+        assert con.execute("select current_setting('force_compression')").fetchone()[0] == "auto"
         assert [p.name for p in snapshot_path(settings).parent.iterdir()] == ["warehouse.duckdb"]
 
         con.execute("drop view marts.bi_feedback_daily")
