@@ -132,6 +132,21 @@ def test_scoring_in_small_blocks_writes_the_same_rows(trained):
     assert whole["reason"].str.len().min() > 0 and whole["reason_items"].str.startswith("[").all()
 
 
+def test_writing_candidates_keeps_the_thread_count_of_other_connections(trained):
+    """The candidates are inserted on one DuckDB thread; a connection the process holds on the
+    warehouse (it shares the database instance and its settings) keeps its own thread count."""
+    from xrec.steps.model import write_candidates
+    from xrec.warehouse import connect
+
+    settings, run, rows = trained
+    before = candidates(settings)
+    with connect(settings) as held:
+        held.execute("set threads = 3")
+        assert write_candidates(settings, run.run_date, [pa.Table.from_pandas(before, preserve_index=False)]) == rows
+        assert held.execute("select current_setting('threads')").fetchone()[0] == 3
+    pd.testing.assert_frame_equal(candidates(settings), before)
+
+
 def test_a_failed_scoring_keeps_the_day_and_leaves_no_staged_file(trained):
     """Blocks are staged in a file beside the warehouse: a run failing midway leaves the day's
     candidates as they were and removes the file (it names persons, and erasure never sees it)."""
