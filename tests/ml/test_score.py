@@ -143,7 +143,10 @@ def test_writing_candidates_keeps_the_thread_count_of_other_connections(trained)
     with connect(settings) as held:
         held.execute("set threads = 3")
         assert write_candidates(settings, run.run_date, [pa.Table.from_pandas(before, preserve_index=False)]) == rows
-        assert held.execute("select current_setting('threads')").fetchone()[0] == 3
+        assert held.execute("select current_setting('threads'), current_setting('force_compression')").fetchone() == (
+            3,
+            "auto",
+        )
     pd.testing.assert_frame_equal(candidates(settings), before)
 
 

@@ -24,6 +24,7 @@ from xrec.publish.catalog import (
 )
 from xrec.publish.errors import PublishError
 from xrec.spans import spanned
+from xrec.warehouse import day_of_recommendations
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,11 @@ def _publish(con: duckdb.DuckDBPyConnection, run_date: date) -> PartitionResult:
     con.execute(f"delete from {CROSS_RECOMMENDATIONS.relation} where run_date = ?", [run_date])
     names = ", ".join(f'"{name}"' for name, _ in RECOMMENDATION_COLUMNS)
     casts = ", ".join(f'cast("{name}" as {dtype}) as "{name}"' for name, dtype in RECOMMENDATION_COLUMNS)
-    con.execute(
-        f"insert into {CROSS_RECOMMENDATIONS.relation} ({names}) select {casts} from {CANDIDATES} where run_date = ?",
-        [run_date],
-    )
+    with day_of_recommendations(con):
+        con.execute(
+            f"insert into {CROSS_RECOMMENDATIONS.relation} ({names}) select {casts} from {CANDIDATES} where run_date = ?",
+            [run_date],
+        )
     versions = tuple(
         row[0]
         for row in con.execute(

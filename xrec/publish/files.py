@@ -30,6 +30,7 @@ from xrec.publish.catalog import (
     served_columns,
 )
 from xrec.spans import spanned
+from xrec.warehouse import day_of_recommendations
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run_date:
     the warehouse's. Readers see the previous file or the new one; a failure leaves the previous one.
     """
     path = snapshot_path(settings)
-    with replacing(path) as tmp, _zstd_storage(con):
+    with replacing(path) as tmp, day_of_recommendations(con):
         rebuilt = _update(con, path, tmp, run_date)
         if rebuilt is not None:
             tmp.unlink(missing_ok=True)
@@ -238,24 +239,6 @@ def _create_current_view(con: duckdb.DuckDBPyConnection) -> None:
         f"create view {SNAPSHOT}.main.{CURRENT_VIEW} as select * from {history} "
         f"where run_date = (select max(run_date) from {history})"
     )
-
-
-@contextmanager
-def _zstd_storage(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Tables written (and checkpointed) in the block store their columns with zstd.
-
-    DuckDB's default analyses every string segment for each of its compressions and picks the
-    one it deems best (DICT_FSST for the day's reasons, quicker to read than zstd): at M50 that
-    took 6.9 s of CPU for the 2.3M-row day against 4.0 s for zstd alone, and the file took 359 MB
-    against 173 MB. Readers get the
-    same rows; scanning every reason of the day costs them more (0.43 against 0.24 s of CPU).
-    The setting is the database instance's, so it is reset as soon as the snapshot is written.
-    """
-    con.execute("set force_compression = 'zstd'")
-    try:
-        yield
-    finally:
-        con.execute("reset force_compression")
 
 
 @contextmanager

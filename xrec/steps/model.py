@@ -48,7 +48,7 @@ from xrec.steps.registry import (
     save_artifact,
     stored_selection,
 )
-from xrec.warehouse import connect
+from xrec.warehouse import connect, day_of_recommendations
 
 log = logging.getLogger(__name__)
 
@@ -269,22 +269,12 @@ def write_candidates(settings: Settings, run_date: date, tables: Iterable[pa.Tab
             con.execute("begin transaction")
             con.execute(f"delete from {RECOMMENDATION_CANDIDATES.relation} where run_date = ?", [run_date])
             if writer is not None:
-                # On one thread: DuckDB's parallel insert left row groups that the checkpoint at
-                # close rewrote (M50, 2.3M rows, insert + commit + close: 11.6-14.9 s CPU, peak RSS
-                # 2.1-2.5 GB, the file 98 MB larger; on one thread 7.2-8.2 s CPU, 1.6-2.1 GB, the
-                # replaced partition's blocks reused; wall 8.1 s either way when quiet, 15-19 against
-                # 8-11 s under load). Same rows, same order. Restored after: the setting is the
-                # database instance's, which the process's other connections to the warehouse share.
-                (threads,) = cast(tuple[int], con.execute("select current_setting('threads')").fetchone())
-                con.execute("set threads = 1")
-                try:
+                with day_of_recommendations(con):
                     con.execute(
                         f"insert into {RECOMMENDATION_CANDIDATES.relation} ({columns}) "
                         f"select {columns} from read_parquet(?)",
                         [str(staging)],
                     )
-                finally:
-                    con.execute(f"set threads = {int(threads)}")
             con.execute("commit")
     finally:
         if writer is not None:
