@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: time the daily job after a short and a long history (default 7,60 days) "
         "at each of --sizes; target: long/short <= 1.3 without model training",
     )
+    bench.add_argument(
+        "--backfill",
+        nargs="?",
+        type=int,
+        const=0,
+        metavar="DAYS",
+        help="instead: time a backfill of DAYS days (default 30) after each of --sizes' history against "
+        "its daily runs; targets: <= DAYS x one daily run, and the days run both ways are equal",
+    )
 
     again = sub.add_parser(
         "bench-serving",
@@ -198,6 +207,15 @@ def main(argv: list[str] | None = None) -> int:
             for name in parse_sizes(args.sizes):
                 path = run_history_growth(name, out, days, settings.env())
                 print((path.parent / "history-latest.md").read_text())
+                print(f"results: {path}")
+            return 0
+        if args.backfill is not None:
+            from xrec_tools.bench.backfill import run_backfill
+            from xrec_tools.bench.sizes import BACKFILL_DAYS
+
+            for name in parse_sizes(args.sizes):
+                path = run_backfill(name, out, args.backfill or BACKFILL_DAYS, settings.env())
+                print((path.parent / "backfill-latest.md").read_text())
                 print(f"results: {path}")
             return 0
         path = run_benchmark(parse_sizes(args.sizes), out, args.repeats, settings.env(), args.keep_scratch)

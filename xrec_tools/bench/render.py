@@ -1,6 +1,11 @@
-"""The benchmark document as a Markdown report (bench/results/latest.md)."""
+"""The benchmark documents as Markdown reports (bench/results/latest.md and the others), and the backfill's plot."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from matplotlib.figure import Figure
 
 from xrec_tools.bench.job import STAGES
 from xrec_tools.bench.summary import TRAINING_STAGE
@@ -243,10 +248,89 @@ def render_history_markdown(doc: dict) -> str:
     lines += _table(["stage", *names, "ratio"], rows)
     if growth["skipped_stages"]:
         lines += ["", f"Not compared (a history's model was not promoted): {', '.join(growth['skipped_stages'])}."]
-    t = growth["check"]
-    lines += ["", "## Target", ""]
-    lines += _table(
-        ["size", "target", "value", "limit", "status"],
-        [[t["size"], t["target"], _num(t["value"]), _num(t["limit"]), t["status"]]],
-    )
+    lines += ["", "## Target", ""] + _targets([growth["check"]])
     return "\n".join(lines) + "\n"
+
+
+def _targets(checks: list[dict]) -> list[str]:
+    return _table(
+        ["size", "target", "value", "limit", "status"],
+        [[t["size"], t["target"], _num(t["value"]), _num(t["limit"]), t["status"]] for t in checks],
+    )
+
+
+def render_backfill_markdown(doc: dict, plot_name: str) -> str:
+    """The backfill document (xrec_tools.bench.backfill): the runs around it, every backfilled
+    day, its stages against as many daily runs, the days compared and the targets."""
+    cost, spec = doc["cost"], doc["spec"]
+    first, last = doc["daily_runs"]
+    lines = [
+        f"# xrec backfill — size {doc['size']}, {cost['days']} days, {doc['created_at']}",
+        "",
+        _machine_line(doc["machine"]),
+        f"Settings overrides: {doc['settings_overrides'] or 'none'}; {spec['users']:,} users, seed {spec['seed']}, "
+        f"{spec['days']} days generated from {spec['start']}. The job ran for {doc['setup']['run_date']} (catch-up "
+        f"and model selection: the state before the backfill), then the daily run of {first['run_date']}, the "
+        f"backfill of {first['run_date']}..{last['run_date']} in date order, and the daily run of "
+        f"{last['run_date']} again. Each run is the bench's daily job (every step in a fresh process).",
+        "",
+        f"![seconds per backfilled day]({plot_name})",
+        "",
+    ]
+    rows = [
+        ["set-up run (catch-up + selection, not compared)", _num(doc["setup"]["seconds"])],
+        [f"daily run of {first['run_date']}", _num(first["seconds"])],
+        [f"daily run of {last['run_date']} (after the backfill)", _num(last["seconds"])],
+        [f"**backfill of {cost['days']} days**", _num(cost["backfill_seconds"])],
+        [f"{cost['days']} x one daily run (their mean)", _num(cost["days"] * cost["daily_run_seconds"])],
+        ["ratio", _num(cost["ratio"])],
+        [f"tuning days inside the backfill ({len(cost['tuning_days'])})", _num(cost["tuning_days_seconds"])],
+    ]
+    lines += _table(["run", "seconds"], rows) + ["", "## Stages (seconds)", ""]
+    rows = [
+        [stage, _num(f["backfill"]), _num(cost["days"] * f["daily_mean"]), _num(f["daily_mean"])]
+        for stage, f in cost["stages"].items()
+    ]
+    lines += _table(["stage", "backfill", f"{cost['days']} x daily run", "daily run (mean)"], rows)
+    equal = {c["run_date"]: "yes" if c["equal"] else "**NO**" for c in cost["compared"]}
+    lines += ["", "## Days", ""]
+    rows = [
+        [
+            day["run_date"],
+            _num(day["seconds"]),
+            "yes" if day["tuned"] else "",
+            "yes" if day["promoted"] else "no",
+            _num(day["fingerprint"]["published_rows"]),
+            equal.get(day["run_date"], "–"),
+        ]
+        for day in doc["backfill"]
+    ]
+    lines += _table(["day", "seconds", "tuned", "promoted", "published rows", "equals its daily run"], rows)
+    lines += ["", "## Targets", ""] + _targets(cost["checks"])
+    return "\n".join(lines) + "\n"
+
+
+def plot_backfill(doc: dict, path: Path) -> None:
+    """Seconds per backfilled day, stacked by stage (tuning days labelled), against the daily
+    run's mean."""
+    fig = Figure(figsize=(10, 4.2))
+    ax = fig.add_subplot()
+    days = doc["backfill"]
+    labels = [day["run_date"][5:] + (" tuned" if day["tuned"] else "") for day in days]
+    bottom = [0.0] * len(days)
+    for stage in doc["cost"]["stages"]:
+        heights = [day["stages"].get(stage, {}).get("seconds", 0.0) for day in days]
+        ax.bar(labels, heights, bottom=bottom, label=stage)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    daily = doc["cost"]["daily_run_seconds"]
+    ax.axhline(daily, color="black", linestyle="--", linewidth=1, label=f"one daily run (mean) {daily:.0f} s")
+    ax.set_ylabel("seconds")
+    ax.set_title(
+        f"Backfill of {len(days)} days, size {doc['size']}: {doc['cost']['backfill_seconds']:.0f} s "
+        f"against {len(days)} x {daily:.0f} s"
+    )
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    tmp = path.with_name(path.name + ".tmp")
+    fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)

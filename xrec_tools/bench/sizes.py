@@ -68,3 +68,15 @@ def parse_history_days(text: str) -> tuple[int, int]:
     if not 3 <= short < long:
         raise ValueError(f"history days need 3 <= SHORT < LONG, got {text!r}")
     return short, long
+
+
+# The backfill measure (issue 17): this many days backfilled after the size's own history.
+BACKFILL_DAYS = 30
+
+
+def with_backfill(size: BenchSize, days: int) -> BenchSize:
+    """`size` generated over its own days plus `days` to backfill (same users, seed and settings);
+    named e.g. 'S-backfill'."""
+    if days < 2:
+        raise ValueError(f"a backfill needs at least 2 days (its first and last are compared), got {days}")
+    return replace(size, name=f"{size.name}-backfill", days=size.days + days)

@@ -195,3 +195,43 @@ def history_growth(size: str, short: dict, long: dict) -> dict:
         "training": stages.get(TRAINING_STAGE),
         "check": check,
     }
+
+
+def backfill_cost(size: str, backfilled: list[dict], dailies: list[dict]) -> dict:
+    """A backfill's seconds (per day and per stage) against as many daily runs (the mean of
+    `dailies`), the tuning days inside it, and whether each day that ran both ways left the same
+    fingerprint (xrec_tools.bench.backfill)."""
+    days = len(backfilled)
+    total = sum(day["seconds"] for day in backfilled)
+    daily = statistics.mean(day["seconds"] for day in dailies)
+    budget = days * daily
+    by_date = {day["run_date"]: day for day in backfilled}
+    compared = [
+        {"run_date": run["run_date"], "equal": run["fingerprint"] == by_date[run["run_date"]]["fingerprint"]}
+        for run in dailies
+    ]
+    stages = [s for s in JOB_STAGES if any(s in day["stages"] for day in backfilled)]
+    tuned = [day for day in backfilled if day["tuned"]]
+    same = sum(c["equal"] for c in compared)
+    return {
+        "days": days,
+        "backfill_seconds": total,
+        "daily_run_seconds": daily,
+        "ratio": _ratio(total, budget),
+        "tuning_days": [day["run_date"] for day in tuned],
+        "tuning_days_seconds": sum(day["seconds"] for day in tuned),
+        "stages": {
+            s: {
+                "backfill": sum(day["stages"][s]["seconds"] for day in backfilled if s in day["stages"]),
+                "daily_mean": statistics.mean(run["stages"].get(s, {}).get("seconds", 0.0) for run in dailies),
+            }
+            for s in stages
+        },
+        "compared": compared,
+        "checks": [
+            _check(size, f"backfill of {days} days seconds <= {days} x one daily run", total, budget, total <= budget),
+            _check(
+                size, "days run both ways equal (backfill == daily run)", same, len(compared), same == len(compared)
+            ),
+        ],
+    }
