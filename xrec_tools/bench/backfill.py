@@ -33,12 +33,22 @@ from xrec_tools.bench.job import run_daily_job
 from xrec_tools.bench.machine import machine_info
 from xrec_tools.bench.monitor import RssSampler, StageClock
 from xrec_tools.bench.render import plot_backfill, render_backfill_markdown
-from xrec_tools.bench.runner import BenchmarkFailed, effective_overrides, scratch_settings, write_atomic
-from xrec_tools.bench.sizes import BACKFILL_DAYS, SIZES, with_backfill
+from xrec_tools.bench.runner import (
+    effective_overrides,
+    failure,
+    remove_empty_scratch_root,
+    scratch_settings,
+    write_atomic,
+)
+from xrec_tools.bench.sizes import BACKFILL_DAYS, SIZES, BenchSize, with_backfill
 from xrec_tools.bench.summary import backfill_cost
 from xrec_tools.sample import generate
 
 log = logging.getLogger(__name__)
+
+
+# The model_runs columns of a day's decision: which ranker, on what figures, published or not.
+DECISION = ("ranker", "primary_value", "model_value", "baseline_value", "is_published", "tuned_on")
 
 
 def day_fingerprint(settings: Settings, run_date: date) -> dict:
@@ -52,27 +62,23 @@ def day_fingerprint(settings: Settings, run_date: date) -> dict:
             [run_date],
         ).fetchone()
         decision = con.execute(
-            "select ranker, primary_value, model_value, baseline_value, is_published, tuned_on "
-            "from model_runs where run_date = ?",
-            [run_date],
+            f"select {', '.join(DECISION)} from model_runs where run_date = ?", [run_date]
         ).fetchone()
-    keys = ("ranker", "primary_value", "model_value", "baseline_value", "is_published", "tuned_on")
     return {
         "published_rows": rows,
         "published_hash": digest,
-        "model_run": None if decision is None else dict(zip(keys, map(str, decision), strict=True)),
+        "model_run": None if decision is None else dict(zip(DECISION, map(str, decision), strict=True)),
     }
 
 
-def _timed_day(settings: Settings, run_date: date, sampler: RssSampler, label: str, scratch: Path) -> dict:
+def _timed_day(
+    size: BenchSize, settings: Settings, run_date: date, sampler: RssSampler, label: str, scratch: Path
+) -> dict:
     clock = StageClock(sampler, label=f"{label} {run_date}")
     try:
         promoted = run_daily_job(settings, run_date, clock)
     except Exception as error:
-        raise BenchmarkFailed(
-            f"backfill benchmark: {label} of {run_date} failed in stage {clock.current or 'measurement'}: "
-            f"{type(error).__name__}: {error}\nscratch data kept in {scratch}"
-        ) from error
+        raise failure(size, clock, error, scratch, run_date) from error
     stages = {name: asdict(stage) for name, stage in clock.stages.items()}
     return {
         "run_date": run_date.isoformat(),
@@ -104,13 +110,13 @@ def run_backfill(
     backfill_dates = [first + timedelta(days=i) for i in range(days)]
     with RssSampler() as sampler:
         generate(settings.landing, size.start, size.days, size.users, size.seed)
-        setup = _timed_day(settings, first - timedelta(days=1), sampler, "set-up", scratch)
-        daily_first = _timed_day(settings, first, sampler, "daily run", scratch)
+        setup = _timed_day(size, settings, first - timedelta(days=1), sampler, "set-up", scratch)
+        daily_first = _timed_day(size, settings, first, sampler, "daily run", scratch)
         backfilled = []
         for number, run_date in enumerate(backfill_dates, 1):
             log.info("bench backfill %s: day %d/%d (%s)", size.name, number, days, run_date)
-            backfilled.append(_timed_day(settings, run_date, sampler, "backfill", scratch))
-        daily_last = _timed_day(settings, size.run_date, sampler, "daily run", scratch)
+            backfilled.append(_timed_day(size, settings, run_date, sampler, "backfill", scratch))
+        daily_last = _timed_day(size, settings, size.run_date, sampler, "daily run", scratch)
     shutil.rmtree(scratch, ignore_errors=True)
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     spec = {**asdict(size), "start": size.start.isoformat(), "run_date": size.run_date.isoformat()}
@@ -131,7 +137,5 @@ def run_backfill(
     write_atomic(path, json.dumps(doc, indent=2, default=str))
     plot_backfill(doc, out_dir / "backfill-latest.png")
     write_atomic(out_dir / "backfill-latest.md", render_backfill_markdown(doc, "backfill-latest.png"))
-    scratch_root = out_dir / "scratch"
-    if scratch_root.exists() and not any(scratch_root.iterdir()):
-        scratch_root.rmdir()
+    remove_empty_scratch_root(out_dir)
     return path

@@ -21,7 +21,13 @@ from xrec_tools.bench.job import data_counts
 from xrec_tools.bench.machine import machine_info
 from xrec_tools.bench.monitor import RssSampler, StageClock
 from xrec_tools.bench.render import render_history_markdown
-from xrec_tools.bench.runner import effective_overrides, failure, timed_daily_run, write_atomic
+from xrec_tools.bench.runner import (
+    effective_overrides,
+    failure,
+    remove_empty_scratch_root,
+    timed_daily_run,
+    write_atomic,
+)
 from xrec_tools.bench.sizes import HISTORY_DAYS, SIZES, with_history
 from xrec_tools.bench.summary import history_growth
 
@@ -82,7 +88,5 @@ def run_history_growth(
     path = out_dir / f"history-{size_name}-{created:%Y%m%dT%H%M%SZ}.json"
     write_atomic(path, json.dumps(doc, indent=2, default=str))
     write_atomic(out_dir / "history-latest.md", render_history_markdown(doc))
-    scratch_root = out_dir / "scratch"
-    if scratch_root.exists() and not any(scratch_root.iterdir()):
-        scratch_root.rmdir()
+    remove_empty_scratch_root(out_dir)
     return path

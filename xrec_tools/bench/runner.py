@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from xrec.config import ISOLATED_PATHS, PROJECT_ROOT, Settings
@@ -84,10 +84,13 @@ def timed_daily_run(
     return settings, tuning, run_daily_job(settings, size.run_date, clock)
 
 
-def failure(size: BenchSize, clock: StageClock, error: Exception, scratch: Path) -> BenchmarkFailed:
+def failure(
+    size: BenchSize, clock: StageClock, error: Exception, scratch: Path, run_date: date | None = None
+) -> BenchmarkFailed:
+    """Names the size, the run date (default: the size's last) and the stage that failed."""
     return BenchmarkFailed(
         f"benchmark size {size.name} ({size.users} users, {size.days} days, run_date "
-        f"{size.run_date}) failed in stage {clock.current or 'measurement'}: "
+        f"{run_date or size.run_date}) failed in stage {clock.current or 'measurement'}: "
         f"{type(error).__name__}: {error}\nscratch data kept in {scratch}"
     )
 
@@ -124,6 +127,13 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def remove_empty_scratch_root(out_dir: Path) -> None:
+    """`out_dir/scratch` goes once every size's scratch has (a failed one keeps it)."""
+    scratch_root = out_dir / "scratch"
+    if scratch_root.exists() and not any(scratch_root.iterdir()):
+        scratch_root.rmdir()
 
 
 def run_benchmark(
@@ -178,9 +188,7 @@ def run_benchmark(
     write_atomic(path, text)
     write_atomic(out_dir / "latest.json", text)
     write_atomic(out_dir / "latest.md", render_markdown(doc))
-    scratch_root = out_dir / "scratch"
-    if scratch_root.exists() and not any(scratch_root.iterdir()):
-        scratch_root.rmdir()
+    remove_empty_scratch_root(out_dir)
     log.info("benchmark written to %s", path)
     return path
 
