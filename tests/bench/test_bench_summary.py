@@ -165,3 +165,37 @@ def test_overrides_keep_only_real_changes_so_size_presets_survive():
 
     everything = {**Settings.from_env({}).env(), "XREC_EPOCHS": "5"}
     assert effective_overrides(everything) == {"XREC_EPOCHS": "5"}
+
+
+def test_l_has_its_own_budget_and_reports_no_references(machine):
+    """L is held to issue 17's limits (30 min, 16 GB, no tuning target) and measures the job only:
+    without references its ratios are n/a and the report says the stage was not measured."""
+    assert not SIZES["L"].extras and SIZES["M"].extras
+    run = _run(1000.0)  # job of 13,000 s, peak 100 GB: over L's budget
+    del run["stages"]["reference"]
+    run["reference"] = {}
+    run["derived"] = derive(run, epochs=5, partners=PARTNERS)
+    status = {c["target"]: c["status"] for c in check_targets({"L": run}) if c["size"] == "L"}
+    assert status["full job seconds <= 1800"] == "MISS"
+    assert status["peak RSS MB <= 16384"] == "MISS"
+    assert status["scoring rate / bare matmul rate >= 0.5"] == "n/a"
+    assert not any(target.startswith("tuning run") for target in status)
+    small = _run(1.0)
+    del small["stages"]["reference"]
+    small["reference"] = {}
+    small["derived"] = derive(small, epochs=5, partners=PARTNERS)
+    status = {c["target"]: c["status"] for c in check_targets({"L": small}) if c["size"] == "L"}
+    assert status["full job seconds <= 1800"] == "PASS" and status["peak RSS MB <= 16384"] == "PASS"
+    size = {"spec": {"users": 1_000_000, "days": 14, "run_date": "2026-11-14"}, "runs": [small], "median": small}
+    doc = {
+        "partners": PARTNERS,
+        "created_at": "2026-12-07T11:00:00+00:00",
+        "repeats": 1,
+        "settings_overrides": {},
+        "machine": machine,
+        "sizes": {"L": size},
+        "targets": check_targets({"L": small}),
+    }
+    text = render_markdown(doc)
+    assert "| reference | not measured at this size |" in text
+    assert "| L | full job seconds <= 1800 |" in text

@@ -88,7 +88,7 @@ def render_markdown(doc: dict) -> str:
         for n in names:
             s = sizes[n]["median"]["stages"].get(stage)
             if s is None:
-                cells.append("skipped (model not promoted)")
+                cells.append("not measured at this size" if stage == "reference" else "skipped (model not promoted)")
                 continue
             parts = ", ".join(f"{p} {_num(v['seconds'])}" for p, v in s["parts"].items())
             cells.append(f"{_num(s['seconds'])} s / {_num(s['peak_rss_mb'], 0)} MB" + (f" ({parts})" if parts else ""))
@@ -196,7 +196,7 @@ def render_markdown(doc: dict) -> str:
     )
     rows.append(["load average after", *(str(serving[n].get("load_average", "–")) for n in names)])
     lines += _table(["", *names], rows)
-    lines += ["", "## Targets (set for size M)", ""]
+    lines += ["", "## Targets (set for size M; L has its own)", ""]
     rows = [[t["size"], t["target"], _num(t["value"]), _num(t["limit"]), t["status"]] for t in doc["targets"]]
     return "\n".join(lines + _table(["size", "target", "value", "limit", "status"], rows)) + "\n"
 

@@ -96,16 +96,19 @@ def failure(
 
 
 def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str]) -> dict:
-    """The tuning run and the timed daily run of `size` (`timed_daily_run`), plus the references,
-    the serving API on the published model, row counts and quality."""
+    """The tuning run and the timed daily run of `size` (`timed_daily_run`), row counts and
+    quality, plus (unless the size turns them off) the references and the serving API on the
+    published model."""
     clock = StageClock(sampler, label=size.name)
     try:
         settings, tuning, promoted = timed_daily_run(size, scratch, sampler, overrides, clock)
-        with clock.stage("reference"):
-            reference = reference_figures(settings, size.run_date)
+        reference = {}
+        if size.extras:
+            with clock.stage("reference"):
+                reference = reference_figures(settings, size.run_date)
         # The API on what the job published (nothing to serve when the model was not promoted).
         serving = None
-        if promoted:
+        if promoted and size.extras:
             with clock.stage("serve"):
                 serving = serving_figures(settings, size.serve_seconds, scratch)
         run = {

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from typing import Any
 
 from xrec.config import PLATFORM
 from xrec_tools.bench.job import JOB_STAGES, MODEL_STAGES
 
-# The budget is set for size M; other sizes are checked against the same limits for information.
+
+@dataclass(frozen=True)
+class Budget:
+    job_seconds: float
+    tuning_seconds: float | None  # a daily job that also runs the model selection (weekly)
+    peak_rss_mb: float
+
+
+# The budget is set for size M; other sizes are checked against the same limits for information,
+# except L, which has its own (issue 17: it completes, its daily job in 30 min and 16 GB).
 TARGET_SIZE = "M"
-JOB_SECONDS_MAX = 600.0
-TUNING_SECONDS_MAX = 900.0  # a daily job that also runs the model selection (weekly)
+BUDGETS = {"L": Budget(job_seconds=1800.0, tuning_seconds=None, peak_rss_mb=16 * 1024.0)}
+DEFAULT_BUDGET = Budget(job_seconds=600.0, tuning_seconds=900.0, peak_rss_mb=6 * 1024.0)
 SCORE_VS_BARE_MIN = 0.5
-PEAK_RSS_MB_MAX = 6 * 1024.0
 SCALING_SLACK = 1.2
 # The serving API (xrec_tools.bench.serving): p99 latency at an offered rate, per kind of request.
 SERVING_TARGETS = (("score", 50.0, 100.0), ("lookup", 10.0, 500.0))  # (phase, p99 ms max, rps min)
@@ -54,7 +63,7 @@ def _ratio(ours: float | None, reference: float | None) -> float | None:
 
 def derive(run: dict, epochs: int, partners: list[str]) -> dict:
     """Totals, throughput and reference ratios of one run (its stages, counts and references)."""
-    stages, counts, reference = run["stages"], run["counts"], run["reference"]
+    stages, counts, reference = run["stages"], run["counts"], run["reference"]  # {} when not measured
     present = [s for s in JOB_STAGES if s in stages]  # score..publish are absent when not promoted
     fit = stages["train_evaluate"]["parts"].get("fit")
     # Without the fit span, the whole stage over the mart's rows: slower-looking, never faster.
@@ -109,21 +118,29 @@ def check_targets(medians: dict[str, dict]) -> list[dict]:
     """PASS/MISS per target and measured size (median figures); the scaling target needs S and M."""
     checks = []
     for size, figures in medians.items():
-        d = figures["derived"]
+        d, budget = figures["derived"], BUDGETS.get(size, DEFAULT_BUDGET)
         score_ratio = d["ratios"]["score_vs_bare_matmul"]
+        tuning = figures.get("tuning", {}).get("job_seconds")
         checks += [
             _check(
-                size, "full job seconds <= 600", d["job_seconds"], JOB_SECONDS_MAX, d["job_seconds"] <= JOB_SECONDS_MAX
-            ),
-            _check(
                 size,
-                "tuning run seconds <= 900",
-                figures["tuning"]["job_seconds"],
-                TUNING_SECONDS_MAX,
-                figures["tuning"]["job_seconds"] <= TUNING_SECONDS_MAX,
+                f"full job seconds <= {budget.job_seconds:g}",
+                d["job_seconds"],
+                budget.job_seconds,
+                d["job_seconds"] <= budget.job_seconds,
+            ),
+        ]
+        if budget.tuning_seconds is not None:
+            checks.append(
+                _check(
+                    size,
+                    f"tuning run seconds <= {budget.tuning_seconds:g}",
+                    tuning,
+                    budget.tuning_seconds,
+                    None if tuning is None else tuning <= budget.tuning_seconds,
+                )
             )
-            if "tuning" in figures
-            else _check(size, "tuning run seconds <= 900", None, TUNING_SECONDS_MAX, None),
+        checks += [
             _check(
                 size,
                 "orchestration+SQL seconds <= model seconds",
@@ -138,7 +155,13 @@ def check_targets(medians: dict[str, dict]) -> list[dict]:
                 SCORE_VS_BARE_MIN,
                 None if score_ratio is None else score_ratio >= SCORE_VS_BARE_MIN,
             ),
-            _check(size, "peak RSS MB <= 6144", d["peak_rss_mb"], PEAK_RSS_MB_MAX, d["peak_rss_mb"] <= PEAK_RSS_MB_MAX),
+            _check(
+                size,
+                f"peak RSS MB <= {budget.peak_rss_mb:g}",
+                d["peak_rss_mb"],
+                budget.peak_rss_mb,
+                d["peak_rss_mb"] <= budget.peak_rss_mb,
+            ),
         ]
     for size, figures in medians.items():
         checks += serving_checks(size, figures.get("serving"))
