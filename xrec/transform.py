@@ -53,16 +53,26 @@ def dbt_build(
     """Seed and build every model and test as of ``run_date``.
 
     ``sources`` lists the sources whose raw gate passed (default: all of ``settings.sources``);
-    a partner left out is dropped from the partners var, and its items model and source tests are
-    excluded, so the marts carry no data from it in this run. The platform cannot be left out.
+    a partner left out, or not in XREC_PARTNERS, is dropped from the partners var, and its items
+    model and source tests are excluded, so the marts carry no data from it in this run. The
+    platform cannot be left out; a configured partner the project does not model is an error.
     """
     allowed = set(settings.sources if sources is None else sources)
     if PLATFORM not in allowed:
         raise ValueError("dbt_build needs the platform source; the raw gate excluded it")
+    modelled = modelled_partners(settings.dbt_project_dir)
+    unknown = [p for p in settings.partners if p not in modelled]
+    if unknown:
+        raise ValueError(
+            f"XREC_PARTNERS names {', '.join(unknown)}, which the dbt project has no sources for "
+            f"(it has {', '.join(modelled)}): add a partner with xrec_tools/partner_sources.py"
+        )
     partners = [p for p in settings.partners if p in allowed]
-    excluded = [p for p in settings.partners if p not in allowed]
-    if excluded:
-        log.warning("dbt build for %s without partner(s) %s", run_date, ", ".join(excluded))
+    gate_failed = [p for p in settings.partners if p not in allowed]
+    if gate_failed:
+        log.warning("dbt build for %s without partner(s) %s", run_date, ", ".join(gate_failed))
+    # Every modelled partner not built, configured or not: their raw tables may not exist.
+    excluded = [p for p in modelled if p not in partners]
     dbt_vars = {"run_date": run_date.isoformat(), "partners": partners}
     common = ["--vars", _vars_arg(dbt_vars)]
     refresh = ["--full-refresh"] if full_refresh else []
@@ -70,6 +80,19 @@ def dbt_build(
 
     _invoke(settings, run_date, ["seed", *common, *refresh])
     _invoke(settings, run_date, ["build", *common, *refresh, "--exclude-resource-type", "seed", *exclude])
+
+
+def modelled_partners(project_dir: Path) -> tuple[str, ...]:
+    """The partners the dbt project has sources for: models/staging/<partner>/_<partner>__sources.yml,
+    as xrec_tools/partner_sources.py writes them (the platform's own sources aside)."""
+    staging = project_dir / "models" / "staging"
+    return tuple(
+        sorted(
+            folder.name
+            for folder in staging.iterdir()
+            if folder.name != PLATFORM and (folder / f"_{folder.name}__sources.yml").is_file()
+        )
+    )
 
 
 def dbt_docs(settings: Settings, run_date: date = DOCS_RUN_DATE) -> Path:

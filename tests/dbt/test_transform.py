@@ -101,6 +101,38 @@ def test_excluded_partner_leaves_the_marts(tiny_raw: Settings, tiny_run_date: da
         dbt_build(tiny_raw, tiny_run_date, sources=["realty"])
 
 
+def test_excluded_facet_partners_still_rebuild_the_feature_marts(tiny_raw: Settings, tiny_run_date: date) -> None:
+    # home and automod carry item facets (style, brand): when their raw gate fails, the features
+    # are rebuilt without them, not left as the last build's (which still held their items)
+    dbt_build(tiny_raw, tiny_run_date)
+    assert query(tiny_raw, "select count(*) from marts.ml_item_features where item_key like 'home:%'") != [(0,)]
+    dbt_build(tiny_raw, tiny_run_date, sources=["platform", "realty", "finance"])
+    for source in ("home", "automod"):
+        for table in ("ml_items", "ml_item_features"):
+            column = "source" if table == "ml_items" else "split_part(item_key, ':', 1)"
+            assert query(tiny_raw, f"select count(*) from marts.{table} where {column} = '{source}'") == [(0,)]
+        features = f"select count(*) from marts.ml_person_features where feature = 'account:{source}'"
+        assert query(tiny_raw, features) == [(0,)]
+    assert query(tiny_raw, "select count(*) from marts.ml_item_features where item_key like 'realty:%'") != [(0,)]
+
+
+def test_configured_subset_of_partners_builds_without_the_others_raw_tables(
+    tiny_raw: Settings, tiny_run_date: date, tmp_path: Path
+) -> None:
+    with duckdb.connect(str(tiny_raw.warehouse)) as con:
+        for (table,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw' "
+            "and split_part(table_name, '__', 1) not in ('platform', 'realty')"
+        ).fetchall():
+            con.execute(f"drop table raw.{table}")
+    only_realty = Settings.isolated(tmp_path, {"XREC_PARTNERS": "realty"})
+    dbt_build(only_realty, tiny_run_date)
+    assert query(only_realty, "select distinct source from marts.ml_items order by 1") == [("platform",), ("realty",)]
+    unknown = Settings.isolated(tmp_path, {"XREC_PARTNERS": "realty,travel"})
+    with pytest.raises(ValueError, match="XREC_PARTNERS names travel, which the dbt project has no sources for"):
+        dbt_build(unknown, tiny_run_date)
+
+
 def test_build_failure_names_the_failing_node(tiny_raw: Settings, tiny_run_date: date) -> None:
     with duckdb.connect(str(tiny_raw.warehouse)) as con:
         con.execute("update raw.platform__events set event_type = 'teleport'")

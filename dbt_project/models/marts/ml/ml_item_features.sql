@@ -24,14 +24,20 @@ courses as (
 
 ),
 
+{#- Vertical columns that are facets, (partner: column), of the partners built in this run only:
+    a partner left out (not configured, or its raw gate failed) must not be a parent of this
+    model, or dbt_build's exclusion of it would leave these features unbuilt. -#}
+{%- set facet_columns = {'home': 'style', 'automod': 'brand'} -%}
+{%- set facet_partners = partner_list() | select('in', facet_columns) | list %}
 partner_facets as (
 
-    {#- vertical columns that are facets: (partner, column) -#}
-    select 'home:' || item_id as item_key, 'style' as facet, {{ lower_snake('style') }} as value
-    from {{ ref('stg_home__items') }}
+    {% for partner in facet_partners -%}
+    select '{{ partner }}:' || item_id as item_key, '{{ facet_columns[partner] }}' as facet,
+        {{ lower_snake(facet_columns[partner]) }} as value
+    from {{ ref('stg_' ~ partner ~ '__items') }}
     union all
-    select 'automod:' || item_id, 'brand', {{ lower_snake('brand') }}
-    from {{ ref('stg_automod__items') }}
+    {% endfor -%}
+    select null::varchar as item_key, null::varchar as facet, null::varchar as value where false
 
 ),
 
