@@ -25,14 +25,24 @@ MODEL_STAGES = ("train_evaluate", "score")
 STAGES = ("generate", *JOB_STAGES)
 
 
+class TaskFailed(RuntimeError):
+    """A step failed in its task process: its exception's type and message. The exception itself
+    does not always survive the way back: one whose __init__ takes more than the message (such as
+    DbtBuildFailed) cannot be unpickled, and the harness saw only BrokenProcessPool."""
+
+
 def run_task(step: str, verbose: bool, *args: Any) -> tuple[Any, Stage]:
     """The body of one task process: `daily.<step>(*args)`, its spans (xrec.spans) as parts,
-    with its own peak RSS."""
+    with its own peak RSS. A failure is logged with its traceback here and raised as TaskFailed."""
     configure_logging(verbose)
-    with RssSampler() as sampler:
-        clock = StageClock(sampler, label="task")
-        with clock.stage(step), recording(clock.record):
-            result = getattr(daily, step)(*args)
+    try:
+        with RssSampler() as sampler:
+            clock = StageClock(sampler, label="task")
+            with clock.stage(step), recording(clock.record):
+                result = getattr(daily, step)(*args)
+    except Exception as error:
+        log.exception("task %s failed", step)
+        raise TaskFailed(f"{step}: {type(error).__name__}: {error}") from None
     return result, clock.stages[step]
 
 
