@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pandas as pd
 import pytest
 from conftest import (
     RUN_DATE,
@@ -47,6 +50,26 @@ def test_no_drop_that_day_is_recorded_as_passed_with_zero_rows(settings):
     assert {s.note for s in result.suites} == {"no delivery on run_date: nothing to validate"}
     rows = read_sql(settings, "select suite, passed from data_quality_results where source = 'finance'")
     assert len(rows) == 4 and rows["passed"].all()
+
+
+def test_a_backlog_is_judged_delivery_by_delivery(settings):
+    # Three pending days: the second re-sends an event of the first (a change, not a duplicate);
+    # the third holds a duplicate of its own, which still warns. Each day is a chunk of its own.
+    first, second = RUN_DATE - timedelta(days=2), RUN_DATE - timedelta(days=1)
+    write_raw(settings, "platform", "events", platform_events(4, first), first)
+    resent = pd.concat([platform_events(4, second), platform_events(4, first).head(1)], ignore_index=True)
+    write_raw(settings, "platform", "events", resent, second)
+    today = platform_events(3)
+    today.loc[1, "event_id"] = today.loc[0, "event_id"]
+    write_raw(settings, "platform", "events", today)
+
+    result = validate_raw(settings, "platform", RUN_DATE, [first, second, RUN_DATE])
+
+    events = next(s for s in result.suites if s.suite == "raw.events")
+    assert events.rows == 4 + 5 + 3
+    assert result.passed and result.warned == 1
+    assert result.failures[0].expectation == "expect_column_values_to_be_unique(event_id)"
+    assert result.failures[0].unexpected_count == 2  # today's two rows, not the re-sent event
 
 
 def test_duplicate_key_in_a_delivery_only_warns(settings):
