@@ -184,3 +184,26 @@ def test_docs_describe_every_model_and_column(tiny_built: Settings) -> None:
     ]
     assert undocumented == []
     assert {"exposure.xrec.bi_dashboards", "exposure.xrec.cross_recommendations"} <= set(manifest["exposures"])
+
+
+def test_dbt_connection_is_bounded_like_every_warehouse_connection(tiny_raw: Settings, tmp_path: Path) -> None:
+    # dbt's DuckDB gets XREC_DUCKDB_MEMORY_LIMIT too (unbounded, the first build at L reached
+    # 11 GB); DuckDB itself says what 300MB reads as
+    from dbt.cli.main import dbtRunner
+
+    from xrec.transform import _dbt_environment, _release_warehouse
+
+    settings = Settings.isolated(tmp_path, {"XREC_DUCKDB_MEMORY_LIMIT": "300MB"})
+    project = str(settings.dbt_project_dir)
+    args = ["show", "--inline", "select current_setting('memory_limit') as m", "--project-dir", project]
+    args += ["--profiles-dir", project, "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    args += ["--vars", json.dumps({"run_date": "2026-03-02"}), "--quiet"]
+    with _dbt_environment(settings):
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            _release_warehouse()
+    assert result.success, result.exception
+    with duckdb.connect(config={"memory_limit": "300MB"}) as con:
+        [(expected,)] = con.execute("select current_setting('memory_limit')").fetchall()
+    assert result.result.results[0].agate_table.rows[0][0] == expected
