@@ -57,6 +57,20 @@ def _run(scale: float) -> dict:
     return run
 
 
+def _doc(machine: dict, name: str, run: dict) -> dict:
+    """A benchmark document of one size measured once (`run`), as the runner writes it."""
+    size = {"spec": {"users": 500, "days": 5, "run_date": "2026-11-05"}, "runs": [run], "median": run}
+    return {
+        "partners": PARTNERS,
+        "created_at": "2026-11-23T14:00:00+00:00",
+        "repeats": 1,
+        "settings_overrides": {},
+        "machine": machine,
+        "sizes": {name: size},
+        "targets": check_targets({name: run}),
+    }
+
+
 def test_median_takes_the_middle_of_each_number_and_keeps_the_rest():
     runs = [
         {"a": 3.0, "b": {"c": 10, "flag": True}, "name": "x"},
@@ -116,18 +130,7 @@ def test_targets_pass_miss_and_scaling_between_s_and_m():
 
 
 def test_markdown_lists_every_stage_target_and_metric(machine):
-    run = _run(1.0)
-    size = {"spec": {"users": 500, "days": 5, "run_date": "2026-11-05"}, "runs": [run], "median": run}
-    doc = {
-        "partners": PARTNERS,
-        "created_at": "2026-11-23T14:00:00+00:00",
-        "repeats": 1,
-        "settings_overrides": {},
-        "machine": machine,
-        "sizes": {"T": size},
-        "targets": check_targets({"T": run}),
-    }
-    text = render_markdown(doc)
+    text = render_markdown(_doc(machine, "T", _run(1.0)))
     for stage in (*STAGES, "reference"):
         assert f"| {stage} |" in text
     assert "AMD EPYC" in text and "| warm.precision_at_k | 0.3000 / 0.1000 |" in text
@@ -167,35 +170,28 @@ def test_overrides_keep_only_real_changes_so_size_presets_survive():
     assert effective_overrides(everything) == {"XREC_EPOCHS": "5"}
 
 
+def _job_only_run(scale: float) -> dict:
+    """`_run(scale)` as L measures it: no reference stage, no reference figures."""
+    run = _run(scale)
+    del run["stages"]["reference"]
+    run["reference"] = {}
+    run["derived"] = derive(run, epochs=5, partners=PARTNERS)
+    return run
+
+
 def test_l_has_its_own_budget_and_reports_no_references(machine):
     """L is held to issue 17's limits (30 min, 16 GB, no tuning target) and measures the job only:
     without references its ratios are n/a and the report says the stage was not measured."""
     assert not SIZES["L"].extras and SIZES["M"].extras
-    run = _run(1000.0)  # job of 13,000 s, peak 100 GB: over L's budget
-    del run["stages"]["reference"]
-    run["reference"] = {}
-    run["derived"] = derive(run, epochs=5, partners=PARTNERS)
+    run = _job_only_run(1000.0)  # job of 13,000 s, peak 100 GB: over L's budget
     status = {c["target"]: c["status"] for c in check_targets({"L": run}) if c["size"] == "L"}
     assert status["full job seconds <= 1800"] == "MISS"
     assert status["peak RSS MB <= 16384"] == "MISS"
     assert status["scoring rate / bare matmul rate >= 0.5"] == "n/a"
     assert not any(target.startswith("tuning run") for target in status)
-    small = _run(1.0)
-    del small["stages"]["reference"]
-    small["reference"] = {}
-    small["derived"] = derive(small, epochs=5, partners=PARTNERS)
+    small = _job_only_run(1.0)
     status = {c["target"]: c["status"] for c in check_targets({"L": small}) if c["size"] == "L"}
     assert status["full job seconds <= 1800"] == "PASS" and status["peak RSS MB <= 16384"] == "PASS"
-    size = {"spec": {"users": 1_000_000, "days": 14, "run_date": "2026-11-14"}, "runs": [small], "median": small}
-    doc = {
-        "partners": PARTNERS,
-        "created_at": "2026-12-07T11:00:00+00:00",
-        "repeats": 1,
-        "settings_overrides": {},
-        "machine": machine,
-        "sizes": {"L": size},
-        "targets": check_targets({"L": small}),
-    }
-    text = render_markdown(doc)
+    text = render_markdown(_doc(machine, "L", small))
     assert "| reference | not measured at this size |" in text
     assert "| L | full job seconds <= 1800 |" in text

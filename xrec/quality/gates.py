@@ -101,7 +101,7 @@ def _raw_jobs(
             job = _Job(**{**job.__dict__, "parameters": {**base, **_row_count_band(suite, reference)}})
             casts = suite.meta.get("casts", {})
             # Delivered but no rows: the empty frame is validated (its row-count rule fails).
-            for chunk in [[day] for day in present] if len(present) > 1 else [present or deliveries]:
+            for chunk in [[day] for day in present] or [deliveries]:
                 label = chunk[0].isoformat() if len(deliveries) > 1 else ""
                 yield _Job(**{**job.__dict__, "chunk": label, "frame": frames.raw_frame(con, table, chunk, casts)})
 
