@@ -38,8 +38,8 @@ class Embeddings:
     users: np.ndarray
     items: np.ndarray
 
-    def score_block(self, user_rows: np.ndarray, items: slice) -> np.ndarray:
-        """Scores of `user_rows` against the item range `items` (float32, rows x items)."""
+    def score_block(self, user_rows: np.ndarray, items: slice | np.ndarray) -> np.ndarray:
+        """Scores of `user_rows` against the item range or item indices `items` (float32, rows x items)."""
         return self.users[user_rows] @ self.items[items].T
 
 

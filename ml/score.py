@@ -1,9 +1,9 @@
 """Top-k recommendations for every recipient, per direction and partner, as candidate rows.
 
 Blocks of recipients, on XREC_SCORE_THREADS threads: a matmul against the target catalogue
-(biases folded in, see ml.embeddings), the business rules as -inf masks, a top-k capped per
+(biases folded in, see ml.embeddings) over the items the business rules allow, a top-k capped per
 category (ml.rules). No Python loop over recipients or items; the only loops are over partners,
-blocks and (for the rare rows the capped walk needs it) categories.
+rule groups, blocks and (for the rare rows the capped walk needs it) categories.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ml.config import POPULARITY
 from ml.dataset import RecDataset
 from ml.embeddings import Embeddings, map_blocks, row_blocks
 from ml.explain import Explainer
-from ml.rules import RuleContext, capped_top_k, mask_ineligible
+from ml.rules import Eligible, RuleContext, capped_top_k, eligible_groups, mask_owned
 from xrec.catalog import CONTROL, MODEL, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER, RECOMMENDATION_CANDIDATES
 from xrec.config import PLATFORM
 
@@ -76,23 +76,31 @@ def recommend(
     """(item indices, scores), each (len(user_rows), k), best first; -inf where fewer than k
     items are allowed. Item indices are positions in the whole item space.
 
-    Blocks of rows are ranked on `threads` threads; each writes its own rows, so the result
-    does not depend on the thread count.
+    Each group of recipients ranks the items the rules leave it (ml.rules.eligible_groups), in
+    blocks of rows on `threads` threads; each block writes its own rows, so the result does not
+    depend on the thread count.
     """
-    n_items = items.stop - items.start
-    k = min(k, n_items)
-    top = np.empty((len(user_rows), k), np.int64)
-    scores = np.empty((len(user_rows), k), np.float32)
-    category = rules.category[items]
+    k = min(k, items.stop - items.start)
+    top = np.full((len(user_rows), k), items.start, np.int64)
+    scores = np.full((len(user_rows), k), -np.inf, np.float32)
+    blocks = [
+        (group, block)
+        for group in eligible_groups(user_rows, items, rules)
+        if len(group.items)
+        for block in row_blocks(len(group.rows), len(group.items))
+    ]
 
-    def rank(block: slice) -> None:
-        users = user_rows[block]
-        block_scores = embeddings.score_block(users, items)
-        mask_ineligible(block_scores, users, items, rules)
-        top[block], scores[block] = capped_top_k(block_scores, category, k, cap)
+    def rank(job: tuple[Eligible, slice]) -> None:
+        group, block = job
+        rows = group.rows[block]
+        width = min(k, len(group.items))
+        block_scores = embeddings.score_block(user_rows[rows], group.items)
+        mask_owned(block_scores, user_rows[rows], group.items, rules)
+        columns, top_scores = capped_top_k(block_scores, rules.category[group.items], width, cap)
+        top[rows, :width], scores[rows, :width] = group.items[columns], top_scores
 
-    map_blocks(rank, row_blocks(len(user_rows), n_items), threads)
-    return top + items.start, scores
+    map_blocks(rank, blocks, threads)
+    return top, scores
 
 
 def _frame(

@@ -6,6 +6,7 @@ import os
 from datetime import date
 
 import duckdb
+import numpy as np
 import pytest
 
 from xrec.config import Settings
@@ -50,3 +51,15 @@ def candidates(settings: Settings):
         return con.execute(
             "select * from main.recommendation_candidates order by direction, partner, recipient_id, rank"
         ).df()
+
+
+def greedy_capped(row: np.ndarray, category: np.ndarray, k: int, cap: int) -> list[int]:
+    """Reference: walk the full sort, skip a category once it has `cap`, stop at k or at -inf."""
+    taken, counts = [], {}
+    for j in np.argsort(-row, kind="stable"):
+        if not np.isfinite(row[j]) or len(taken) == k:
+            break
+        if counts.get(category[j], 0) < cap:
+            taken.append(j)
+            counts[category[j]] = counts.get(category[j], 0) + 1
+    return taken

@@ -4,18 +4,7 @@ import numpy as np
 import pytest
 
 from ml.rules import capped_top_k, top_k
-
-
-def _greedy_capped(row: np.ndarray, category: np.ndarray, k: int, cap: int) -> list[int]:
-    """Reference: walk the full sort, skip a category once it has `cap`, stop at k or at -inf."""
-    taken, counts = [], {}
-    for j in np.argsort(-row, kind="stable"):
-        if not np.isfinite(row[j]) or len(taken) == k:
-            break
-        if counts.get(category[j], 0) < cap:
-            taken.append(j)
-            counts[category[j]] = counts.get(category[j], 0) + 1
-    return taken
+from tests.ml.conftest import greedy_capped
 
 
 @pytest.mark.parametrize(
@@ -36,7 +25,7 @@ def test_capped_top_k_is_the_greedy_capped_ranking(items, categories, masked_sha
     scores[rng.random(scores.shape) < masked_share] = -np.inf
     top, values = capped_top_k(scores.copy(), category, k=6, cap=2)
     for row in range(len(scores)):
-        taken = _greedy_capped(scores[row], category, k=6, cap=2)
+        taken = greedy_capped(scores[row], category, k=6, cap=2)
         assert list(top[row][: len(taken)]) == taken
         assert np.isneginf(values[row][len(taken) :]).all()
         assert np.array_equal(values[row][: len(taken)], scores[row][taken])

@@ -25,7 +25,7 @@ from ml.dataset import Marts, RecDataset, build_dataset, known_interactions
 from ml.embeddings import model_embeddings
 from ml.explain import Reasons, model_explainer
 from ml.ondemand import FeatureSpace, feature_space, person_row, user_vector
-from ml.rules import DEFAULT_RISK_TOLERANCE, RuleContext, build_rule_context, capped_top_k, mask_ineligible
+from ml.rules import DEFAULT_RISK_TOLERANCE, RuleContext, build_rule_context, capped_top_k, eligible_groups, mask_owned
 from ml.score import Scorers, reason_sources
 from xrec.catalog import CONTROL, MODEL, PARTNER_TO_PLATFORM, PLATFORM_TO_PARTNER
 from xrec.config import PLATFORM, Settings
@@ -125,14 +125,13 @@ class ServingModel:
         users = np.ones((1, 1), np.float32) if popular else user_vector(self.model, features)
         scorer = self.scorers.popularity if popular else self.scorers.model
         # ml.score.recommend's body for one row, without its thread pool (a millisecond per request).
-        block = users @ scorer.items[items].T
-        mask_ineligible(block, np.zeros(1, np.int64), items, rules)
-        top, scores = capped_top_k(
-            block, rules.category[items], min(k, items.stop - items.start), self.max_per_category
-        )
-        top = top + items.start
+        row_of_rules = np.zeros(1, np.int64)  # the request's person is row 0 of `rules`
+        allowed = eligible_groups(row_of_rules, items, rules)[0].items
+        block = users @ scorer.items[allowed].T
+        mask_owned(block, row_of_rules, allowed, rules)
+        top, scores = capped_top_k(block, rules.category[allowed], min(k, len(allowed)), self.max_per_category)
         keep = np.isfinite(scores[0])
-        item_rows = top[0][keep]
+        item_rows = allowed[top[0][keep]]
         reasons = self._explain(history, features, city, item_rows, variant, direction, partner)
         return Ranked(item_rows, scores[0][keep], reasons, variant, row is not None, tuple(ignored))
 
