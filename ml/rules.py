@@ -9,6 +9,7 @@ items per category in a recipient's list.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +25,6 @@ DEFAULT_RISK_TOLERANCE = 1
 # capped_top_k walks each row's uncapped top POOL_FACTOR * k; at M (cap 4 of k 10) the walk
 # ends inside that pool for all but a few rows.
 POOL_FACTOR = 4
-# _cheapest bounds each row's k-th smallest cost from every SAMPLE_STRIDE-th column.
-SAMPLE_STRIDE = 16
 
 
 @dataclass(frozen=True)
@@ -122,35 +121,27 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def _cheapest(costs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(column indices, costs) of each row's k smallest, smallest first.
 
-    A row's k-th smallest cost in every SAMPLE_STRIDE-th column bounds its true k-th smallest
-    from above, so only the columns at or under that bound (about SAMPLE_STRIDE * k) are ranked
-    exactly. On M's blocks (20k items, k = 40) this is 2-3x faster than argpartition over the
-    whole row; rows the bound does not narrow (mostly masked rows) are partitioned whole.
+    A row's columns are dealt into `width` groups of `size` (group j: columns j, j + width, ...);
+    the k groups with the smallest minima hold at least k costs at or under the k-th smallest
+    minimum, so every cost outside them ties or loses, and only their k * size columns (plus the
+    few left over by the deal) are partitioned. The minima are an elementwise minimum of `size`
+    contiguous slices, which numpy vectorises. On 5k-20k columns and k = 40 this is 2-3x faster
+    than argpartition over the whole row (ns per cell, measured here).
     """
     n = costs.shape[1]
     k = min(k, n)
-    if k == 0 or n < 8 * SAMPLE_STRIDE * k:
+    size = max(1, round(math.sqrt(n / max(k, 1))))
+    width = n // size
+    if k == 0 or width < 4 * k:
         return _cheapest_by_partition(costs, k)
-    bound = np.partition(costs[:, ::SAMPLE_STRIDE], k - 1, axis=1)[:, k - 1]
-    within = costs <= bound[:, None]
-    counts = within.sum(axis=1)
-    narrowed = counts <= n // 8
-    columns = np.empty((len(costs), k), np.int64)
-    values = np.empty((len(costs), k), costs.dtype)
-    if not narrowed.all():
-        columns[~narrowed], values[~narrowed] = _cheapest_by_partition(costs[~narrowed], k)
-    if narrowed.any():
-        rows = np.flatnonzero(narrowed)
-        pool_row, pool_column = np.nonzero(within[rows])
-        counts = counts[rows]
-        slot = np.arange(len(pool_row)) - np.repeat(np.cumsum(counts) - counts, counts)
-        pool_columns = np.zeros((len(rows), counts.max()), np.int64)
-        pool_costs = np.full((len(rows), counts.max()), np.inf, costs.dtype)
-        pool_columns[pool_row, slot] = pool_column
-        pool_costs[pool_row, slot] = costs[rows[pool_row], pool_column]
-        picked, values[rows] = _cheapest_by_partition(pool_costs, k)
-        columns[rows] = np.take_along_axis(pool_columns, picked, axis=1)
-    return columns, values
+    dealt = size * width
+    minima = costs[:, :dealt].reshape(len(costs), size, width).min(axis=1)
+    groups = np.argpartition(minima, k - 1, axis=1)[:, :k]
+    columns = (groups[:, :, None] + width * np.arange(size)).reshape(len(costs), k * size)
+    if dealt < n:
+        columns = np.hstack([columns, np.broadcast_to(np.arange(dealt, n), (len(costs), n - dealt))])
+    picked, values = _cheapest_by_partition(np.take_along_axis(costs, columns, axis=1), k)
+    return np.take_along_axis(columns, picked, axis=1), values
 
 
 def _cheapest_by_partition(costs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -14,8 +14,8 @@ from tests.ml.conftest import greedy_capped
         (400, 6, 0.0, 0.0),  # the walk ends inside the pool
         (400, 6, 0.9, 0.0),  # most items masked: short rows end in -inf
         (400, 6, 0.0, 5.0),  # one category dominates the top: rows fall back to the exact path
-        (4000, 6, 0.0, 0.0),  # wide rows: the pool is found from a sampled bound
-        (4000, 6, 0.97, 0.0),  # wide rows, mostly masked: the bound does not narrow them
+        (4000, 6, 0.0, 0.0),  # wide rows: the pool comes from the dealt groups and the leftover columns
+        (4000, 6, 0.97, 0.0),  # wide rows, mostly masked: groups of only -inf are picked too
     ],
 )
 def test_capped_top_k_is_the_greedy_capped_ranking(items, categories, masked_share, skew):
