@@ -177,9 +177,11 @@ def _in(kind: str, column: str) -> str:
 
 
 def _pair(source: str, column: str) -> str:
+    # A two-column match, not one on the concatenated pair: concatenating every row's partner
+    # and id made the search of the M warehouse (two published days) take 3.3-3.8 s, not 2.5-3.2.
     return (
-        f"coalesce({source} || chr(31) || {column} in (select erase_source || chr(31) || erase_value "
-        f"from {ERASE} where erase_kind = 'customer'), false)"
+        f"exists (select 1 from {ERASE} where erase_kind = 'customer' "
+        f"and erase_source = {source} and erase_value = {column})"
     )
 
 
