@@ -22,6 +22,7 @@ from xrec_tools.bench.machine import machine_info
 from xrec_tools.bench.monitor import RssSampler, StageClock
 from xrec_tools.bench.render import render_history_markdown
 from xrec_tools.bench.runner import (
+    BenchmarkFailed,
     effective_overrides,
     failure,
     remove_empty_scratch_root,
@@ -40,6 +41,8 @@ def _history_run(size_name: str, days: int, scratch: Path, sampler: RssSampler, 
     try:
         settings, tuning, promoted = timed_daily_run(size, scratch, sampler, overrides, clock)
         counts = data_counts(settings, size.run_date)
+    except BenchmarkFailed:  # the tuning run's: it names its own stage and date
+        raise
     except Exception as error:
         raise failure(size, clock, error, scratch) from error
     spec = {**asdict(size), "start": size.start.isoformat(), "run_date": size.run_date.isoformat()}

@@ -7,12 +7,15 @@ report (xrec.spans) and the blocks timed with `part`.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import psutil
 
@@ -89,12 +92,33 @@ class Stage:
     parts: dict[str, Part] = field(default_factory=dict)
 
 
-class StageClock:
-    """Times named stages (one window of the sampler each) and the parts called inside them."""
+class Journal:
+    """Each finished stage as one JSON line, written when it finishes: what a benchmark that fails
+    or is killed leaves behind (its results document is written only once every size is done,
+    so a stopped 3-hour L run used to keep nothing but log lines)."""
 
-    def __init__(self, sampler: RssSampler, label: str = ""):
+    def __init__(self, path: Path):
+        self.path = path
+
+    def add(self, run: str, name: str, stage: Stage) -> None:
+        line = {
+            "run": run,
+            "stage": name,
+            **asdict(stage),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        with self.path.open("a") as file:
+            file.write(json.dumps(line) + "\n")
+
+
+class StageClock:
+    """Times named stages (one window of the sampler each) and the parts called inside them;
+    with a journal, each finished stage is also written to it."""
+
+    def __init__(self, sampler: RssSampler, label: str = "", journal: Journal | None = None):
         self._sampler = sampler
         self._label = label
+        self.journal = journal
         self.stages: dict[str, Stage] = {}
         self.current: str | None = None
         self._parts: dict[str, Part] = {}
@@ -110,6 +134,8 @@ class StageClock:
         sampled_mb = self._sampler.take_peak() / MB
         self.stages[name] = Stage(seconds, self._task_peak_mb or sampled_mb, self._parts)
         log.info("bench %s %s: %.2f s, peak RSS %.0f MB", self._label, name, seconds, self.stages[name].peak_rss_mb)
+        if self.journal is not None:
+            self.journal.add(self._label, name, self.stages[name])
         self.current, self._parts = None, {}
 
     @contextmanager

@@ -14,7 +14,7 @@ from xrec.config import ISOLATED_PATHS, PROJECT_ROOT, Settings
 from xrec.privacy.keys import new_keys, write_keys_file
 from xrec_tools.bench.job import data_counts, model_quality, run_daily_job
 from xrec_tools.bench.machine import machine_info
-from xrec_tools.bench.monitor import RssSampler, StageClock
+from xrec_tools.bench.monitor import Journal, RssSampler, StageClock
 from xrec_tools.bench.reference import reference_figures
 from xrec_tools.bench.render import render_markdown
 from xrec_tools.bench.serving import serving_figures
@@ -51,12 +51,17 @@ def scratch_settings(scratch: Path, overrides: dict[str, str]) -> Settings:
     return settings
 
 
-def _tuning_run(settings: Settings, size: BenchSize, sampler: RssSampler) -> dict:
+def _tuning_run(
+    settings: Settings, size: BenchSize, scratch: Path, sampler: RssSampler, journal: Journal | None
+) -> dict:
     """The daily job of the day before the last: nothing stored yet, so it runs the model
     selection (what a weekly tuning day costs); the last day then reuses its choice."""
     tuning_date = size.run_date - timedelta(days=1)
-    clock = StageClock(sampler, label=f"{size.name} tuning")
-    run_daily_job(settings, tuning_date, clock)
+    clock = StageClock(sampler, label=f"{size.name} tuning", journal=journal)
+    try:
+        run_daily_job(settings, tuning_date, clock)
+    except Exception as error:
+        raise failure(size, clock, error, scratch, tuning_date) from error
     stages = {name: asdict(stage) for name, stage in clock.stages.items()}
     quality = model_quality(settings, tuning_date)
     return {
@@ -80,26 +85,29 @@ def timed_daily_run(
     settings = scratch_settings(scratch, {**size.settings, **overrides})
     with clock.stage("generate"):
         generate(settings.landing, size.start, size.days, size.users, size.seed)
-    tuning = _tuning_run(settings, size, sampler)
+    tuning = _tuning_run(settings, size, scratch, sampler, clock.journal)
     return settings, tuning, run_daily_job(settings, size.run_date, clock)
 
 
 def failure(
     size: BenchSize, clock: StageClock, error: Exception, scratch: Path, run_date: date | None = None
 ) -> BenchmarkFailed:
-    """Names the size, the run date (default: the size's last) and the stage that failed."""
+    """Names the size, the run date (default: the size's last), the stage that failed and where
+    the stages that finished were journaled."""
+    journal = clock.journal.path if clock.journal else None
+    journaled = f"\nfinished stages in {journal}" if journal and journal.exists() else ""
     return BenchmarkFailed(
         f"benchmark size {size.name} ({size.users} users, {size.days} days, run_date "
         f"{run_date or size.run_date}) failed in stage {clock.current or 'measurement'}: "
-        f"{type(error).__name__}: {error}\nscratch data kept in {scratch}"
+        f"{type(error).__name__}: {error}\nscratch data kept in {scratch}{journaled}"
     )
 
 
-def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str]) -> dict:
+def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: dict[str, str], journal: Journal) -> dict:
     """The tuning run and the timed daily run of `size` (`timed_daily_run`), row counts and
     quality, plus (unless the size turns them off) the references and the serving API on the
     published model."""
-    clock = StageClock(sampler, label=size.name)
+    clock = StageClock(sampler, label=size.name, journal=journal)
     try:
         settings, tuning, promoted = timed_daily_run(size, scratch, sampler, overrides, clock)
         reference = {}
@@ -120,6 +128,8 @@ def _run_once(size: BenchSize, scratch: Path, sampler: RssSampler, overrides: di
             "quality": model_quality(settings, size.run_date),
             "reference": reference,
         }
+    except BenchmarkFailed:  # the tuning run's: it names its own stage and date
+        raise
     except Exception as error:
         raise failure(size, clock, error, scratch) from error
     run["derived"] = derive(run, settings.epochs, list(settings.partners))
@@ -148,7 +158,9 @@ def run_benchmark(
 ) -> Path:
     """Benchmark the daily job at each size (T, S, M, L) `repeats` times; returns the JSON path.
 
-    Writes `bench-<UTC timestamp>.json`, `latest.json` and `latest.md` to `out_dir`; each run's
+    Writes `bench-<UTC timestamp>.json`, `latest.json` and `latest.md` to `out_dir`; until then
+    each finished stage is journaled in `bench-<UTC timestamp>.partial.jsonl` (left behind when
+    the benchmark fails or is killed, removed when it succeeds). Each run's
     data lives in `out_dir/scratch/<size>/`, removed once the size has finished (kept on failure,
     or with `keep_scratch`, so that `xrec bench-serving` can measure the API on it again).
     `settings_overrides` are XREC_* variables (e.g. XREC_EPOCHS); paths are always the scratch's,
@@ -164,6 +176,7 @@ def run_benchmark(
     overrides = effective_overrides(settings_overrides or {})
     created = datetime.now(UTC)
     machine = machine_info()
+    journal = Journal(out_dir / f"bench-{created:%Y%m%dT%H%M%SZ}.partial.jsonl")
     results = {}
     with RssSampler() as sampler:
         for name in sizes:
@@ -171,7 +184,7 @@ def run_benchmark(
             runs = []
             for repeat in range(1, repeats + 1):
                 log.info("bench %s: run %d/%d (%d users, %d days)", name, repeat, repeats, size.users, size.days)
-                runs.append(_run_once(size, scratch, sampler, overrides))
+                runs.append(_run_once(size, scratch, sampler, overrides, journal))
             if not keep_scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
             spec = {**asdict(size), "start": size.start.isoformat(), "run_date": size.run_date.isoformat()}
@@ -192,6 +205,7 @@ def run_benchmark(
     write_atomic(out_dir / "latest.json", text)
     write_atomic(out_dir / "latest.md", render_markdown(doc))
     remove_empty_scratch_root(out_dir)
+    journal.path.unlink(missing_ok=True)
     log.info("benchmark written to %s", path)
     return path
 
