@@ -22,16 +22,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from lightfm.data import Dataset
-from sklearn.preprocessing import normalize
 
 from ml.config import COLLABORATIVE, FEATURES, HYBRID
 from xrec.catalog import ML_MARTS
 from xrec.spans import spanned
+
+if TYPE_CHECKING:
+    from lightfm.data import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,8 @@ def _feature_matrix(
         cols = np.concatenate([columns[identity], cols])
         values = np.concatenate([np.ones(int(identity.sum()), np.float32), values])
     matrix = sp.coo_matrix((values, (rows, cols)), shape=(n, len(feature_map))).tocsr()
+    from sklearn.preprocessing import normalize  # loaded by build_dataset's callers only (see build_dataset)
+
     return normalize(matrix, norm="l2", copy=False)
 
 
@@ -169,6 +173,10 @@ def build_dataset(marts: Marts, seen: pd.DataFrame | None = None, representation
 
     seen = marts.interactions if seen is None else seen
     person_identity = representation in (HYBRID, COLLABORATIVE)
+    # lightfm.data loads scikit-learn (~1.3 s): imported here, not by the steps that only read
+    # the marts' definitions (erasure, publish, the report).
+    from lightfm.data import Dataset
+
     dataset = Dataset(user_identity_features=person_identity, item_identity_features=True)
     dataset.fit(
         users=person_ids,

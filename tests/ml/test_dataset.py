@@ -2,6 +2,7 @@ import numpy as np
 from sklearn.preprocessing import normalize
 
 from ml.dataset import ITEM_FEATURES, USER_FEATURES, build_dataset, known_interactions
+from tests.imports import loaded
 from tests.ml.conftest import make_warehouse
 from xrec.steps.marts import load_marts
 
@@ -84,3 +85,13 @@ def test_representations_give_identity_to_seen_persons_and_features_to_cold_ones
         assert bool(set(names[warm_row > 0]) - {warm_person}) == has_features, representation
         if has_features:
             assert np.isclose(np.linalg.norm(warm_row), 1.0)
+
+
+def test_steps_that_only_read_the_marts_do_not_load_scikit_learn():
+    # Erasure, publish and the report use the marts' definitions, not the LightFM dataset:
+    # lightfm.data and scikit-learn (~1.3 s of a task's start) load when a dataset is built.
+    modules = ("sklearn", "lightfm.data")
+    assert loaded("import xrec.privacy.erasure, xrec.publish, xrec.publish.report", *modules) == dict.fromkeys(
+        modules, False
+    )
+    assert loaded("import xrec.steps.model", *modules) == dict.fromkeys(modules, False)

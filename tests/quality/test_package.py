@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 import xrec.quality
+from tests.imports import loaded
 
 
 def _loads_gx(statement: str) -> bool:
-    probe = f"{statement}\nimport sys\nprint('great_expectations' in sys.modules)"
-    return (
-        subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split()[-1]
-        == "True"
-    )
+    return loaded(statement, "great_expectations")["great_expectations"]
 
 
 def test_steps_without_a_gate_do_not_load_gx():
